@@ -1,0 +1,194 @@
+//! Gateway dialects. A [`Connector`] speaks one gateway's API: it initiates a
+//! payment, queries its status, verifies a callback's signature and parses it.
+//! Amount, currency and time conversions happen here, at the edge; everything
+//! inside switchyard is paise and UTC.
+//!
+//! Connectors never decide whether to fail over: they report an [`Outcome`] and the
+//! engine applies the rules of DESIGN.md section 4.
+
+mod cashfree;
+mod generic;
+mod razorpay;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use http::HeaderMap;
+use time::OffsetDateTime;
+
+use crate::config::{ConnectorKind, GatewaySpec};
+use crate::model::{NextAction, Paise, PaymentRequest, PaymentStatus, Reason};
+use crate::upstream::{Upstream, UpstreamError};
+
+pub use cashfree::Cashfree;
+pub use generic::Generic;
+pub use razorpay::Razorpay;
+
+/// What we ask a gateway to do.
+#[derive(Debug, Clone, Copy)]
+pub struct InitiateRequest<'a> {
+    /// switchyard's payment id: the merchant transaction id / reference at the gateway.
+    pub payment_id: &'a str,
+    pub idempotency_key: &'a str,
+    pub request: &'a PaymentRequest,
+    /// Where the gateway should send callbacks, when configured.
+    pub callback_url: Option<&'a str>,
+}
+
+/// A gateway accepted the payment (it exists there now).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub gateway_payment_id: Option<String>,
+    pub status: PaymentStatus,
+    pub next_action: NextAction,
+    pub raw_status: String,
+}
+
+/// The classified result of one initiation attempt (DESIGN.md section 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The gateway created the payment.
+    Created(Created),
+    /// A business decline (a 4xx with a decline code): returned, never failed over.
+    Declined {
+        code: String,
+        reason: Reason,
+        message: String,
+    },
+    /// Nothing reached the gateway (connect refused, DNS, TLS, connect timeout):
+    /// safe to try the next gateway.
+    NotSent { detail: String },
+    /// The gateway answered 5xx. `not_processed` is true only for the answers that
+    /// document that nothing happened (503, 429), which makes failover safe.
+    Error5xx {
+        http_status: u16,
+        not_processed: bool,
+        detail: String,
+    },
+    /// The request was written and no answer came (timeout, reset): the payment may
+    /// exist at the gateway. Never failed over to another gateway.
+    SentUnknown { detail: String },
+}
+
+impl Outcome {
+    /// Stable label for metrics and the `attempts` list.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Created(_) => "created",
+            Outcome::Declined { .. } => "declined",
+            Outcome::NotSent { .. } => "not_sent",
+            Outcome::Error5xx { .. } => "error_5xx",
+            Outcome::SentUnknown { .. } => "sent_unknown",
+        }
+    }
+
+    /// Whether another gateway may be tried after this outcome.
+    pub fn may_fail_over(&self) -> bool {
+        match self {
+            Outcome::NotSent { .. } => true,
+            Outcome::Error5xx { not_processed, .. } => *not_processed,
+            _ => false,
+        }
+    }
+}
+
+/// The gateway's current view of a payment (status query).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReport {
+    pub status: PaymentStatus,
+    pub reason: Option<Reason>,
+    pub gateway_payment_id: Option<String>,
+    pub utr: Option<String>,
+    pub rrn: Option<String>,
+    pub raw_status: String,
+    pub raw_code: Option<String>,
+    pub amount: Option<Paise>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SignatureError {
+    #[error("signature header {0} is missing")]
+    Missing(&'static str),
+    #[error("signature does not match")]
+    Mismatch,
+    #[error("callback timestamp is outside the tolerance window")]
+    Stale,
+    #[error("no webhook secret is configured for this gateway")]
+    NoSecret,
+}
+
+/// How strictly to verify a callback.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyOptions {
+    /// Reject timestamps further than this from `now` (`None`: no replay-window check).
+    pub tolerance: Option<std::time::Duration>,
+    pub now: OffsetDateTime,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    #[error("callback body is malformed: {0}")]
+    Malformed(String),
+}
+
+/// A callback normalized by the connector (the callbacks issue builds the full
+/// `PaymentEvent` from this).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackData {
+    /// The gateway's identity of this event, for the deterministic event id.
+    pub gateway_event_id: String,
+    /// `payment` or `refund`; `None` for an event we acknowledge and ignore.
+    pub kind: Option<&'static str>,
+    /// Our payment id, when the gateway echoes it (merchant reference).
+    pub payment_id: Option<String>,
+    pub merchant_order_id: Option<String>,
+    pub gateway_payment_id: Option<String>,
+    pub refund_id: Option<String>,
+    pub status: Option<PaymentStatus>,
+    pub reason: Option<Reason>,
+    pub raw_status: String,
+    pub raw_code: Option<String>,
+    pub amount: Option<Paise>,
+    pub currency: Option<String>,
+    pub utr: Option<String>,
+    pub rrn: Option<String>,
+    pub payer_vpa: Option<String>,
+    pub occurred_at: Option<OffsetDateTime>,
+}
+
+/// One gateway dialect.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    fn kind(&self) -> ConnectorKind;
+
+    /// Create the payment at the gateway and classify what happened.
+    async fn initiate(&self, req: InitiateRequest<'_>) -> Outcome;
+
+    /// Ask the gateway for the payment's current state.
+    async fn status(
+        &self,
+        payment_id: &str,
+        gateway_payment_id: Option<&str>,
+    ) -> Result<StatusReport, UpstreamError>;
+
+    /// Check a callback's signature over the exact raw body.
+    fn verify_callback(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        opts: VerifyOptions,
+    ) -> Result<(), SignatureError>;
+
+    /// Parse a verified callback.
+    fn parse_callback(&self, headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseError>;
+}
+
+/// Builds the connector for a compiled gateway.
+pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
+    let upstream = Upstream::new(spec)?;
+    Ok(match spec.kind {
+        ConnectorKind::Generic => Arc::new(Generic::new(spec, upstream)),
+        ConnectorKind::Razorpay => Arc::new(Razorpay::new(spec, upstream)),
+        ConnectorKind::Cashfree => Arc::new(Cashfree::new(spec, upstream)),
+    })
+}

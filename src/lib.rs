@@ -1,0 +1,23 @@
+//! # switchyard
+//!
+//! A payment-initiation proxy for Indian merchants. A checkout backend sends
+//! `POST /v1/payments`; switchyard validates it, checks idempotency, picks a gateway
+//! by rule and weighted sticky split, writes an intent row to its ledger, calls the
+//! gateway in that gateway's own dialect, fails over only when that is provably safe,
+//! and answers with a normalized response.
+//!
+//! ## Module map
+//! - [`model`]: money (integer paise), currencies, ids, VPAs (masked), payment vocabulary.
+//! - [`config`]: TOML → raw → validate (every error, `file:line:col`) → compiled [`config::Snapshot`].
+//! - [`routing`]: rules, precomputed weighted split with a sticky hash, the attempt plan.
+//! - [`upstream`]: the HTTP client and transport classification (`NotSent` vs `SentUnknown`).
+//! - [`connectors`]: the [`connectors::Connector`] trait and the generic, Razorpay and Cashfree dialects.
+//! - [`ledger`]: SQLite (WAL) payments/attempts/events/idempotency with a group-commit writer.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod connectors;
+pub mod ledger;
+pub mod model;
+pub mod routing;
+pub mod upstream;

@@ -1,0 +1,11 @@
+//! Domain types: money, identifiers, VPAs, payment vocabulary.
+
+mod ids;
+mod money;
+mod payment;
+mod vpa;
+
+pub use ids::{new_payment_id, valid_idempotency_key, valid_order_id};
+pub use money::{Currency, MoneyError, Paise};
+pub use payment::{Customer, Method, NextAction, PaymentRequest, PaymentStatus, Reason};
+pub use vpa::{InvalidVpa, Vpa, mask_phone, mask_vpa};

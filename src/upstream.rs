@@ -1,0 +1,96 @@
+//! The HTTP client every connector uses, and the transport half of outcome
+//! classification: did the request reach the gateway or not?
+//!
+//! reqwest reports a failure to connect (refused, DNS, TLS handshake, connect
+//! timeout) as `is_connect()`: nothing was written, so the payment cannot exist at
+//! the gateway ([`UpstreamError::NotSent`]). Any other failure (a timeout after the
+//! connection was up, a reset mid-response, a truncated body) happened after the
+//! request may have been written: [`UpstreamError::SentUnknown`].
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::config::GatewaySpec;
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum UpstreamError {
+    #[error("request not sent: {0}")]
+    NotSent(String),
+    #[error("request sent, no answer: {0}")]
+    SentUnknown(String),
+    #[error("gateway answered HTTP {status}")]
+    Status { status: u16, body: String },
+    #[error("gateway answer could not be read: {0}")]
+    BadResponse(String),
+    #[error("cannot build HTTP client: {0}")]
+    Build(String),
+}
+
+/// A gateway's HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub fn json(&self) -> Result<serde_json::Value, UpstreamError> {
+        serde_json::from_slice(&self.body).map_err(|e| UpstreamError::BadResponse(e.to_string()))
+    }
+}
+
+/// One gateway's connection pool and timeouts.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    client: reqwest::Client,
+    base_url: String,
+}
+
+impl Upstream {
+    pub fn new(spec: &GatewaySpec) -> Result<Self, UpstreamError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(spec.connect_timeout)
+            .timeout(spec.timeout)
+            .pool_max_idle_per_host(spec.pool_size)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| UpstreamError::Build(e.to_string()))?;
+        Ok(Upstream {
+            client,
+            base_url: spec.base_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends the request and reads the whole body, classifying transport failures.
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Result<Response, UpstreamError> {
+        let resp = req.send().await.map_err(classify)?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(classify)?;
+        Ok(Response { status, body })
+    }
+}
+
+/// NotSent only when the connection itself failed; anything later is ambiguous.
+fn classify(e: reqwest::Error) -> UpstreamError {
+    if e.is_connect() || e.is_builder() {
+        UpstreamError::NotSent(e.to_string())
+    } else {
+        UpstreamError::SentUnknown(e.to_string())
+    }
+}
+
+/// Statuses a gateway uses to say it did not process the request (safe to fail over).
+pub fn not_processed(status: u16) -> bool {
+    matches!(status, 429 | 503)
+}

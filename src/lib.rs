@@ -15,9 +15,20 @@
 //! - [`ledger`]: SQLite (WAL) payments/attempts/events/idempotency with a group-commit writer.
 #![forbid(unsafe_code)]
 
+pub mod budget;
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod connectors;
+pub mod demo;
+pub mod health;
+pub mod http;
 pub mod ledger;
+pub mod logging;
+pub mod metrics;
 pub mod model;
+pub mod payments;
 pub mod routing;
+pub mod serve;
+pub mod state;
 pub mod upstream;

@@ -1,1 +1,52 @@
-fn main() {}
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use switchyard::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let result = match cli.command {
+        Command::Check { config } => return Ok(switchyard::commands::check(&config)),
+        Command::Serve { config } => {
+            switchyard::logging::init_json();
+            switchyard::commands::serve(&config).await
+        }
+        Command::Sandbox { config } => {
+            switchyard::logging::init_json();
+            switchyard::commands::sandbox(&config).await
+        }
+        Command::Demo { seconds, rate } => {
+            switchyard::logging::init_quiet();
+            switchyard::demo::run(seconds, rate).await
+        }
+    };
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! What each CLI subcommand does (main.rs only parses and dispatches).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config::{self, ConfigErrors};
+use crate::metrics::Metrics;
+use crate::serve::{ServeError, Server, shutdown_signal};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("invalid config:\n{0}")]
+    Config(ConfigErrors),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CommandError {
+    /// 64 (EX_USAGE) for a bad config, as linkerd does; 1 otherwise.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            CommandError::Config(_) => ExitCode::from(64),
+            _ => ExitCode::from(1),
+        }
+    }
+}
+
+/// `switchyard check`: every error at once; exit 2 when invalid.
+pub fn check(path: &Path) -> ExitCode {
+    match config::load_file(path, 1) {
+        Ok(snap) => {
+            println!("{}: ok", path.display());
+            print!("{}", config::describe(&snap));
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("{e}");
+            }
+            eprintln!("{}: {} error(s)", path.display(), errors.0.len());
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `switchyard serve`.
+pub async fn serve(path: &Path) -> Result<(), CommandError> {
+    let snap = config::load_file(path, 1).map_err(CommandError::Config)?;
+    let metrics = Metrics::new(prometheus::Registry::new());
+    let server = Server::bind(snap, metrics).await?;
+    let addr = server.local_addr().map_err(ServeError::from)?;
+    tracing::info!(%addr, config = %path.display(), "switchyard listening");
+    server.run(shutdown_signal()).await?;
+    Ok(())
+}
+
+/// `switchyard sandbox`.
+pub async fn sandbox(path: &Path) -> Result<(), CommandError> {
+    let _ = path;
+    Err(CommandError::Other("sandbox: not wired yet".into()))
+}

@@ -1,0 +1,179 @@
+//! Public API handlers: `/v1/payments`, health and metrics.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error::ApiError;
+use super::request::parse_payment;
+use crate::model::{valid_idempotency_key, valid_order_id};
+use crate::payments::{Answer, initiate};
+use crate::state::AppState;
+
+/// `POST /v1/payments`.
+pub async fn create_payment(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let limit = state.config.load().server.max_body_bytes;
+    let (parts, body) = req.into_parts();
+    let key = parts
+        .headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| valid_idempotency_key(k))
+        .map(str::to_string);
+    require_json(&parts.headers)?;
+    let bytes = read_body(body, limit).await?;
+    let Some(key) = key else {
+        return Err(ApiError::IdempotencyKeyMissing);
+    };
+    let json: Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidRequest {
+        message: format!("body is not valid JSON: {e}"),
+        field: None,
+    })?;
+    let payment = parse_payment(&json)?;
+    let answer = initiate(&state, &key, &json, payment).await?;
+    Ok(answer_response(answer))
+}
+
+fn answer_response(a: Answer) -> Response {
+    let status = StatusCode::from_u16(a.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        a.body,
+    )
+        .into_response();
+    if a.replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    resp
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ok = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType)
+    }
+}
+
+/// Reads at most `limit` bytes; more is a 413.
+pub async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::InvalidRequest {
+                message: "request body could not be read".into(),
+                field: None,
+            }
+        }
+    })
+}
+
+/// `GET /v1/payments/{payment_id}`.
+pub async fn get_payment(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    if id.len() > 64 {
+        return Err(ApiError::NotFound("payment".into()));
+    }
+    match state.ledger.payment(&id).await {
+        Ok(Some(p)) => Ok(axum::Json(p).into_response()),
+        Ok(None) => Err(ApiError::NotFound("payment".into())),
+        Err(e) => {
+            tracing::error!(error = %e, "ledger read failed");
+            Err(ApiError::Unavailable("ledger is not readable".into()))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    order_id: Option<String>,
+}
+
+/// `GET /v1/payments?order_id=…`.
+pub async fn list_payments(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let Some(order_id) = q.order_id else {
+        return Err(ApiError::invalid(
+            "order_id query parameter is required",
+            "order_id",
+        ));
+    };
+    if !valid_order_id(&order_id) {
+        return Err(ApiError::invalid(
+            "order_id must be 1-40 characters of A-Z a-z 0-9 _ -",
+            "order_id",
+        ));
+    }
+    match state.ledger.payments_by_order(&order_id).await {
+        Ok(list) => Ok(
+            axum::Json(serde_json::json!({ "order_id": order_id, "payments": list }))
+                .into_response(),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "ledger read failed");
+            Err(ApiError::Unavailable("ledger is not readable".into()))
+        }
+    }
+}
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the ledger is writable and a config is loaded.
+pub async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    state
+        .ledger
+        .ping()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("ledger: {e}")))?;
+    let generation = state.config.load().generation;
+    Ok(
+        axum::Json(serde_json::json!({ "ready": true, "config_generation": generation }))
+            .into_response(),
+    )
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let stats = state.ledger.stats();
+    state.metrics.ledger_commits.set(stats.commits as i64);
+    state.metrics.ledger_writes.set(stats.writes as i64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Any other path.
+pub async fn fallback() -> ApiError {
+    ApiError::NotFound("route".into())
+}

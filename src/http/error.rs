@@ -1,0 +1,179 @@
+//! The one place where errors become HTTP answers: `{"error": {code, message, field}}`
+//! with a stable code. Gateway error text never reaches a caller; it is logged where
+//! the error is made.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    InvalidRequest {
+        message: String,
+        field: Option<String>,
+    },
+    #[error("content type must be application/json")]
+    UnsupportedMediaType,
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("Idempotency-Key header is required (1-64 characters of A-Z a-z 0-9 _ -)")]
+    IdempotencyKeyMissing,
+    #[error("this Idempotency-Key was used with a different request body")]
+    IdempotencyConflict,
+    #[error("a request with this Idempotency-Key is still being processed")]
+    RequestInProgress,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("no route matches this payment")]
+    NoRoute,
+    #[error("no gateway is available for route {route}")]
+    NoGatewayAvailable { route: String },
+    #[error("the gateway declined the payment")]
+    GatewayDeclined,
+    #[error("the gateway failed to process the payment")]
+    GatewayError,
+    #[error(
+        "the gateway did not answer in time; the payment outcome is unknown and will be resolved"
+    )]
+    GatewayTimeout,
+    #[error("callback signature is invalid")]
+    InvalidSignature,
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
+    #[error("the service is not ready: {0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn invalid(message: impl Into<String>, field: impl Into<String>) -> Self {
+        ApiError::InvalidRequest {
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidRequest { .. } => "invalid_request",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::IdempotencyKeyMissing => "idempotency_key_missing",
+            ApiError::IdempotencyConflict => "idempotency_conflict",
+            ApiError::RequestInProgress => "request_in_progress",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::NoRoute => "no_route",
+            ApiError::NoGatewayAvailable { .. } => "no_gateway_available",
+            ApiError::GatewayDeclined => "gateway_declined",
+            ApiError::GatewayError => "gateway_error",
+            ApiError::GatewayTimeout => "gateway_timeout",
+            ApiError::InvalidSignature => "invalid_signature",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidRequest { .. } | ApiError::IdempotencyKeyMissing => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::IdempotencyConflict | ApiError::RequestInProgress => StatusCode::CONFLICT,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NoRoute => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NoGatewayAvailable { .. } | ApiError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::GatewayDeclined => StatusCode::PAYMENT_REQUIRED,
+            ApiError::GatewayError => StatusCode::BAD_GATEWAY,
+            ApiError::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::InvalidSignature | ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::InvalidRequest { field, .. } => field.as_deref(),
+            ApiError::IdempotencyKeyMissing => Some("Idempotency-Key"),
+            _ => None,
+        }
+    }
+
+    /// The JSON body, also used when a response is stored for idempotent replay.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({ "error": ErrorBody { code: self.code(), message: self.to_string(), field: self.field() } })
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status(), Json(self.body())).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_maps_to_its_documented_status() {
+        let cases = [
+            (ApiError::invalid("x", "amount"), 400, "invalid_request"),
+            (
+                ApiError::UnsupportedMediaType,
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                ApiError::PayloadTooLarge { limit: 1 },
+                413,
+                "payload_too_large",
+            ),
+            (
+                ApiError::IdempotencyKeyMissing,
+                400,
+                "idempotency_key_missing",
+            ),
+            (ApiError::IdempotencyConflict, 409, "idempotency_conflict"),
+            (ApiError::RequestInProgress, 409, "request_in_progress"),
+            (ApiError::NotFound("payment".into()), 404, "not_found"),
+            (ApiError::NoRoute, 422, "no_route"),
+            (
+                ApiError::NoGatewayAvailable { route: "r".into() },
+                503,
+                "no_gateway_available",
+            ),
+            (ApiError::GatewayDeclined, 402, "gateway_declined"),
+            (ApiError::GatewayError, 502, "gateway_error"),
+            (ApiError::GatewayTimeout, 504, "gateway_timeout"),
+            (ApiError::InvalidSignature, 401, "invalid_signature"),
+            (ApiError::Unauthorized, 401, "unauthorized"),
+        ];
+        for (e, status, code) in cases {
+            assert_eq!(e.status().as_u16(), status, "{code}");
+            assert_eq!(e.code(), code);
+        }
+        let body = ApiError::invalid(
+            "amount must be a positive integer number of paise",
+            "amount",
+        )
+        .body();
+        assert_eq!(body["error"]["field"], "amount");
+    }
+}

@@ -1,0 +1,120 @@
+//! Running the service: open the ledger, bind, serve, drain on shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::config::Snapshot;
+use crate::ledger::{Ledger, LedgerError, LedgerOptions};
+use crate::metrics::Metrics;
+use crate::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot open the ledger at {path}: {source}")]
+    Ledger { path: String, source: LedgerError },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A bound, not yet running server: lets callers learn the port before serving.
+pub struct Server {
+    pub state: AppState,
+    listener: TcpListener,
+}
+
+impl Server {
+    /// Opens the ledger and binds the public listener from the snapshot's bootstrap keys.
+    pub async fn bind(snapshot: Snapshot, metrics: Metrics) -> Result<Server, ServeError> {
+        let boot = snapshot.bootstrap.clone();
+        let ledger = Ledger::open(
+            &boot.ledger_path,
+            LedgerOptions {
+                group_commit_max: boot.group_commit_max,
+                synchronous_full: boot.synchronous_full,
+            },
+        )
+        .map_err(|source| ServeError::Ledger {
+            path: boot.ledger_path.display().to_string(),
+            source,
+        })?;
+        let listener = TcpListener::bind(boot.listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: boot.listen,
+                source,
+            })?;
+        Ok(Server {
+            state: AppState::new(snapshot, ledger, metrics),
+            listener,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, gives in-flight
+    /// requests the grace period to finish, and flushes the ledger.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let state = self.state.clone();
+        let grace = state.config.load().server.shutdown_grace;
+        let app = crate::http::router(state.clone());
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+        let mut rx2 = rx.clone();
+        let result = tokio::select! {
+            r = server => r.map_err(ServeError::from),
+            _ = async {
+                let _ = rx2.wait_for(|v| *v).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "grace period over; dropping in-flight requests");
+                Ok(())
+            }
+        };
+        if let Err(e) = state.ledger.shutdown().await {
+            tracing::error!(error = %e, "ledger flush on shutdown failed");
+        }
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// SIGTERM or SIGINT (Ctrl-C): the one shutdown signal.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        _ = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+/// Default grace when none is configured.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);

@@ -1,0 +1,60 @@
+//! Shared application state, built once at startup and handed to every handler.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::budget::RetryBudget;
+use crate::config::Snapshot;
+use crate::health::Availability;
+use crate::ledger::Ledger;
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    /// The config in force; swapped whole on reload.
+    pub config: ArcSwap<Snapshot>,
+    pub ledger: Ledger,
+    pub metrics: Metrics,
+    pub availability: Availability,
+    pub budget: RetryBudget,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(snapshot: Snapshot, ledger: Ledger, metrics: Metrics) -> Self {
+        let availability = Availability::default();
+        availability.sync(snapshot.gateways.iter().map(|g| g.spec.name.as_str()));
+        metrics.config_generation.set(snapshot.generation as i64);
+        publish_weights(&metrics, &snapshot);
+        AppState(Arc::new(Inner {
+            config: ArcSwap::from_pointee(snapshot),
+            ledger,
+            metrics,
+            availability,
+            budget: RetryBudget::default(),
+        }))
+    }
+}
+
+/// `gateway_weight{route,gateway}` from the split tables, in permille.
+pub fn publish_weights(metrics: &Metrics, snap: &Snapshot) {
+    metrics.gateway_weight.reset();
+    for r in &snap.routes {
+        for e in r.split.entries() {
+            let name = &snap.gateways[e.gateway].spec.name;
+            metrics
+                .gateway_weight
+                .with_label_values(&[&r.name, name])
+                .set(r.split.permille(e.gateway) as i64);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Test harness: a real switchyard on 127.0.0.1:0 and fake generic-dialect gateways
+//! on port 0, all inside the test process.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use switchyard::config;
+use switchyard::metrics::Metrics;
+use switchyard::serve::Server;
+use tokio::net::TcpListener;
+
+/// How a fake gateway answers `POST /v1/payments`.
+#[derive(Clone, Copy, Debug)]
+pub enum Behaviour {
+    /// 201 with a created payment.
+    Create,
+    /// 400 with a business decline (insufficient funds).
+    Decline,
+    /// Reads the request, never answers.
+    Hang,
+    /// Answers with this status and an error body.
+    Status(u16),
+}
+
+pub struct FakeGateway {
+    pub addr: SocketAddr,
+    pub hits: Arc<AtomicUsize>,
+    /// Notified once per request received (a permit is kept if nobody waits yet).
+    pub arrived: Arc<tokio::sync::Notify>,
+}
+
+impl FakeGateway {
+    pub async fn start(behaviour: Behaviour) -> FakeGateway {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        let arrived = Arc::new(tokio::sync::Notify::new());
+        let ar = arrived.clone();
+        let app = Router::new().route(
+            "/v1/payments",
+            post(move |body: axum::body::Bytes| {
+                let h = h.clone();
+                let ar = ar.clone();
+                async move {
+                    let n = h.fetch_add(1, Ordering::SeqCst) + 1;
+                    ar.notify_one();
+                    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                    match behaviour {
+                        Behaviour::Create => (
+                            StatusCode::CREATED,
+                            axum::Json(serde_json::json!({
+                                "id": format!("gw_{n}"),
+                                "merchant_txn_id": v["merchant_txn_id"],
+                                "status": "pending",
+                                "next_action": {"type": "await_customer"}
+                            })),
+                        )
+                            .into_response(),
+                        Behaviour::Decline => (
+                            StatusCode::BAD_REQUEST,
+                            axum::Json(serde_json::json!({
+                                "error": {"code": "insufficient_funds", "message": "secret gateway text", "npci_code": "Z9"}
+                            })),
+                        )
+                            .into_response(),
+                        Behaviour::Hang => {
+                            std::future::pending::<()>().await;
+                            StatusCode::OK.into_response()
+                        }
+                        Behaviour::Status(s) => (
+                            StatusCode::from_u16(s).unwrap(),
+                            axum::Json(serde_json::json!({"error": {"code": "down", "message": "internal gateway text"}})),
+                        )
+                            .into_response(),
+                    }
+                }
+            }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeGateway { addr, hits, arrived }
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+/// An address nothing listens on (connection refused).
+pub async fn closed_addr() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let a = l.local_addr().unwrap();
+    drop(l);
+    a
+}
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub state: switchyard::state::AppState,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestServer {
+    /// `gateways`: (name, base address, idempotent). The first route splits over
+    /// `split` and falls back to `fallback`.
+    pub async fn start(body: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("ledger.db");
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nrequest_timeout = \"3s\"\nmax_body_bytes = 4096\n\n\
+             [admin]\nlisten = \"127.0.0.1:0\"\n\n[ledger]\npath = {:?}\n\n{body}",
+            db.display().to_string()
+        );
+        let snap = match config::load_str(&text, "test.toml", &|_| Some("test-secret".into()), 1) {
+            Ok(s) => s,
+            Err(e) => panic!("test config invalid:\n{e}\n---\n{text}"),
+        };
+        let server = Server::bind(snap, Metrics::new(prometheus::Registry::new())).await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let state = server.state.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.run(async move {
+            let _ = rx.await;
+        }));
+        TestServer { addr, client: reqwest::Client::new(), state, _dir: dir, _stop: tx }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn pay(&self, key: &str, body: serde_json::Value) -> (u16, serde_json::Value, bool) {
+        let r = self
+            .client
+            .post(self.url("/v1/payments"))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let replayed = r.headers().get("idempotent-replayed").is_some();
+        let v = r.json().await.unwrap_or_default();
+        (status, v, replayed)
+    }
+}
+
+/// A `[[gateway]]` block for the generic dialect.
+pub fn gateway(name: &str, addr: SocketAddr, idempotent: bool) -> String {
+    format!(
+        "[[gateway]]\nname = \"{name}\"\nconnector = \"generic\"\nbase_url = \"http://{addr}\"\n\
+         timeout = \"500ms\"\nconnect_timeout = \"500ms\"\nidempotent = {idempotent}\n\n"
+    )
+}
+
+pub fn payment(order: &str) -> serde_json::Value {
+    serde_json::json!({"order_id": order, "amount": 49900, "method": "upi_intent"})
+}

@@ -49,7 +49,7 @@ async fn same_key_while_the_first_is_in_flight_is_request_in_progress() {
         let s = s.clone();
         tokio::spawn(async move { s.pay("idem-3", payment("ord_c")).await })
     };
-    gw.arrived.notified().await; // the first request is at the gateway
+    gw.wait_for_request().await; // the first request is at the gateway
     let (st, body, _) = s.pay("idem-3", payment("ord_c")).await;
     assert_eq!(st, 409, "{body}");
     assert_eq!(body["error"]["code"], "request_in_progress");

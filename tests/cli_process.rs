@@ -133,7 +133,7 @@ async fn intent_rows_survive_kill_9() {
     }
     // Every request reached the gateway, so every intent row was committed first.
     for _ in 0..N {
-        gw.arrived.notified().await;
+        gw.wait_for_request().await;
     }
     assert_eq!(gw.hits(), N);
     child.kill().unwrap(); // SIGKILL

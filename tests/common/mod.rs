@@ -31,15 +31,15 @@ pub enum Behaviour {
 pub struct FakeGateway {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicUsize>,
-    /// Notified once per request received (a permit is kept if nobody waits yet).
-    pub arrived: Arc<tokio::sync::Notify>,
+    /// One permit per request received.
+    arrived: Arc<tokio::sync::Semaphore>,
 }
 
 impl FakeGateway {
     pub async fn start(behaviour: Behaviour) -> FakeGateway {
         let hits = Arc::new(AtomicUsize::new(0));
         let h = hits.clone();
-        let arrived = Arc::new(tokio::sync::Notify::new());
+        let arrived = Arc::new(tokio::sync::Semaphore::new(0));
         let ar = arrived.clone();
         let app = Router::new().route(
             "/v1/payments",
@@ -48,7 +48,7 @@ impl FakeGateway {
                 let ar = ar.clone();
                 async move {
                     let n = h.fetch_add(1, Ordering::SeqCst) + 1;
-                    ar.notify_one();
+                    ar.add_permits(1);
                     let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
                     match behaviour {
                         Behaviour::Create => (
@@ -87,6 +87,11 @@ impl FakeGateway {
             let _ = axum::serve(listener, app).await;
         });
         FakeGateway { addr, hits, arrived }
+    }
+
+    /// Waits until one more request has reached this gateway.
+    pub async fn wait_for_request(&self) {
+        self.arrived.acquire().await.unwrap().forget();
     }
 
     pub fn hits(&self) -> usize {

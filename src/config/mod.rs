@@ -87,7 +87,3 @@ pub fn load_file(path: &Path, generation: u64) -> Result<Snapshot, ConfigErrors>
     load_str(&text, &source, &|k| std::env::var(k).ok(), generation)
 }
 
-/// TEMPORARY until the config pipeline lands.
-pub fn describe(_s: &Snapshot) -> String {
-    String::new()
-}

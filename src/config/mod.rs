@@ -27,7 +27,9 @@ use spans::Diagnostics;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub file: String,
-    /// 1-based; `None` when the key is absent from the file.
+    /// 1-based. For a required key that is absent, the position of the nearest
+    /// enclosing table that is written (e.g. its `[[gateway]]` header); `None` only
+    /// for file-wide problems (no gateway at all, unreadable file).
     pub line: Option<usize>,
     pub col: Option<usize>,
     /// Key path, e.g. `route[1].split[0].gateway`.

@@ -2,19 +2,34 @@
 //! (every error at once, each with `file:line:col` and its key path) → compile into
 //! an immutable [`Snapshot`] that the service holds in an `ArcSwap`.
 
+mod compile;
+mod describe;
 pub mod raw;
+mod schema;
 mod snapshot;
+mod spans;
+mod suggest;
+mod validate;
+
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::path::Path;
 
+pub use describe::{bootstrap_changes, describe};
 pub use snapshot::*;
+
+use raw::RawConfig;
+use spans::Diagnostics;
 
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub file: String,
-    /// 1-based; `None` when the key is absent from the file.
+    /// 1-based. For a required key that is absent, the position of the nearest
+    /// enclosing table that is written (e.g. its `[[gateway]]` header); `None` only
+    /// for file-wide problems (no gateway at all, unreadable file).
     pub line: Option<usize>,
     pub col: Option<usize>,
     /// Key path, e.g. `route[1].split[0].gateway`.
@@ -55,21 +70,47 @@ impl fmt::Display for ConfigErrors {
 /// Looks up an environment variable; injectable so tests never touch the process env.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-/// Parses, validates and compiles `text` (named `source` in messages).
+/// Parses, validates and compiles `text` (named `source` in messages). On failure
+/// every error is returned, in file order, each with its key path and position.
+/// Messages never contain secret values.
 pub fn load_str(
     text: &str,
     source: &str,
     env: EnvLookup<'_>,
     generation: u64,
 ) -> Result<Snapshot, ConfigErrors> {
-    let _ = (text, env, generation);
-    Err(ConfigErrors(vec![ConfigError {
-        file: source.to_string(),
-        line: None,
-        col: None,
-        path: String::new(),
-        message: "config loading is not implemented yet".into(),
-    }]))
+    let mut diag = Diagnostics::new(source, text);
+    let doc = match toml_edit::Document::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let offset = e.span().map(|s| s.start);
+            diag.error_at(offset, "", format!("invalid TOML: {}", e.message().trim()));
+            return Err(ConfigErrors(diag.into_errors()));
+        }
+    };
+    // Shape first: every unknown key and wrong type, then cut them so serde can
+    // read the rest and semantic validation still runs over it.
+    let cut = schema::check(doc.as_table(), &mut diag);
+    let mut cleaned = doc.into_mut();
+    for path in &cut {
+        schema::cut_path(cleaned.as_table_mut(), path);
+    }
+    let raw: RawConfig = match toml::from_str(&cleaned.to_string()) {
+        Ok(raw) => raw,
+        Err(e) => {
+            // Only reachable if `schema` and `raw` disagree; spans are exact when
+            // nothing was cut.
+            let offset = e.span().filter(|_| cut.is_empty()).map(|s| s.start);
+            diag.error_at(offset, "", e.message().trim().to_string());
+            return Err(ConfigErrors(diag.into_errors()));
+        }
+    };
+    let checked = validate::validate(&raw, env, &mut diag);
+    if diag.has_errors() {
+        return Err(ConfigErrors(diag.into_errors()));
+    }
+    compile::compile(checked, source, generation, &mut diag)
+        .ok_or_else(|| ConfigErrors(diag.into_errors()))
 }
 
 /// [`load_str`] on a file, with the process environment.

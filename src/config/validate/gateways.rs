@@ -1,0 +1,181 @@
+//! `[[gateway]]`: names, connectors, URLs, timeouts and credential references.
+
+use std::collections::HashMap;
+
+use super::{duration, http_url, one_of, secret_ref};
+use crate::config::raw::RawGateway;
+use crate::config::spans::Diagnostics;
+use crate::config::suggest::hint;
+use crate::config::{ConnectorKind, Credentials, EnvLookup, GatewaySpec};
+
+/// Gateway names in file order, for lookups (first definition wins) and suggestions.
+#[derive(Debug, Default)]
+pub(crate) struct GatewayNames {
+    order: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+impl GatewayNames {
+    pub(crate) fn get(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// `unknown gateway "payuu" (did you mean "payu"?)`
+    pub(crate) fn unknown(&self, name: &str) -> String {
+        format!(
+            "unknown gateway \"{name}\"{}",
+            hint(name, self.order.iter().map(String::as_str))
+        )
+    }
+}
+
+pub(super) fn validate(
+    raw: &[RawGateway],
+    env: EnvLookup<'_>,
+    diag: &mut Diagnostics<'_>,
+) -> (Vec<GatewaySpec>, GatewayNames) {
+    if raw.is_empty() {
+        diag.error("gateway", "at least one [[gateway]] is required");
+    }
+    let mut names = GatewayNames::default();
+    let mut specs = Vec::with_capacity(raw.len());
+    for (i, g) in raw.iter().enumerate() {
+        let at = format!("gateway[{i}]");
+        let name = g.name.clone().unwrap_or_default();
+        if g.name.is_none() {
+            diag.error(&format!("{at}.name"), "name is required");
+        } else if !valid_name(&name) {
+            diag.error(
+                &format!("{at}.name"),
+                format!("\"{name}\" must be 1-64 characters of a-z, 0-9, _ and -"),
+            );
+        } else if let Some(first) = names.get(&name) {
+            diag.error(
+                &format!("{at}.name"),
+                format!("duplicate gateway name \"{name}\" (first defined at gateway[{first}])"),
+            );
+        } else {
+            names.index.insert(name.clone(), i);
+        }
+        names.order.push(name.clone());
+
+        let kind = match g.connector.as_deref() {
+            None => {
+                diag.error(&format!("{at}.connector"), "connector is required");
+                ConnectorKind::Generic
+            }
+            Some(c) => {
+                let opts = ConnectorKind::ALL.map(|k| (k.as_str(), k));
+                one_of(
+                    diag,
+                    &format!("{at}.connector"),
+                    Some(c),
+                    &opts,
+                    ConnectorKind::Generic,
+                )
+            }
+        };
+        let base_url = match g.base_url.as_deref() {
+            None => {
+                diag.error(&format!("{at}.base_url"), "base_url is required");
+                String::new()
+            }
+            Some(u) => {
+                http_url(diag, &format!("{at}.base_url"), u);
+                u.trim_end_matches('/').to_string()
+            }
+        };
+        let credentials = credentials(g, kind, &at, env, diag);
+        let pool_size = match g.pool_size {
+            None => 64,
+            Some(n) if n <= 10_000 => n as usize,
+            Some(n) => {
+                diag.error(
+                    &format!("{at}.pool_size"),
+                    format!("must be at most 10000 (found {n})"),
+                );
+                64
+            }
+        };
+        specs.push(GatewaySpec {
+            name,
+            kind,
+            base_url,
+            credentials,
+            connect_timeout: duration(
+                diag,
+                &format!("{at}.connect_timeout"),
+                g.connect_timeout.as_deref(),
+                2,
+            ),
+            timeout: duration(diag, &format!("{at}.timeout"), g.timeout.as_deref(), 8),
+            pool_size,
+            idempotent: g.idempotent.unwrap_or(false),
+        });
+    }
+    (specs, names)
+}
+
+fn credentials(
+    g: &RawGateway,
+    kind: ConnectorKind,
+    at: &str,
+    env: EnvLookup<'_>,
+    diag: &mut Diagnostics<'_>,
+) -> Credentials {
+    let key_id = secret_ref(
+        diag,
+        env,
+        at,
+        "key_id",
+        g.key_id_env.as_deref(),
+        g.key_id_file.as_deref(),
+    );
+    let key_secret = secret_ref(
+        diag,
+        env,
+        at,
+        "key_secret",
+        g.key_secret_env.as_deref(),
+        g.key_secret_file.as_deref(),
+    );
+    let webhook_secret = secret_ref(
+        diag,
+        env,
+        at,
+        "webhook_secret",
+        g.webhook_secret_env.as_deref(),
+        g.webhook_secret_file.as_deref(),
+    );
+    if kind != ConnectorKind::Generic {
+        let needs = [
+            ("key_id", g.key_id_env.is_none() && g.key_id_file.is_none()),
+            (
+                "key_secret",
+                g.key_secret_env.is_none() && g.key_secret_file.is_none(),
+            ),
+        ];
+        for (name, missing) in needs {
+            if missing {
+                diag.error(
+                    &format!("{at}.{name}_env"),
+                    format!(
+                        "the {} connector needs {name}_env = \"NAME\" or {name}_file = \"/path\"",
+                        kind.as_str()
+                    ),
+                );
+            }
+        }
+    }
+    Credentials {
+        key_id,
+        key_secret,
+        webhook_secret,
+    }
+}
+
+fn valid_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}

@@ -1,0 +1,334 @@
+//! Semantic validation: every field of a [`RawConfig`] checked, every error
+//! collected in [`Diagnostics`]. Each check returns a usable value (the default
+//! when the field is wrong), so one run finds every problem; the caller compiles
+//! only when no error was recorded.
+
+mod gateways;
+mod routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::raw::{RawAdmin, RawConfig, RawLedger, RawServer};
+use super::spans::Diagnostics;
+use super::suggest::hint;
+use super::{Bootstrap, EnvLookup, GatewaySpec, Secret, ServerPolicy, StickyKey};
+use crate::routing::{Matcher, SplitEntry};
+
+pub(crate) use gateways::GatewayNames;
+
+/// A route with its gateways resolved to indices, ready for `SplitTable::new`.
+#[derive(Debug)]
+pub(crate) struct RouteSpec {
+    pub name: String,
+    pub matcher: Matcher,
+    pub split: Vec<SplitEntry>,
+    pub fallback: Vec<usize>,
+}
+
+/// Everything a valid file says, before connectors and split tables are built.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    pub bootstrap: Bootstrap,
+    pub server: ServerPolicy,
+    pub admin_token: Option<Secret>,
+    pub gateways: Vec<GatewaySpec>,
+    pub routes: Vec<RouteSpec>,
+}
+
+pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnostics<'_>) -> Checked {
+    let (admin_listen, admin_token) = admin(&raw.admin, env, diag);
+    let ledger = ledger(&raw.ledger, diag);
+    let bootstrap = Bootstrap {
+        listen: addr(
+            diag,
+            "server.listen",
+            raw.server.listen.as_deref(),
+            ([0, 0, 0, 0], 8080),
+        ),
+        admin_listen,
+        ledger_path: ledger.0,
+        group_commit_max: ledger.1,
+        synchronous_full: ledger.2,
+    };
+    let server = server(&raw.server, diag);
+    let (gateways, names) = gateways::validate(&raw.gateways, env, diag);
+    let routes = routes::validate(&raw.routes, &names, diag);
+    Checked {
+        bootstrap,
+        server,
+        admin_token,
+        gateways,
+        routes,
+    }
+}
+
+fn server(raw: &RawServer, diag: &mut Diagnostics<'_>) -> ServerPolicy {
+    let max_body_bytes = match raw.max_body_bytes {
+        None => 16_384,
+        Some(0) => {
+            diag.error("server.max_body_bytes", "must be at least 1");
+            16_384
+        }
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    let max_attempts = int_in(diag, "server.max_attempts", raw.max_attempts, 1..=5, 2);
+    let retry_budget_percent = int_in(
+        diag,
+        "server.retry_budget_percent",
+        raw.retry_budget_percent,
+        0..=100,
+        20,
+    );
+    let sticky_key = one_of(
+        diag,
+        "server.sticky_key",
+        raw.sticky_key.as_deref(),
+        &[
+            ("order_id", StickyKey::OrderId),
+            ("idempotency_key", StickyKey::IdempotencyKey),
+        ],
+        StickyKey::OrderId,
+    );
+    if let Some(u) = &raw.public_url {
+        http_url(diag, "server.public_url", u);
+    }
+    ServerPolicy {
+        max_body_bytes,
+        request_timeout: duration(
+            diag,
+            "server.request_timeout",
+            raw.request_timeout.as_deref(),
+            15,
+        ),
+        shutdown_grace: duration(
+            diag,
+            "server.shutdown_grace",
+            raw.shutdown_grace.as_deref(),
+            10,
+        ),
+        max_attempts,
+        retry_budget_percent,
+        sticky_key,
+        public_url: raw
+            .public_url
+            .as_ref()
+            .map(|u| u.trim_end_matches('/').to_string()),
+    }
+}
+
+fn admin(
+    raw: &RawAdmin,
+    env: EnvLookup<'_>,
+    diag: &mut Diagnostics<'_>,
+) -> (SocketAddr, Option<Secret>) {
+    let listen = addr(
+        diag,
+        "admin.listen",
+        raw.listen.as_deref(),
+        ([127, 0, 0, 1], 9090),
+    );
+    let token = secret_ref(
+        diag,
+        env,
+        "admin",
+        "token",
+        raw.token_env.as_deref(),
+        raw.token_file.as_deref(),
+    );
+    (listen, token)
+}
+
+fn ledger(raw: &RawLedger, diag: &mut Diagnostics<'_>) -> (PathBuf, usize, bool) {
+    let path = match raw.path.as_deref() {
+        None => PathBuf::from("data/switchyard.db"),
+        Some(p) if p.trim().is_empty() => {
+            diag.error("ledger.path", "must not be empty");
+            PathBuf::new()
+        }
+        Some(p) => PathBuf::from(p),
+    };
+    let group = int_in(
+        diag,
+        "ledger.group_commit_max",
+        raw.group_commit_max,
+        1..=100_000,
+        512,
+    );
+    let full = one_of(
+        diag,
+        "ledger.synchronous",
+        raw.synchronous.as_deref(),
+        &[("full", true), ("normal", false)],
+        true,
+    );
+    (path, group as usize, full)
+}
+
+// === helpers shared by the submodules ===
+
+fn addr(
+    diag: &mut Diagnostics<'_>,
+    path: &str,
+    v: Option<&str>,
+    default: ([u8; 4], u16),
+) -> SocketAddr {
+    match v {
+        None => SocketAddr::from(default),
+        Some(s) => s.parse().unwrap_or_else(|_| {
+            diag.error(
+                path,
+                format!("\"{s}\" is not a socket address (expected e.g. \"0.0.0.0:8080\")"),
+            );
+            SocketAddr::from(default)
+        }),
+    }
+}
+
+/// A humantime duration (`"90s"`, `"10m"`, `"1500ms"`), strictly positive.
+fn duration(
+    diag: &mut Diagnostics<'_>,
+    path: &str,
+    v: Option<&str>,
+    default_secs: u64,
+) -> Duration {
+    let default = Duration::from_secs(default_secs);
+    let Some(s) = v else { return default };
+    match humantime::parse_duration(s) {
+        Ok(d) if d.is_zero() => {
+            diag.error(path, "must be greater than 0");
+            default
+        }
+        Ok(d) => d,
+        Err(e) => {
+            diag.error(
+                path,
+                format!("\"{s}\" is not a duration ({e}); use e.g. \"90s\" or \"10m\""),
+            );
+            default
+        }
+    }
+}
+
+fn int_in(
+    diag: &mut Diagnostics<'_>,
+    path: &str,
+    v: Option<u32>,
+    range: std::ops::RangeInclusive<u32>,
+    default: u32,
+) -> u32 {
+    match v {
+        None => default,
+        Some(n) if range.contains(&n) => n,
+        Some(n) => {
+            diag.error(
+                path,
+                format!(
+                    "must be between {} and {} (found {n})",
+                    range.start(),
+                    range.end()
+                ),
+            );
+            default
+        }
+    }
+}
+
+/// One of a fixed set of names, with a suggestion for near misses.
+fn one_of<T: Copy>(
+    diag: &mut Diagnostics<'_>,
+    path: &str,
+    v: Option<&str>,
+    options: &[(&str, T)],
+    default: T,
+) -> T {
+    let Some(s) = v else { return default };
+    if let Some((_, t)) = options.iter().find(|(n, _)| *n == s) {
+        return *t;
+    }
+    let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+    diag.error(
+        path,
+        format!(
+            "\"{s}\" is not one of {}{}",
+            names.join(" | "),
+            hint(s, names.iter().copied())
+        ),
+    );
+    default
+}
+
+fn http_url(diag: &mut Diagnostics<'_>, path: &str, u: &str) -> bool {
+    let rest = u
+        .strip_prefix("http://")
+        .or_else(|| u.strip_prefix("https://"));
+    match rest {
+        Some(host)
+            if !host.is_empty() && !host.starts_with('/') && !u.contains(char::is_whitespace) =>
+        {
+            true
+        }
+        _ => {
+            diag.error(
+                path,
+                format!("\"{u}\" must be an http:// or https:// URL with a host"),
+            );
+            false
+        }
+    }
+}
+
+/// Resolves `{name}_env` / `{name}_file` in the table at `table`. Messages name the
+/// variable or file, never the secret.
+fn secret_ref(
+    diag: &mut Diagnostics<'_>,
+    env: EnvLookup<'_>,
+    table: &str,
+    name: &str,
+    env_name: Option<&str>,
+    file: Option<&str>,
+) -> Option<Secret> {
+    let env_path = format!("{table}.{name}_env");
+    let file_path = format!("{table}.{name}_file");
+    let value = match (env_name, file) {
+        (None, None) => return None,
+        (Some(_), Some(_)) => {
+            diag.error(
+                &file_path,
+                format!("{name}_env and {name}_file are both set; use one"),
+            );
+            return None;
+        }
+        (Some(var), None) => {
+            if var.trim().is_empty() {
+                diag.error(&env_path, "must name an environment variable");
+                return None;
+            }
+            match env(var) {
+                Some(v) => (v, env_path, format!("environment variable {var}")),
+                None => {
+                    diag.error(&env_path, format!("environment variable {var} is not set"));
+                    return None;
+                }
+            }
+        }
+        (None, Some(f)) => match std::fs::read_to_string(f) {
+            Ok(v) => (
+                v.trim_end_matches(['\n', '\r']).to_string(),
+                file_path,
+                format!("file \"{f}\""),
+            ),
+            Err(e) => {
+                diag.error(&file_path, format!("cannot read \"{f}\": {e}"));
+                return None;
+            }
+        },
+    };
+    let (v, path, what) = value;
+    if v.is_empty() {
+        diag.error(&path, format!("{what} is empty"));
+        return None;
+    }
+    Some(Secret::new(v))
+}

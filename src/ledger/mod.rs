@@ -1,57 +1,252 @@
 //! The ledger: an embedded SQLite database in WAL mode holding payments (with the
 //! five-field linkage), attempts, an append-only events/audit table and the
-//! idempotency keys. One writer task owns the write connection and commits in
+//! idempotency keys. One writer thread owns the write connection and commits in
 //! groups: every command waiting in its queue joins one transaction and one fsync.
+//!
+//! - [`schema`]: tables and versioned migrations (`PRAGMA user_version`). Times are
+//!   `INTEGER` unix milliseconds UTC; money is `INTEGER` paise.
+//! - [`writer`]: the group-commit writer thread (savepoint per command).
+//! - `ops`: the SQL of each write command.
+//! - `read`: queries on a small pool of read-only connections, run on tokio's
+//!   blocking pool, never on the writer.
+//!
+//! Durability: with `synchronous_full` every write method returns only after the
+//! transaction holding it has been committed with `PRAGMA synchronous = FULL` in WAL
+//! mode, i.e. after the WAL was fsynced. Without it (`NORMAL`) a committed write
+//! survives a process crash (kill -9) but may be lost on power failure.
 
+mod ops;
+mod read;
+mod schema;
 mod types;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
 
 pub use types::*;
 
-// TEMPORARY stub so the rest compiles until the SQLite ledger lands.
-use std::path::Path;
-#[derive(Clone, Default)]
-pub struct Ledger;
+use read::ReadPool;
+use writer::{Cmd, Counters};
+
+/// How the ledger commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LedgerOptions {
+    /// Most commands committed in one transaction (at least 1).
     pub group_commit_max: usize,
+    /// `PRAGMA synchronous = FULL` (fsync the WAL on every commit) instead of `NORMAL`.
     pub synchronous_full: bool,
 }
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LedgerStats {
-    pub commits: u64,
-    pub writes: u64,
-    pub max_batch: u64,
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        LedgerOptions {
+            group_commit_max: 512,
+            synchronous_full: true,
+        }
+    }
 }
+
+/// Cheap counters from the writer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerStats {
+    /// Successful commits (transactions).
+    pub commits: u64,
+    /// Commands committed (each write call is one).
+    pub writes: u64,
+    /// The most commands seen in one committed transaction.
+    pub max_batch: u64,
+    /// Commits that carried more than one command.
+    pub grouped_commits: u64,
+    /// Transactions that failed to begin or commit.
+    pub failed_commits: u64,
+}
+
+/// A handle to the ledger. Cheap to clone; all clones share one writer.
+#[derive(Clone)]
+pub struct Ledger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tx: mpsc::Sender<Cmd>,
+    reads: Arc<ReadPool>,
+    counters: Arc<Counters>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    path: PathBuf,
+}
+
 impl Ledger {
-    pub fn open(_p: &Path, _o: LedgerOptions) -> Result<Ledger, LedgerError> {
-        Ok(Ledger)
+    /// Opens (creating it and its parent directories if needed) the database at
+    /// `path`, switches it to WAL, applies pending migrations and starts the writer
+    /// thread. Blocking but short; callable inside or outside a tokio runtime.
+    pub fn open(path: &Path, opts: LedgerOptions) -> Result<Ledger, LedgerError> {
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(LedgerError::Corrupt(format!(
+                "could not switch {} to WAL (journal_mode = {mode})",
+                path.display()
+            )));
+        }
+        let sync = if opts.synchronous_full {
+            "FULL"
+        } else {
+            "NORMAL"
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+        ))?;
+        schema::migrate(&mut conn)?;
+
+        let max = opts.group_commit_max.max(1);
+        let (tx, rx) = mpsc::channel(max.saturating_mul(4).max(1024));
+        let counters = Arc::new(Counters::default());
+        let thread_counters = Arc::clone(&counters);
+        let handle = std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || writer::run(conn, rx, thread_counters, max))?;
+        Ok(Ledger {
+            inner: Arc::new(Inner {
+                tx,
+                reads: Arc::new(ReadPool::new(path, 4)),
+                counters,
+                writer: Mutex::new(Some(handle)),
+                path: path.to_path_buf(),
+            }),
+        })
     }
-    pub async fn begin(&self, _i: Intent) -> Result<Begin, LedgerError> {
-        Ok(Begin::New)
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
     }
+
+    /// Idempotency check and, for a new key, the write-ahead intent: the payment row
+    /// (status `initiated`), the idempotency row and an `initiated` event, committed
+    /// (fsynced with `synchronous_full`) before `Begin::New` is returned.
+    pub async fn begin(&self, intent: Intent) -> Result<Begin, LedgerError> {
+        self.call(|reply| Cmd::Begin(Box::new(intent), reply)).await
+    }
+
+    /// Write-ahead for attempt `seq` (1-based, the attempt's position in
+    /// `Completion::attempts`) on `gateway`: an attempt row with outcome `started`,
+    /// the payment's `gateway` set to `gateway`, and an `attempt_started` event.
     pub async fn record_attempt_start(
         &self,
-        _p: &str,
-        _s: u32,
-        _g: &str,
+        payment_id: &str,
+        seq: u32,
+        gateway: &str,
     ) -> Result<(), LedgerError> {
-        Ok(())
+        let (payment_id, gateway) = (payment_id.to_owned(), gateway.to_owned());
+        self.call(|reply| Cmd::AttemptStart {
+            payment_id,
+            seq,
+            gateway,
+            at: OffsetDateTime::now_utc(),
+            reply,
+        })
+        .await
     }
-    pub async fn complete(&self, _c: Completion) -> Result<(), LedgerError> {
-        Ok(())
+
+    /// Final linkage, attempts (upserted by position, 1-based), a `completed` event,
+    /// and the response stored on the idempotency row (marked completed).
+    pub async fn complete(&self, c: Completion) -> Result<(), LedgerError> {
+        self.call(|reply| Cmd::Complete(Box::new(c), reply)).await
     }
-    pub async fn payment(&self, _p: &str) -> Result<Option<PaymentView>, LedgerError> {
-        Ok(None)
+
+    /// A payment with its attempts and events, or `None`.
+    pub async fn payment(&self, payment_id: &str) -> Result<Option<PaymentView>, LedgerError> {
+        let id = payment_id.to_owned();
+        self.read(move |conn| read::payment(conn, &id)).await
     }
-    pub async fn payments_by_order(&self, _o: &str) -> Result<Vec<PaymentView>, LedgerError> {
-        Ok(vec![])
+
+    /// Every payment of an order, newest first.
+    pub async fn payments_by_order(&self, order_id: &str) -> Result<Vec<PaymentView>, LedgerError> {
+        let id = order_id.to_owned();
+        self.read(move |conn| read::payments_by_order(conn, &id))
+            .await
     }
+
+    /// A heartbeat write through the writer: proves it is alive and the database is
+    /// writable (for `/readyz`).
     pub async fn ping(&self) -> Result<(), LedgerError> {
-        Ok(())
+        self.call(Cmd::Ping).await
     }
+
+    /// Commits everything already queued, checkpoints the WAL, stops the writer and
+    /// waits for its thread. Later writes fail with [`LedgerError::Closed`]; reads
+    /// keep working. Idempotent.
     pub async fn shutdown(&self) -> Result<(), LedgerError> {
-        Ok(())
+        let result = match self.call(Cmd::Shutdown).await {
+            Err(LedgerError::Closed) => Ok(()),
+            other => other,
+        };
+        let handle = self
+            .inner
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle {
+            tokio::task::spawn_blocking(move || handle.join())
+                .await
+                .map_err(|e| LedgerError::Internal(format!("joining the writer: {e}")))?
+                .map_err(|_| LedgerError::Internal("the writer thread panicked".into()))?;
+        }
+        result
     }
+
+    /// Counters from the writer.
     pub fn stats(&self) -> LedgerStats {
-        LedgerStats::default()
+        self.inner.counters.snapshot()
     }
+
+    async fn call<T>(&self, make: impl FnOnce(writer::Reply<T>) -> Cmd) -> Result<T, LedgerError> {
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .tx
+            .send(make(reply))
+            .await
+            .map_err(|_| LedgerError::Closed)?;
+        rx.await.map_err(|_| LedgerError::Closed)?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, LedgerError> + Send + 'static,
+    ) -> Result<T, LedgerError> {
+        let pool = Arc::clone(&self.inner.reads);
+        tokio::task::spawn_blocking(move || pool.with(f))
+            .await
+            .map_err(|e| LedgerError::Internal(format!("read task: {e}")))?
+    }
+}
+
+/// Unix milliseconds (UTC) of `t`: the ledger's stored time format.
+pub(crate) fn millis(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+        .saturating_mul(1000)
+        .saturating_add(i64::from(t.millisecond()))
+}
+
+/// The inverse of [`millis`], in UTC.
+pub(crate) fn from_millis(ms: i64) -> Result<OffsetDateTime, LedgerError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|e| LedgerError::Corrupt(format!("timestamp {ms}: {e}")))
 }

@@ -119,4 +119,13 @@ pub enum LedgerError {
     Io(#[from] std::io::Error),
     #[error("ledger row is corrupt: {0}")]
     Corrupt(String),
+    /// The payment (or its idempotency row) a write refers to does not exist.
+    #[error("ledger has no {0}")]
+    NotFound(String),
+    /// The batch transaction holding this write failed to commit: the write is not
+    /// in the ledger.
+    #[error("ledger commit failed: {0}")]
+    CommitFailed(String),
+    #[error("ledger internal error: {0}")]
+    Internal(String),
 }

@@ -147,6 +147,30 @@ pub enum Reason {
 }
 
 impl Reason {
+    pub const ALL: [Reason; 16] = [
+        Reason::InsufficientFunds,
+        Reason::IncorrectPin,
+        Reason::PinTriesExceeded,
+        Reason::LimitExceeded,
+        Reason::DeclinedByCustomer,
+        Reason::CustomerDropped,
+        Reason::Expired,
+        Reason::AccountBlocked,
+        Reason::InvalidVpa,
+        Reason::RiskDeclined,
+        Reason::TpvFailed,
+        Reason::IssuerUnavailable,
+        Reason::BeneficiaryUnavailable,
+        Reason::NetworkTimeout,
+        Reason::GatewayError,
+        Reason::Other,
+    ];
+
+    /// The inverse of [`Reason::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::InsufficientFunds => "insufficient_funds",

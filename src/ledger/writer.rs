@@ -1,0 +1,244 @@
+//! The group-commit writer: one dedicated OS thread owns the write connection.
+//!
+//! It blocks for the first queued command, drains whatever else is already queued
+//! (up to `group_commit_max` commands in all), runs the lot in ONE transaction —
+//! each command inside its own savepoint, so a failing command is rolled back alone
+//! and does not poison its neighbours — commits once (one fsync when
+//! `synchronous = FULL`), and only then answers every caller. If the commit fails,
+//! every caller whose command had succeeded gets the commit error instead.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rusqlite::Connection;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Begin, Completion, Intent, LedgerError, LedgerStats, ops};
+
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, LedgerError>>;
+
+/// A command for the writer thread.
+pub(crate) enum Cmd {
+    Begin(Box<Intent>, Reply<Begin>),
+    AttemptStart {
+        payment_id: String,
+        seq: u32,
+        gateway: String,
+        at: OffsetDateTime,
+        reply: Reply<()>,
+    },
+    Complete(Box<Completion>, Reply<()>),
+    Ping(Reply<()>),
+    /// Flush everything queued before and after it, checkpoint, stop.
+    Shutdown(Reply<()>),
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    commits: AtomicU64,
+    writes: AtomicU64,
+    max_batch: AtomicU64,
+    grouped_commits: AtomicU64,
+    failed_commits: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> LedgerStats {
+        LedgerStats {
+            commits: self.commits.load(Ordering::Relaxed),
+            writes: self.writes.load(Ordering::Relaxed),
+            max_batch: self.max_batch.load(Ordering::Relaxed),
+            grouped_commits: self.grouped_commits.load(Ordering::Relaxed),
+            failed_commits: self.failed_commits.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A command's result held until the batch commits.
+enum Done {
+    Begin(Reply<Begin>, Result<Begin, LedgerError>),
+    Unit(Reply<()>, Result<(), LedgerError>),
+}
+
+impl Done {
+    fn succeeded(&self) -> bool {
+        match self {
+            Done::Begin(_, r) => r.is_ok(),
+            Done::Unit(_, r) => r.is_ok(),
+        }
+    }
+
+    /// Answers the caller; `commit_err` replaces a success when the commit failed.
+    fn answer(self, commit_err: Option<&str>) {
+        // A caller that gave up (dropped its receiver) is not an error here.
+        match (self, commit_err) {
+            (Done::Begin(tx, Ok(_)), Some(e)) => drop(tx.send(Err(commit_failed(e)))),
+            (Done::Unit(tx, Ok(())), Some(e)) => drop(tx.send(Err(commit_failed(e)))),
+            (Done::Begin(tx, r), _) => drop(tx.send(r)),
+            (Done::Unit(tx, r), _) => drop(tx.send(r)),
+        }
+    }
+}
+
+fn commit_failed(e: &str) -> LedgerError {
+    LedgerError::CommitFailed(e.to_owned())
+}
+
+/// The writer thread's body. Returns when every sender is gone or after a shutdown.
+pub(crate) fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Cmd>,
+    counters: Arc<Counters>,
+    group_commit_max: usize,
+) {
+    let max = group_commit_max.max(1);
+    let mut batch = Vec::with_capacity(max);
+    let mut shutdown_waiters: Vec<Reply<()>> = Vec::new();
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < max {
+            match rx.try_recv() {
+                Ok(cmd) => batch.push(cmd),
+                Err(_) => break,
+            }
+        }
+        let before = shutdown_waiters.len();
+        process_batch(&mut conn, &mut batch, &counters, &mut shutdown_waiters);
+        if before == 0 && !shutdown_waiters.is_empty() {
+            // Refuse new commands; keep draining what is already queued.
+            rx.close();
+        }
+    }
+    let result = checkpoint(&conn);
+    for w in shutdown_waiters {
+        let r = match &result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(LedgerError::CommitFailed(format!("checkpoint: {e}"))),
+        };
+        drop(w.send(r));
+    }
+    if let Err(e) = conn.close() {
+        tracing::warn!(error = %e.1, "ledger: closing the write connection failed");
+    }
+}
+
+fn checkpoint(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+}
+
+/// Runs `batch` (drained) as one transaction and answers every caller.
+pub(crate) fn process_batch(
+    conn: &mut Connection,
+    batch: &mut Vec<Cmd>,
+    counters: &Counters,
+    shutdown_waiters: &mut Vec<Reply<()>>,
+) {
+    let mut done = Vec::with_capacity(batch.len());
+    let mut writes = 0u64;
+    let mut began = conn.execute_batch("BEGIN IMMEDIATE");
+    for cmd in batch.drain(..) {
+        if let Cmd::Shutdown(reply) = cmd {
+            shutdown_waiters.push(reply);
+            continue;
+        }
+        writes += 1;
+        match &began {
+            Ok(()) => done.push(run_one(conn, cmd)),
+            Err(e) => done.push(fail(cmd, LedgerError::CommitFailed(format!("begin: {e}")))),
+        }
+        if began.is_ok() && conn.is_autocommit() {
+            // SQLite rolled the whole transaction back on its own (I/O error, disk
+            // full...): every earlier success in this batch is gone. Tell those
+            // callers, and start again for the rest of the batch.
+            counters.failed_commits.fetch_add(1, Ordering::Relaxed);
+            tracing::error!("ledger: transaction rolled back by sqlite mid-batch");
+            for d in done.drain(..) {
+                d.answer(Some("transaction rolled back by sqlite"));
+            }
+            writes = 0;
+            began = conn.execute_batch("BEGIN IMMEDIATE");
+        }
+    }
+    if writes == 0 {
+        if began.is_ok() {
+            // Only shutdown requests: nothing to commit.
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        return;
+    }
+    if began.is_err() {
+        counters.failed_commits.fetch_add(1, Ordering::Relaxed);
+        done.into_iter().for_each(|d| d.answer(None));
+        return;
+    }
+    let commit_err = match conn.execute_batch("COMMIT") {
+        Ok(()) => {
+            counters.commits.fetch_add(1, Ordering::Relaxed);
+            counters.writes.fetch_add(writes, Ordering::Relaxed);
+            counters.max_batch.fetch_max(writes, Ordering::Relaxed);
+            if writes > 1 {
+                counters.grouped_commits.fetch_add(1, Ordering::Relaxed);
+            }
+            None
+        }
+        Err(e) => {
+            counters.failed_commits.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, batch = writes, "ledger: group commit failed");
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            Some(e.to_string())
+        }
+    };
+    let any_ok = done.iter().any(Done::succeeded);
+    if commit_err.is_some() && !any_ok {
+        done.into_iter().for_each(|d| d.answer(None));
+    } else {
+        done.into_iter()
+            .for_each(|d| d.answer(commit_err.as_deref()));
+    }
+}
+
+/// One command inside its own savepoint.
+fn run_one(conn: &Connection, cmd: Cmd) -> Done {
+    if let Err(e) = conn.execute_batch("SAVEPOINT cmd") {
+        return fail(cmd, e.into());
+    }
+    let done = match cmd {
+        Cmd::Begin(intent, reply) => Done::Begin(reply, ops::begin(conn, &intent)),
+        Cmd::AttemptStart {
+            payment_id,
+            seq,
+            gateway,
+            at,
+            reply,
+        } => Done::Unit(
+            reply,
+            ops::attempt_start(conn, &payment_id, seq, &gateway, at),
+        ),
+        Cmd::Complete(c, reply) => Done::Unit(reply, ops::complete(conn, &c)),
+        Cmd::Ping(reply) => Done::Unit(reply, ops::ping(conn, OffsetDateTime::now_utc())),
+        Cmd::Shutdown(reply) => Done::Unit(reply, Ok(())),
+    };
+    let end = if done.succeeded() {
+        conn.execute_batch("RELEASE cmd")
+    } else {
+        conn.execute_batch("ROLLBACK TO cmd; RELEASE cmd")
+    };
+    match (end, done) {
+        (Ok(()), done) => done,
+        (Err(e), Done::Begin(tx, _)) => Done::Begin(tx, Err(e.into())),
+        (Err(e), Done::Unit(tx, _)) => Done::Unit(tx, Err(e.into())),
+    }
+}
+
+fn fail(cmd: Cmd, e: LedgerError) -> Done {
+    match cmd {
+        Cmd::Begin(_, reply) => Done::Begin(reply, Err(e)),
+        Cmd::AttemptStart { reply, .. }
+        | Cmd::Complete(_, reply)
+        | Cmd::Ping(reply)
+        | Cmd::Shutdown(reply) => Done::Unit(reply, Err(e)),
+    }
+}

@@ -102,7 +102,7 @@ mod tests {
                 "upi-large",
                 Matcher {
                     methods: vec![Method::UpiCollect, Method::UpiIntent],
-                    min_amount: Some(Paise(10_000_00)),
+                    min_amount: Some(Paise(1_000_000)),
                     ..Default::default()
                 },
                 &[(1, 1)],
@@ -117,9 +117,9 @@ mod tests {
         let r = routes();
         let p = |rq: &PaymentRequest| plan(&r, rq, 7, |_| true).unwrap().unwrap();
         assert_eq!(p(&req(Method::Card, 100, &[("tier", "vip")])).route, 0);
-        assert_eq!(p(&req(Method::UpiIntent, 10_000_00, &[])).route, 1);
-        assert_eq!(p(&req(Method::UpiIntent, 9_999_99, &[])).route, 2);
-        assert_eq!(p(&req(Method::Card, 10_000_00, &[])).route, 2);
+        assert_eq!(p(&req(Method::UpiIntent, 1_000_000, &[])).route, 1);
+        assert_eq!(p(&req(Method::UpiIntent, 999_999, &[])).route, 2);
+        assert_eq!(p(&req(Method::Card, 1_000_000, &[])).route, 2);
         assert_eq!(p(&req(Method::Card, 100, &[("tier", "gold")])).route, 2);
     }
 
@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn unavailable_primary_is_skipped_for_fallback() {
         let r = routes();
-        let rq = req(Method::UpiIntent, 10_000_00, &[]);
+        let rq = req(Method::UpiIntent, 1_000_000, &[]);
         let p = plan(&r, &rq, sticky_hash("x"), |g| g != 1)
             .unwrap()
             .unwrap();

@@ -20,4 +20,5 @@ pub mod connectors;
 pub mod ledger;
 pub mod model;
 pub mod routing;
+pub mod sandbox;
 pub mod upstream;

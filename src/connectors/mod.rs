@@ -222,3 +222,6 @@ pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
         ConnectorKind::Cashfree => Arc::new(Cashfree::new(spec, upstream)),
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,13 @@
 //! - [`upstream`]: the HTTP client and transport classification (`NotSent` vs `SentUnknown`).
 //! - [`connectors`]: the [`connectors::Connector`] trait and the generic, Razorpay and Cashfree dialects.
 //! - [`ledger`]: SQLite (WAL) payments/attempts/events/idempotency with a group-commit writer.
+//! - [`payments`]: the initiation flow and the failover rules; [`budget`]: the retry budget.
+//! - [`http`]: router, handlers, request validation, the one error → HTTP mapping.
+//! - [`health`]: gateway availability flags the hot path reads.
+//! - [`metrics`]: one `Metrics` struct on a registry passed in.
+//! - [`serve`]: bind, serve, graceful shutdown; [`state`]: shared application state.
+//! - [`sandbox`]: simulated gateways speaking each dialect, with a control API.
+//! - [`cli`], [`commands`], [`demo`], [`logging`]: the binary's subcommands.
 #![forbid(unsafe_code)]
 
 pub mod budget;
@@ -29,6 +36,7 @@ pub mod metrics;
 pub mod model;
 pub mod payments;
 pub mod routing;
+pub mod sandbox;
 pub mod serve;
 pub mod state;
 pub mod upstream;

@@ -6,9 +6,12 @@
 //! Connectors never decide whether to fail over: they report an [`Outcome`] and the
 //! engine applies the rules of DESIGN.md section 4.
 
-mod cashfree;
-mod generic;
-mod razorpay;
+pub mod cashfree;
+mod classify;
+pub mod generic;
+pub mod razorpay;
+pub mod sign;
+pub mod time_fmt;
 
 use std::sync::Arc;
 
@@ -131,9 +134,27 @@ pub enum ParseError {
     Malformed(String),
 }
 
+/// A refund's own status inside the payment's events (DESIGN.md section 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefundStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Pending => "pending",
+            RefundStatus::Succeeded => "succeeded",
+            RefundStatus::Failed => "failed",
+        }
+    }
+}
+
 /// A callback normalized by the connector (the callbacks issue builds the full
 /// `PaymentEvent` from this).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallbackData {
     /// The gateway's identity of this event, for the deterministic event id.
     pub gateway_event_id: String,
@@ -144,14 +165,23 @@ pub struct CallbackData {
     pub merchant_order_id: Option<String>,
     pub gateway_payment_id: Option<String>,
     pub refund_id: Option<String>,
+    /// For `kind == Some("refund")`: the refund's own state.
+    pub refund_status: Option<RefundStatus>,
+    /// The payment's unified status this event implies. For a refund event: `Refunded`
+    /// when the refund succeeded (the ledger decides `partially_refunded` by amount),
+    /// `Reversed` for a gateway auto-refund of an uncaptured payment, `None` while the
+    /// refund is pending or when it failed (the payment's state does not change).
     pub status: Option<PaymentStatus>,
     pub reason: Option<Reason>,
     pub raw_status: String,
     pub raw_code: Option<String>,
+    /// The payment's amount; for a refund event, the refund's amount.
     pub amount: Option<Paise>,
     pub currency: Option<String>,
+    /// For a refund event: the refund's own bank reference (ARN), not the payment's.
     pub utr: Option<String>,
     pub rrn: Option<String>,
+    /// Full payer VPA as the gateway sent it: mask (`model::mask_vpa`) before logging.
     pub payer_vpa: Option<String>,
     pub occurred_at: Option<OffsetDateTime>,
 }
@@ -192,3 +222,6 @@ pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
         ConnectorKind::Cashfree => Arc::new(Cashfree::new(spec, upstream)),
     })
 }
+
+#[cfg(test)]
+mod tests;

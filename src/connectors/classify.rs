@@ -1,0 +1,137 @@
+//! The HTTP half of outcome classification (DESIGN.md section 4), shared by the
+//! dialects. Transport failures come classified from [`crate::upstream`]; here a
+//! gateway's non-2xx answer becomes an [`Outcome`].
+
+use serde_json::Value;
+
+use super::Outcome;
+use crate::model::Reason;
+use crate::upstream::{UpstreamError, not_processed};
+
+/// Longest piece of a gateway body kept in an outcome's detail (it is logged).
+const DETAIL_MAX: usize = 512;
+
+/// A transport failure as an outcome.
+pub fn transport(e: UpstreamError) -> Outcome {
+    match e {
+        UpstreamError::NotSent(d) | UpstreamError::Build(d) => Outcome::NotSent { detail: d },
+        // An answer we could not read, or anything after the write: the payment may exist.
+        UpstreamError::SentUnknown(d) | UpstreamError::BadResponse(d) => {
+            Outcome::SentUnknown { detail: d }
+        }
+        UpstreamError::Status { status, body } => Outcome::Error5xx {
+            http_status: status,
+            not_processed: not_processed(status),
+            detail: body,
+        },
+    }
+}
+
+/// The body as text for logs, cut to a bounded length on a char boundary.
+pub fn body_detail(body: &[u8]) -> String {
+    let s = String::from_utf8_lossy(body);
+    if s.len() <= DETAIL_MAX {
+        return s.into_owned();
+    }
+    let mut end = DETAIL_MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// What a dialect extracted from a 4xx body.
+pub struct DeclineInfo {
+    pub code: String,
+    pub reason: Reason,
+    pub message: String,
+}
+
+/// Classifies a non-2xx answer.
+///
+/// - 429 and 503 document that nothing was processed: `Error5xx { not_processed: true }`.
+/// - 401/403: our credentials were refused, so nothing was created. That is a gateway
+///   (configuration) failure, not the customer's decline: `Error5xx { not_processed: true }`
+///   with the real HTTP status, so it counts against the gateway's health and may fail over.
+/// - Other 4xx: a business or validation decline, in the dialect's error shape.
+/// - Other 5xx: `Error5xx { not_processed: false }` (the payment may exist).
+/// - Anything else (1xx/3xx): ambiguous, `SentUnknown`.
+pub fn http_error(
+    status: u16,
+    body: &[u8],
+    decline: impl FnOnce(&Value) -> DeclineInfo,
+) -> Outcome {
+    if not_processed(status) || status == 401 || status == 403 {
+        return Outcome::Error5xx {
+            http_status: status,
+            not_processed: true,
+            detail: body_detail(body),
+        };
+    }
+    if (400..500).contains(&status) {
+        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let d = decline(&v);
+        return Outcome::Declined {
+            code: d.code,
+            reason: d.reason,
+            message: d.message,
+        };
+    }
+    if (500..600).contains(&status) {
+        return Outcome::Error5xx {
+            http_status: status,
+            not_processed: false,
+            detail: body_detail(body),
+        };
+    }
+    Outcome::SentUnknown {
+        detail: format!("unexpected HTTP {status}: {}", body_detail(body)),
+    }
+}
+
+/// A JSON string or number as a string (gateways send ids both ways).
+pub fn id_str(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A non-empty JSON string.
+pub fn str_of(v: &Value) -> Option<&str> {
+    v.as_str().filter(|s| !s.is_empty())
+}
+
+/// Maps the gateways' common failure-reason words (Razorpay `error.reason`, Cashfree
+/// `error_details.error_reason`, the generic dialect) to a [`Reason`].
+pub fn reason_from_word(w: &str) -> Option<Reason> {
+    Some(match w.to_ascii_lowercase().as_str() {
+        "insufficient_funds" | "insufficient_balance" => Reason::InsufficientFunds,
+        "incorrect_pin" | "invalid_pin" | "incorrect_mpin" => Reason::IncorrectPin,
+        "pin_tries_exceeded" => Reason::PinTriesExceeded,
+        "limit_exceeded" | "transaction_limit_exceeded" | "amount_limit_exceeded" => {
+            Reason::LimitExceeded
+        }
+        "declined_by_customer" | "user_declined" | "payment_declined_by_customer" => {
+            Reason::DeclinedByCustomer
+        }
+        "user_dropped" | "customer_dropped" | "payment_cancelled" | "payment_cancelled_by_user" => {
+            Reason::CustomerDropped
+        }
+        "expired" | "payment_collect_request_expired" | "payment_timed_out" | "payment_expired" => {
+            Reason::Expired
+        }
+        "account_blocked" | "account_frozen" => Reason::AccountBlocked,
+        "invalid_vpa" | "vpa_invalid" | "upi_id_invalid" | "invalid_upi_id" => Reason::InvalidVpa,
+        "risk_declined" | "payment_risk_check_failed" | "suspected_fraud" => Reason::RiskDeclined,
+        "tpv_failed" => Reason::TpvFailed,
+        "issuer_unavailable" | "bank_technical_error" | "issuer_down" => Reason::IssuerUnavailable,
+        "beneficiary_unavailable" | "beneficiary_bank_down" => Reason::BeneficiaryUnavailable,
+        "network_timeout" | "timeout" => Reason::NetworkTimeout,
+        "gateway_error" | "gateway_technical_error" | "server_error" => Reason::GatewayError,
+        // A generic issuer/bank decline has no finer word in DESIGN.md's vocabulary.
+        "payment_failed" | "payment_declined" | "declined" | "other" => Reason::Other,
+        _ => return None,
+    })
+}

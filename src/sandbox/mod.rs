@@ -1,0 +1,498 @@
+//! Simulated gateways. Each sandbox server listens on a gateway's `base_url` port and
+//! speaks that connector's dialect (just the endpoints the connectors call), with
+//! knobs for latency, success rate, 5xx rate, timeout rate and "down"
+//! (connection refused). It is the upstream in benchmarks, so the request path is
+//! lean: atomics for knobs and counters, one random draw, no per-request logging,
+//! no stored state (status answers are derived from the id).
+//!
+//! Control API, on every sandbox server and on the optional control listener:
+//! `POST /_sandbox/{gateway}` with any of `{latency_ms, success_rate, error_5xx_rate,
+//! error_status, timeout_rate, down}` and `GET /_sandbox/{gateway}` (knobs and
+//! counters). `{gateway}` may name any sandbox in the same [`run`] (or [`Controls`]),
+//! so a gateway that is down can be brought back through another server.
+//!
+//! Knobs apply to the payment-creating call (Razorpay `create/upi` and
+//! `payment_links`, Cashfree `orders/sessions` and `links`, generic `POST
+//! /v1/payments`); the preceding order call always answers at once. `down` applies to
+//! the whole listener: it is closed (connect → refused) and open connections are
+//! dropped, and it is re-bound on the same address when `down` is cleared.
+
+mod dialects;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{ConnectorKind, GatewaySpec};
+
+const PPM: u32 = 1_000_000;
+
+/// The behaviour of one sandbox gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Knobs {
+    pub latency_ms: u64,
+    /// Share of answered initiations that are created (the rest: a 4xx decline).
+    pub success_rate: f64,
+    /// Share of initiations answered with `error_status`.
+    pub error_5xx_rate: f64,
+    /// The status for `error_5xx_rate` (500 by default; 503 means "not processed").
+    pub error_status: u16,
+    /// Share of initiations read and never answered.
+    pub timeout_rate: f64,
+    /// Listener closed: connections are refused.
+    pub down: bool,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            latency_ms: 0,
+            success_rate: 1.0,
+            error_5xx_rate: 0.0,
+            error_status: 500,
+            timeout_rate: 0.0,
+            down: false,
+        }
+    }
+}
+
+/// A partial update of [`Knobs`] (the control API body).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnobsPatch {
+    pub latency_ms: Option<u64>,
+    pub success_rate: Option<f64>,
+    pub error_5xx_rate: Option<f64>,
+    pub error_status: Option<u16>,
+    pub timeout_rate: Option<f64>,
+    pub down: Option<bool>,
+}
+
+/// Counters since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Payment-creating requests received.
+    pub initiations: u64,
+    pub created: u64,
+    pub declined: u64,
+    pub errors_5xx: u64,
+    pub timeouts: u64,
+    /// Status queries answered.
+    pub status_queries: u64,
+}
+
+/// What the knobs decided for one initiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Created,
+    Declined,
+    Error(StatusCode),
+    Timeout,
+}
+
+fn to_ppm(rate: f64) -> u32 {
+    if rate.is_nan() {
+        return 0;
+    }
+    (rate.clamp(0.0, 1.0) * f64::from(PPM)).round() as u32
+}
+
+/// One sandbox gateway's shared state: knobs and counters as atomics.
+pub(crate) struct Shared {
+    pub(crate) name: String,
+    pub(crate) kind: ConnectorKind,
+    addr: SocketAddr,
+    latency_ms: AtomicU64,
+    success_ppm: AtomicU32,
+    error_ppm: AtomicU32,
+    error_status: AtomicU32,
+    timeout_ppm: AtomicU32,
+    down: watch::Sender<bool>,
+    stop: watch::Sender<bool>,
+    seq: AtomicU64,
+    initiations: AtomicU64,
+    created: AtomicU64,
+    declined: AtomicU64,
+    errors: AtomicU64,
+    timeouts: AtomicU64,
+    status_queries: AtomicU64,
+    down_flag: AtomicBool,
+}
+
+impl Shared {
+    fn knobs(&self) -> Knobs {
+        let r = |a: &AtomicU32| f64::from(a.load(Ordering::Relaxed)) / f64::from(PPM);
+        Knobs {
+            latency_ms: self.latency_ms.load(Ordering::Relaxed),
+            success_rate: r(&self.success_ppm),
+            error_5xx_rate: r(&self.error_ppm),
+            error_status: u16::try_from(self.error_status.load(Ordering::Relaxed)).unwrap_or(500),
+            timeout_rate: r(&self.timeout_ppm),
+            down: self.down_flag.load(Ordering::Relaxed),
+        }
+    }
+
+    fn apply(&self, p: KnobsPatch) {
+        if let Some(v) = p.latency_ms {
+            self.latency_ms.store(v, Ordering::Relaxed);
+        }
+        if let Some(v) = p.success_rate {
+            self.success_ppm.store(to_ppm(v), Ordering::Relaxed);
+        }
+        if let Some(v) = p.error_5xx_rate {
+            self.error_ppm.store(to_ppm(v), Ordering::Relaxed);
+        }
+        if let Some(v) = p
+            .error_status
+            .filter(|s| (500..600).contains(s) || *s == 429)
+        {
+            self.error_status.store(u32::from(v), Ordering::Relaxed);
+        }
+        if let Some(v) = p.timeout_rate {
+            self.timeout_ppm.store(to_ppm(v), Ordering::Relaxed);
+        }
+        if let Some(v) = p.down {
+            self.down_flag.store(v, Ordering::Relaxed);
+            self.down.send_replace(v);
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Stats {
+            initiations: l(&self.initiations),
+            created: l(&self.created),
+            declined: l(&self.declined),
+            errors_5xx: l(&self.errors),
+            timeouts: l(&self.timeouts),
+            status_queries: l(&self.status_queries),
+        }
+    }
+
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Applies latency and draws the verdict for one initiation.
+    pub(crate) async fn decide(&self) -> Verdict {
+        self.initiations.fetch_add(1, Ordering::Relaxed);
+        let latency = self.latency_ms.load(Ordering::Relaxed);
+        if latency > 0 {
+            tokio::time::sleep(Duration::from_millis(latency)).await;
+        }
+        let draw: u32 = rand::random_range(0..PPM);
+        let timeout = self.timeout_ppm.load(Ordering::Relaxed);
+        let error = self.error_ppm.load(Ordering::Relaxed);
+        if draw < timeout {
+            self.timeouts.fetch_add(1, Ordering::Relaxed);
+            return Verdict::Timeout;
+        }
+        if draw < timeout.saturating_add(error) {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            let s = u16::try_from(self.error_status.load(Ordering::Relaxed)).unwrap_or(500);
+            return Verdict::Error(
+                StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+        let draw2: u32 = rand::random_range(0..PPM);
+        if draw2 < self.success_ppm.load(Ordering::Relaxed) {
+            self.created.fetch_add(1, Ordering::Relaxed);
+            Verdict::Created
+        } else {
+            self.declined.fetch_add(1, Ordering::Relaxed);
+            Verdict::Declined
+        }
+    }
+
+    /// Whether a payment with this id succeeded (deterministic: status queries are
+    /// answered without stored state).
+    pub(crate) fn settles_ok(&self, id: &str) -> bool {
+        self.status_queries.fetch_add(1, Ordering::Relaxed);
+        let h = xxhash_rust::xxh3::xxh3_64(id.as_bytes());
+        (h % u64::from(PPM)) < u64::from(self.success_ppm.load(Ordering::Relaxed))
+    }
+}
+
+/// Sandboxes addressable by name from the control API.
+#[derive(Clone, Default)]
+pub struct Controls(Arc<RwLock<HashMap<String, Arc<Shared>>>>);
+
+impl Controls {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn get(&self, name: &str) -> Option<Arc<Shared>> {
+        self.0.read().ok().and_then(|m| m.get(name).cloned())
+    }
+
+    fn insert(&self, s: Arc<Shared>) {
+        if let Ok(mut m) = self.0.write() {
+            m.insert(s.name.clone(), s);
+        }
+    }
+
+    /// The control API router (`/_sandbox/{gateway}`).
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/_sandbox/{gateway}", get(control_get).post(control_set))
+            .with_state(self.clone())
+    }
+}
+
+#[derive(Serialize)]
+struct ControlView {
+    name: String,
+    kind: &'static str,
+    addr: String,
+    knobs: Knobs,
+    stats: Stats,
+}
+
+fn view(s: &Shared) -> ControlView {
+    ControlView {
+        name: s.name.clone(),
+        kind: s.kind.as_str(),
+        addr: s.addr.to_string(),
+        knobs: s.knobs(),
+        stats: s.stats(),
+    }
+}
+
+async fn control_get(State(c): State<Controls>, Path(name): Path<String>) -> Response {
+    match c.get(&name) {
+        Some(s) => Json(view(&s)).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such sandbox gateway\n").into_response(),
+    }
+}
+
+async fn control_set(
+    State(c): State<Controls>,
+    Path(name): Path<String>,
+    Json(patch): Json<KnobsPatch>,
+) -> Response {
+    match c.get(&name) {
+        Some(s) => {
+            s.apply(patch);
+            Json(view(&s)).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "no such sandbox gateway\n").into_response(),
+    }
+}
+
+/// A running sandbox gateway. Dropping the handle leaves the server running; call
+/// [`SandboxHandle::stop`] to end it.
+#[derive(Clone)]
+pub struct SandboxHandle {
+    shared: Arc<Shared>,
+}
+
+impl SandboxHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+    pub fn knobs(&self) -> Knobs {
+        self.shared.knobs()
+    }
+    /// Replaces every knob.
+    pub fn set(&self, k: Knobs) {
+        self.shared.apply(KnobsPatch {
+            latency_ms: Some(k.latency_ms),
+            success_rate: Some(k.success_rate),
+            error_5xx_rate: Some(k.error_5xx_rate),
+            error_status: Some(k.error_status),
+            timeout_rate: Some(k.timeout_rate),
+            down: Some(k.down),
+        });
+    }
+    /// Changes only the given knobs.
+    pub fn patch(&self, p: KnobsPatch) {
+        self.shared.apply(p);
+    }
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+    /// Stops accepting and drops open connections.
+    pub fn stop(&self) {
+        self.shared.stop.send_replace(true);
+    }
+}
+
+/// Builds sandbox gateways.
+pub struct SandboxGateway;
+
+impl SandboxGateway {
+    /// Binds `addr` (port 0 for any) and serves `kind`'s dialect plus the control API
+    /// for itself.
+    pub async fn bind(
+        addr: SocketAddr,
+        kind: ConnectorKind,
+        name: &str,
+    ) -> io::Result<(SocketAddr, SandboxHandle)> {
+        Self::bind_with(addr, kind, name, &Controls::new()).await
+    }
+
+    /// Like [`SandboxGateway::bind`], registering the gateway in `controls` so any
+    /// server sharing them can control it.
+    pub async fn bind_with(
+        addr: SocketAddr,
+        kind: ConnectorKind,
+        name: &str,
+        controls: &Controls,
+    ) -> io::Result<(SocketAddr, SandboxHandle)> {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let k = Knobs::default();
+        let shared = Arc::new(Shared {
+            name: name.to_string(),
+            kind,
+            addr: local,
+            latency_ms: AtomicU64::new(k.latency_ms),
+            success_ppm: AtomicU32::new(to_ppm(k.success_rate)),
+            error_ppm: AtomicU32::new(0),
+            error_status: AtomicU32::new(u32::from(k.error_status)),
+            timeout_ppm: AtomicU32::new(0),
+            down: watch::Sender::new(false),
+            stop: watch::Sender::new(false),
+            seq: AtomicU64::new(1),
+            initiations: AtomicU64::new(0),
+            created: AtomicU64::new(0),
+            declined: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+            status_queries: AtomicU64::new(0),
+            down_flag: AtomicBool::new(false),
+        });
+        controls.insert(shared.clone());
+        let router = dialects::router(shared.clone()).merge(controls.router());
+        tokio::spawn(serve(shared.clone(), router, listener));
+        Ok((local, SandboxHandle { shared }))
+    }
+}
+
+async fn wait_true(rx: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone: treat it as "never".
+    if rx.wait_for(|v| *v).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// The accept loop: closes the listener while `down`, re-binds when it clears.
+async fn serve(shared: Arc<Shared>, router: Router, listener: TcpListener) {
+    let mut down = shared.down.subscribe();
+    let mut stop = shared.stop.subscribe();
+    let mut listener = Some(listener);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let Some(l) = listener.as_ref() else {
+            // Down: wait until it clears (or stop), then re-bind the same address.
+            tokio::select! {
+                r = down.wait_for(|v| !*v) => if r.is_err() { return },
+                _ = wait_true(&mut stop) => return,
+            }
+            for _ in 0..50 {
+                if let Ok(l) = TcpListener::bind(shared.addr).await {
+                    listener = Some(l);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if listener.is_none() {
+                return;
+            }
+            continue;
+        };
+        tokio::select! {
+            acc = l.accept() => {
+                let Ok((stream, _)) = acc else { continue };
+                let _ = stream.set_nodelay(true);
+                let svc = TowerToHyperService::new(router.clone());
+                let mut conn_down = down.clone();
+                let mut conn_stop = stop.clone();
+                tokio::spawn(async move {
+                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+                    tokio::select! {
+                        _ = conn => {}
+                        _ = wait_true(&mut conn_down) => {}
+                        _ = wait_true(&mut conn_stop) => {}
+                    }
+                });
+            }
+            _ = wait_true(&mut down) => { listener = None; }
+            _ = wait_true(&mut stop) => return,
+        }
+    }
+}
+
+/// Where a gateway's `base_url` listens.
+pub async fn listen_addr(base_url: &str) -> io::Result<SocketAddr> {
+    let url = reqwest::Url::parse(base_url)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{base_url}: {e}")))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "base_url has no host"))?;
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "base_url has no port"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    tokio::net::lookup_host((host, port))
+        .await?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{host} does not resolve")))
+}
+
+/// Runs a sandbox for every gateway on its `base_url` port (plus, when given, a control
+/// listener that never goes down) until `shutdown` completes.
+pub async fn run(
+    gateways: &[GatewaySpec],
+    control: Option<SocketAddr>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<Vec<SandboxHandle>> {
+    let controls = Controls::new();
+    let mut handles = Vec::with_capacity(gateways.len());
+    for g in gateways {
+        let addr = listen_addr(&g.base_url).await?;
+        let (local, h) = SandboxGateway::bind_with(addr, g.kind, &g.name, &controls).await?;
+        tracing::info!(gateway = %g.name, dialect = g.kind.as_str(), addr = %local, "sandbox gateway listening");
+        handles.push(h);
+    }
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    if let Some(addr) = control {
+        let l = TcpListener::bind(addr).await?;
+        tracing::info!(addr = %l.local_addr()?, "sandbox control API listening");
+        let app = controls.router();
+        tokio::spawn(async move {
+            let _ = axum::serve(l, app)
+                .with_graceful_shutdown(async move { wait_true(&mut stop_rx).await })
+                .await;
+        });
+    }
+    shutdown.await;
+    stop_tx.send_replace(true);
+    for h in &handles {
+        h.stop();
+    }
+    Ok(handles)
+}

@@ -1,0 +1,168 @@
+//! Conformance: every Razorpay and Cashfree fixture in `../shared/fixtures/webhooks`
+//! verifies (or is rejected) and parses to its `expected` values.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+use switchyard::config::{ConnectorKind, Credentials, GatewaySpec, Secret};
+use switchyard::connectors::{self, CallbackData, RefundStatus, VerifyOptions};
+use switchyard::model::{PaymentStatus, Reason};
+use time::OffsetDateTime;
+
+fn spec(kind: ConnectorKind, secret: &str) -> GatewaySpec {
+    GatewaySpec {
+        name: kind.as_str().into(),
+        kind,
+        base_url: "http://127.0.0.1:9".into(),
+        credentials: Credentials {
+            webhook_secret: Some(Secret::new(secret)),
+            ..Default::default()
+        },
+        connect_timeout: Duration::from_secs(1),
+        timeout: Duration::from_secs(1),
+        pool_size: 1,
+        idempotent: false,
+    }
+}
+
+fn headers(v: &Value) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let Some(o) = v.as_object() {
+        for (k, val) in o {
+            let name = HeaderName::from_bytes(k.as_bytes()).unwrap();
+            h.insert(name, HeaderValue::from_str(val.as_str().unwrap()).unwrap());
+        }
+    }
+    h
+}
+
+/// GATEWAYS.md section 2 words → ours. Refund words are a refund's own state.
+fn check_status(name: &str, expected: &str, cd: &CallbackData) {
+    let (status, refund) = match expected {
+        "success" => (Some(PaymentStatus::Succeeded), None),
+        "pending" => (Some(PaymentStatus::Pending), None),
+        "authorized" => (Some(PaymentStatus::Authorized), None),
+        "failed" => (Some(PaymentStatus::Failed), None),
+        "cancelled" => (Some(PaymentStatus::Cancelled), None),
+        "reversed" => (Some(PaymentStatus::Reversed), Some(RefundStatus::Succeeded)),
+        "refunded" => (Some(PaymentStatus::Refunded), Some(RefundStatus::Succeeded)),
+        "refund_pending" => (None, Some(RefundStatus::Pending)),
+        "refund_failed" => (None, Some(RefundStatus::Failed)),
+        other => panic!("{name}: unknown expected status {other}"),
+    };
+    assert_eq!(cd.status, status, "{name}: status");
+    if refund.is_some() {
+        assert_eq!(cd.refund_status, refund, "{name}: refund_status");
+    }
+}
+
+/// GATEWAYS.md section 5 words → DESIGN.md reasons.
+fn reason_of(word: &str) -> Reason {
+    match word {
+        "insufficient_funds" => Reason::InsufficientFunds,
+        "incorrect_pin" => Reason::IncorrectPin,
+        "user_declined" => Reason::DeclinedByCustomer,
+        "expired" => Reason::Expired,
+        "user_dropped" => Reason::CustomerDropped,
+        "limit_exceeded" => Reason::LimitExceeded,
+        "invalid_vpa" => Reason::InvalidVpa,
+        "declined" => Reason::Other,
+        "technical_error" => Reason::GatewayError,
+        other => panic!("unknown failure_reason {other}"),
+    }
+}
+
+fn opt_str(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+#[test]
+fn razorpay_and_cashfree_fixtures() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/webhooks");
+    if !dir.is_dir() {
+        println!("skipped: ../shared/fixtures/webhooks not found");
+        return;
+    }
+    let mut ran = [0usize; 2];
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let fx: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let kind = match fx["gateway"].as_str() {
+            Some("razorpay") => ConnectorKind::Razorpay,
+            Some("cashfree") => ConnectorKind::Cashfree,
+            _ => continue,
+        };
+        if fx.get("kind").and_then(Value::as_str) == Some("status_query_response") {
+            continue;
+        }
+        ran[usize::from(kind == ConnectorKind::Cashfree)] += 1;
+        let conn = connectors::build(&spec(kind, fx["secret"].as_str().unwrap())).unwrap();
+        let h = headers(&fx["headers"]);
+        let body = fx["body"].as_str().unwrap().as_bytes();
+        let opts = VerifyOptions {
+            tolerance: None,
+            now: OffsetDateTime::now_utc(),
+        };
+        let exp = &fx["expected"];
+        let verdict = conn.verify_callback(&h, body, opts);
+        if exp["reject"].as_bool() == Some(true) {
+            assert!(verdict.is_err(), "{name}: forged callback accepted");
+            continue;
+        }
+        verdict.unwrap_or_else(|e| panic!("{name}: rejected: {e}"));
+        let cd = conn
+            .parse_callback(&h, body)
+            .unwrap_or_else(|e| panic!("{name}: parse: {e}"));
+        assert!(!cd.gateway_event_id.is_empty(), "{name}: event id");
+        if exp["ignored"].as_bool() == Some(true) {
+            assert_eq!(cd.kind, None, "{name}: should be ignored");
+            continue;
+        }
+        check_status(&name, exp["status"].as_str().unwrap(), &cd);
+        assert_eq!(
+            cd.amount.map(|p| p.get()),
+            exp["amount_minor"].as_i64(),
+            "{name}: amount"
+        );
+        assert_eq!(cd.currency, opt_str(&exp["currency"]), "{name}: currency");
+        assert_eq!(
+            cd.gateway_payment_id,
+            opt_str(&exp["gateway_payment_id"]),
+            "{name}: gateway_payment_id"
+        );
+        assert_eq!(
+            cd.merchant_order_id,
+            opt_str(&exp["merchant_order_id"]),
+            "{name}: merchant_order_id"
+        );
+        assert_eq!(
+            cd.utr.clone().or(cd.rrn.clone()),
+            opt_str(&exp["utr_or_rrn"]),
+            "{name}: utr_or_rrn"
+        );
+        if let Some(k) = exp["event_kind"].as_str() {
+            assert_eq!(cd.kind, Some(k), "{name}: kind");
+        }
+        if let Some(r) = exp["refund_id"].as_str() {
+            assert_eq!(cd.refund_id.as_deref(), Some(r), "{name}: refund_id");
+        }
+        if let Some(w) = exp["failure_reason"].as_str() {
+            assert_eq!(cd.reason, Some(reason_of(w)), "{name}: reason");
+        }
+        if kind == ConnectorKind::Cashfree && cd.kind == Some("payment") {
+            let t = cd.occurred_at.expect("payment_time");
+            assert_eq!(t.offset(), time::UtcOffset::UTC, "{name}: UTC");
+        }
+    }
+    assert!(ran[0] > 0, "no razorpay fixture ran");
+    assert!(ran[1] > 0, "no cashfree fixture ran");
+    println!("ran {} razorpay and {} cashfree fixtures", ran[0], ran[1]);
+}

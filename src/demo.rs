@@ -1,7 +1,291 @@
-//! `switchyard demo` (being written).
+//! `switchyard demo`: the simulated gateways and the service in one process on the
+//! bundled `config/demo.toml`, about a minute of payments with a live per-gateway
+//! view; halfway through one gateway stops accepting connections and its orders
+//! fail over, then it comes back; a summary at the end.
+//!
+//! Everything binds to loopback port 0 (the demo rewrites the config's ports to the
+//! ones it got), so it runs next to anything else; it leaves only `data/demo.db*`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use prometheus::core::Collector;
+use rand::Rng;
+use tokio::sync::Mutex;
 
 use crate::commands::CommandError;
+use crate::config::{self, ConnectorKind};
+use crate::metrics::Metrics;
+use crate::sandbox::{KnobsPatch, SandboxGateway, SandboxHandle};
+use crate::serve::Server;
 
-pub async fn run(_seconds: u64, _rate: u32) -> Result<(), CommandError> {
-    Err(CommandError::Other("demo: not wired yet".into()))
+/// The bundled demo config, embedded so `demo` works from any directory.
+pub const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
+
+/// The gateway that goes down halfway.
+const VICTIM: &str = "razorpay";
+
+#[derive(Default)]
+struct Tally {
+    by_gateway: BTreeMap<String, [u64; 4]>, // created, declined, error, failed-over-to
+    statuses: BTreeMap<u16, u64>,
+    latencies_us: Vec<u64>,
+}
+
+pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
+    let seconds = seconds.max(4);
+    let rate = rate.clamp(1, 2000);
+    // 1. Sandboxes on port 0, one per [[gateway]] of the demo config.
+    let mut text = DEMO_CONFIG
+        .replace("127.0.0.1:18080", "127.0.0.1:0")
+        .replace("127.0.0.1:19090", "127.0.0.1:0");
+    let probe =
+        config::load_str(&text, "config/demo.toml", &demo_env, 0).map_err(CommandError::Config)?;
+    let mut handles: Vec<(String, SandboxHandle)> = Vec::new();
+    for g in &probe.gateways {
+        let (addr, handle) = SandboxGateway::bind(
+            "127.0.0.1:0".parse().map_err(|_| other("addr"))?,
+            g.spec.kind,
+            &g.spec.name,
+        )
+        .await
+        .map_err(|e| other(&format!("sandbox for {}: {e}", g.spec.name)))?;
+        text = text.replace(&g.spec.base_url, &format!("http://{addr}"));
+        handles.push((g.spec.name.clone(), handle));
+    }
+    drop(probe);
+    // 2. The service.
+    let snap =
+        config::load_str(&text, "config/demo.toml", &demo_env, 1).map_err(CommandError::Config)?;
+    let kinds: BTreeMap<String, ConnectorKind> = snap
+        .gateways
+        .iter()
+        .map(|g| (g.spec.name.clone(), g.spec.kind))
+        .collect();
+    println!(
+        "switchyard demo: {} gateways, {} routes, {rate} payments/s for {seconds}s",
+        snap.gateways.len(),
+        snap.routes.len()
+    );
+    print!("{}", config::describe(&snap));
+    let server = Server::bind(snap, Metrics::new(prometheus::Registry::new())).await?;
+    let addr = server.local_addr().map_err(|e| other(&e.to_string()))?;
+    let state = server.state.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run(async move {
+        let _ = stop_rx.await;
+    }));
+
+    // 3. Traffic with a live view.
+    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(4));
+    let style = ProgressStyle::with_template("{prefix:>10} {bar:30.cyan/blue} {msg}")
+        .map_err(|e| other(&e.to_string()))?;
+    let overall = multi.add(ProgressBar::new(seconds));
+    overall.set_style(style.clone());
+    overall.set_prefix("time");
+    let mut lines = BTreeMap::new();
+    for name in kinds.keys() {
+        let pb = multi.add(ProgressBar::new(1000));
+        pb.set_style(style.clone());
+        pb.set_prefix(name.clone());
+        lines.insert(name.clone(), pb);
+    }
+    let event = multi.add(ProgressBar::new(1));
+    event.set_style(ProgressStyle::with_template("{msg}").map_err(|e| other(&e.to_string()))?);
+
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let sent = Arc::new(AtomicU64::new(0));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .map_err(|e| other(&e.to_string()))?;
+    let url = format!("http://{addr}/v1/payments");
+    let start = Instant::now();
+    let total = seconds * u64::from(rate);
+    let mut tick = tokio::time::interval(Duration::from_secs(1) / rate);
+    let mut tasks = tokio::task::JoinSet::new();
+    let (down_at, up_at) = (total / 2, total * 3 / 4);
+    for i in 0..total {
+        tick.tick().await;
+        if i == down_at {
+            set_down(&handles, true);
+            event.set_message(format!("t={:>2}s  {VICTIM} stops accepting connections: its orders fail over (nothing was sent, so it is safe)", start.elapsed().as_secs()));
+        }
+        if i == up_at {
+            set_down(&handles, false);
+            event.set_message(format!(
+                "t={:>2}s  {VICTIM} is back: its orders return to it (sticky hash)",
+                start.elapsed().as_secs()
+            ));
+        }
+        let body = demo_payment(i);
+        let (client, url, tally2, sent2) =
+            (client.clone(), url.clone(), tally.clone(), sent.clone());
+        tasks.spawn(async move {
+            let (tally, sent) = (tally2, sent2);
+            let t0 = Instant::now();
+            let r = client
+                .post(&url)
+                .header(
+                    "Idempotency-Key",
+                    format!("demo-{}-{i}", std::process::id()),
+                )
+                .json(&body)
+                .send()
+                .await;
+            sent.fetch_add(1, Ordering::Relaxed);
+            let Ok(r) = r else { return };
+            let status = r.status().as_u16();
+            let v: serde_json::Value = r.json().await.unwrap_or_default();
+            let mut t = tally.lock().await;
+            t.latencies_us.push(t0.elapsed().as_micros() as u64);
+            *t.statuses.entry(status).or_default() += 1;
+            if let Some(g) = v["gateway"].as_str() {
+                let row = t.by_gateway.entry(g.to_string()).or_default();
+                match status {
+                    201 => row[0] += 1,
+                    402 => row[1] += 1,
+                    _ => row[2] += 1,
+                }
+                if v["attempts"].as_array().is_some_and(|a| a.len() > 1) {
+                    row[3] += 1;
+                }
+            }
+        });
+        while tasks.try_join_next().is_some() {}
+        if i % u64::from(rate.max(4) / 4) == 0 {
+            overall.set_position(start.elapsed().as_secs());
+            overall.set_message(format!("{} payments sent", sent.load(Ordering::Relaxed)));
+            let t = tally.lock().await;
+            let done: u64 = t
+                .by_gateway
+                .values()
+                .map(|r| r[0] + r[1] + r[2])
+                .sum::<u64>()
+                .max(1);
+            for (name, pb) in &lines {
+                let r = t.by_gateway.get(name).copied().unwrap_or_default();
+                let n = r[0] + r[1] + r[2];
+                pb.set_position(n * 1000 / done);
+                let down = if name == VICTIM && (down_at..up_at).contains(&i) {
+                    "  DOWN"
+                } else {
+                    ""
+                };
+                pb.set_message(format!(
+                    "{:>5.1}%  created {:>5}  declined {:>4}  errors {:>3}  via failover {:>4}{down}",
+                    n as f64 * 100.0 / done as f64, r[0], r[1], r[2], r[3]
+                ));
+            }
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    overall.finish();
+    for pb in lines.values() {
+        pb.finish();
+    }
+    event.finish();
+
+    // 4. Summary.
+    let t = tally.lock().await;
+    summary(&t, &state, &kinds).await;
+    let _ = stop_tx.send(());
+    let _ = serving.await;
+    Ok(())
+}
+
+fn set_down(handles: &[(String, SandboxHandle)], down: bool) {
+    for (name, h) in handles {
+        if name == VICTIM {
+            h.patch(KnobsPatch {
+                down: Some(down),
+                ..Default::default()
+            });
+        }
+    }
+}
+
+/// A realistic mix: mostly UPI intent, some collect (with a VPA), cards and netbanking.
+fn demo_payment(i: u64) -> serde_json::Value {
+    let mut rng = rand::rng();
+    let amount: i64 = rng.random_range(100..=500_000);
+    let order = format!("demo_{}_{i}", std::process::id());
+    match rng.random_range(0..10) {
+        0..=4 => serde_json::json!({"order_id": order, "amount": amount, "method": "upi_intent"}),
+        5..=6 => {
+            serde_json::json!({"order_id": order, "amount": amount, "method": "upi_collect", "vpa": "demo.payer@okaxis"})
+        }
+        7..=8 => serde_json::json!({"order_id": order, "amount": amount, "method": "card"}),
+        _ => serde_json::json!({"order_id": order, "amount": amount, "method": "netbanking"}),
+    }
+}
+
+async fn summary(
+    t: &Tally,
+    state: &crate::state::AppState,
+    kinds: &BTreeMap<String, ConnectorKind>,
+) {
+    let mut lat = t.latencies_us.clone();
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    println!("\nsummary");
+    println!(
+        "{:<10} {:<9} {:>8} {:>8} {:>7} {:>12}",
+        "gateway", "dialect", "created", "declined", "errors", "via failover"
+    );
+    for (name, r) in &t.by_gateway {
+        let kind = kinds.get(name).map_or("?", |k| k.as_str());
+        println!(
+            "{name:<10} {kind:<9} {:>8} {:>8} {:>7} {:>12}",
+            r[0], r[1], r[2], r[3]
+        );
+    }
+    let codes: Vec<String> = t
+        .statuses
+        .iter()
+        .map(|(c, n)| format!("{c}: {n}"))
+        .collect();
+    println!("answers by HTTP status: {}", codes.join(", "));
+    println!(
+        "latency through switchyard: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+    let failovers: u64 = state
+        .metrics
+        .failovers
+        .collect()
+        .iter()
+        .flat_map(|mf| {
+            mf.get_metric()
+                .iter()
+                .map(|m| m.get_counter().get_value() as u64)
+        })
+        .sum();
+    let stats = state.ledger.stats();
+    println!(
+        "failovers: {failovers}; ledger: {} writes in {} group commits",
+        stats.writes, stats.commits
+    );
+    println!(
+        "the ledger is in data/demo.db (sqlite3 data/demo.db 'select status, count(*) from payments group by 1')"
+    );
+}
+
+fn demo_env(name: &str) -> Option<String> {
+    name.starts_with("SWITCHYARD_DEMO_")
+        .then(|| format!("demo-{}", name.to_lowercase()))
+}
+
+fn other(s: &str) -> CommandError {
+    CommandError::Other(s.to_string())
 }

@@ -47,10 +47,21 @@ async fn timeout_after_the_request_was_read_is_unknown_and_never_failed_over() {
     assert_eq!(body["error"]["code"], "gateway_timeout");
     assert_eq!(body["status"], "unknown");
     assert_eq!(hang.hits(), 1);
-    assert_eq!(good.hits(), 0, "a second gateway was called after an ambiguous timeout");
+    assert_eq!(
+        good.hits(),
+        0,
+        "a second gateway was called after an ambiguous timeout"
+    );
     let id = body["payment_id"].as_str().unwrap();
-    let p: serde_json::Value =
-        s.client.get(s.url(&format!("/v1/payments/{id}"))).send().await.unwrap().json().await.unwrap();
+    let p: serde_json::Value = s
+        .client
+        .get(s.url(&format!("/v1/payments/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(p["status"], "unknown");
 }
 
@@ -67,7 +78,11 @@ async fn idempotent_gateway_is_retried_on_itself_after_a_timeout() {
     let s = TestServer::start(&cfg).await;
     let (status, _, _) = s.pay("k3", payment("ord_3")).await;
     assert_eq!(status, 504);
-    assert_eq!(hang.hits(), 2, "the idempotent gateway gets the same request again");
+    assert_eq!(
+        hang.hits(),
+        2,
+        "the idempotent gateway gets the same request again"
+    );
     assert_eq!(good.hits(), 0);
 }
 
@@ -86,7 +101,10 @@ async fn a_decline_is_402_and_not_failed_over() {
     assert_eq!(status, 402, "{body}");
     assert_eq!(body["error"]["code"], "gateway_declined");
     assert_eq!(body["reason"], "insufficient_funds");
-    assert!(!body.to_string().contains("secret gateway text"), "gateway text leaked: {body}");
+    assert!(
+        !body.to_string().contains("secret gateway text"),
+        "gateway text leaked: {body}"
+    );
     assert_eq!(good.hits(), 0);
 }
 

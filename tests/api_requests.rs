@@ -61,8 +61,17 @@ async fn same_key_while_the_first_is_in_flight_is_request_in_progress() {
     assert_eq!(body2["status"], "unknown");
 }
 
-async fn raw(s: &TestServer, key: Option<&str>, ctype: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
-    let mut rb = s.client.post(s.url("/v1/payments")).header("content-type", ctype).body(body);
+async fn raw(
+    s: &TestServer,
+    key: Option<&str>,
+    ctype: &str,
+    body: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let mut rb = s
+        .client
+        .post(s.url("/v1/payments"))
+        .header("content-type", ctype)
+        .body(body);
     if let Some(k) = key {
         rb = rb.header("Idempotency-Key", k);
     }
@@ -77,17 +86,94 @@ async fn every_bad_input_is_a_4xx_with_its_code() {
     let j = "application/json";
     let cases: Vec<(Option<&str>, &str, Vec<u8>, u16, &str, Option<&str>)> = vec![
         (None, j, ok.clone(), 400, "idempotency_key_missing", None),
-        (Some("bad key!"), j, ok.clone(), 400, "idempotency_key_missing", None),
-        (Some("k"), "text/plain", ok.clone(), 415, "unsupported_media_type", None),
-        (Some("k"), j, vec![b' '; 5000], 413, "payload_too_large", None),
-        (Some("k"), j, b"{not json".to_vec(), 400, "invalid_request", None),
-        (Some("k"), j, br#"{"order_id":"o","amount":1.5,"method":"upi_intent"}"#.to_vec(), 400, "invalid_request", Some("amount")),
-        (Some("k"), j, br#"{"order_id":"o","amount":-3,"method":"upi_intent"}"#.to_vec(), 400, "invalid_request", Some("amount")),
-        (Some("k"), j, br#"{"order_id":"o","amount":100,"method":"upi_collect"}"#.to_vec(), 400, "invalid_request", Some("vpa")),
-        (Some("k"), j, br#"{"order_id":"o","amount":100,"method":"upi_collect","vpa":"nope"}"#.to_vec(), 400, "invalid_request", Some("vpa")),
-        (Some("k"), j, br#"{"order_id":"o","amount":100,"method":"upi_intent","x":1}"#.to_vec(), 400, "invalid_request", Some("x")),
-        (Some("k"), j, br#"{"amount":100,"method":"upi_intent"}"#.to_vec(), 400, "invalid_request", Some("order_id")),
-        (Some("k"), j, br#"{"order_id":"o","amount":100,"method":"card"}"#.to_vec(), 422, "no_route", None),
+        (
+            Some("bad key!"),
+            j,
+            ok.clone(),
+            400,
+            "idempotency_key_missing",
+            None,
+        ),
+        (
+            Some("k"),
+            "text/plain",
+            ok.clone(),
+            415,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            Some("k"),
+            j,
+            vec![b' '; 5000],
+            413,
+            "payload_too_large",
+            None,
+        ),
+        (
+            Some("k"),
+            j,
+            b"{not json".to_vec(),
+            400,
+            "invalid_request",
+            None,
+        ),
+        (
+            Some("k"),
+            j,
+            br#"{"order_id":"o","amount":1.5,"method":"upi_intent"}"#.to_vec(),
+            400,
+            "invalid_request",
+            Some("amount"),
+        ),
+        (
+            Some("k"),
+            j,
+            br#"{"order_id":"o","amount":-3,"method":"upi_intent"}"#.to_vec(),
+            400,
+            "invalid_request",
+            Some("amount"),
+        ),
+        (
+            Some("k"),
+            j,
+            br#"{"order_id":"o","amount":100,"method":"upi_collect"}"#.to_vec(),
+            400,
+            "invalid_request",
+            Some("vpa"),
+        ),
+        (
+            Some("k"),
+            j,
+            br#"{"order_id":"o","amount":100,"method":"upi_collect","vpa":"nope"}"#.to_vec(),
+            400,
+            "invalid_request",
+            Some("vpa"),
+        ),
+        (
+            Some("k"),
+            j,
+            br#"{"order_id":"o","amount":100,"method":"upi_intent","x":1}"#.to_vec(),
+            400,
+            "invalid_request",
+            Some("x"),
+        ),
+        (
+            Some("k"),
+            j,
+            br#"{"amount":100,"method":"upi_intent"}"#.to_vec(),
+            400,
+            "invalid_request",
+            Some("order_id"),
+        ),
+        (
+            Some("k"),
+            j,
+            br#"{"order_id":"o","amount":100,"method":"card"}"#.to_vec(),
+            422,
+            "no_route",
+            None,
+        ),
     ];
     for (key, ctype, body, status, code, field) in cases {
         let (st, v) = raw(&s, key, ctype, body).await;
@@ -96,10 +182,19 @@ async fn every_bad_input_is_a_4xx_with_its_code() {
         if let Some(f) = field {
             assert_eq!(v["error"]["field"], f, "{v}");
         }
-        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
     }
     assert_eq!(gw.hits(), 0);
-    let r = s.client.get(s.url("/v1/payments/sy_nope")).send().await.unwrap();
+    let r = s
+        .client
+        .get(s.url("/v1/payments/sy_nope"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 404);
     let r = s.client.get(s.url("/v1/payments")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 400);
@@ -120,16 +215,38 @@ async fn payment_is_readable_by_id_and_order_and_ids_are_echoed() {
     assert_eq!(r.headers()["x-request-id"], "req-42");
     let created: serde_json::Value = r.json().await.unwrap();
     let id = created["payment_id"].as_str().unwrap();
-    let p: serde_json::Value =
-        s.client.get(s.url(&format!("/v1/payments/{id}"))).send().await.unwrap().json().await.unwrap();
+    let p: serde_json::Value = s
+        .client
+        .get(s.url(&format!("/v1/payments/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(p["order_id"], "ord_r");
     assert_eq!(p["merchant_txn_id"], id);
     assert_eq!(p["gateway_payment_id"], created["gateway_payment_id"]);
     assert_eq!(p["amount"], 49900);
-    let list: serde_json::Value =
-        s.client.get(s.url("/v1/payments?order_id=ord_r")).send().await.unwrap().json().await.unwrap();
+    let list: serde_json::Value = s
+        .client
+        .get(s.url("/v1/payments?order_id=ord_r"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["payments"][0]["payment_id"], id);
-    let m = s.client.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let m = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(m.contains("switchyard_requests_total"), "{m}");
     let h = s.client.get(s.url("/readyz")).send().await.unwrap();
     assert_eq!(h.status().as_u16(), 200);

@@ -31,15 +31,25 @@ split = [
 fallback = ["nowhere"]
 "#;
     std::fs::write(&path, text).unwrap();
-    let out = Command::new(BIN).args(["check", "--config"]).arg(&path).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let file = path.display().to_string();
     assert!(
-        err.contains(&format!("{file}:13:")) && err.contains("route[0].split[1].gateway: unknown gateway \"payuu\" (did you mean \"payu\"?)"),
+        err.contains(&format!("{file}:13:"))
+            && err.contains(
+                "route[0].split[1].gateway: unknown gateway \"payuu\" (did you mean \"payu\"?)"
+            ),
         "{err}"
     );
-    assert!(err.contains(&format!("{file}:15:")) && err.contains("route[0].fallback[0]"), "{err}");
+    assert!(
+        err.contains(&format!("{file}:15:")) && err.contains("route[0].fallback[0]"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -52,7 +62,11 @@ fn check_accepts_the_shipped_configs() {
             .output()
             .unwrap();
         let so = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{f}: {}{so}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{f}: {}{so}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(so.contains('%'), "{so}");
     }
 }
@@ -61,7 +75,9 @@ fn check_accepts_the_shipped_configs() {
 fn env_for_configs() -> Vec<(String, String)> {
     let mut v = Vec::new();
     for f in ["config/switchyard.example.toml", "config/demo.toml"] {
-        let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(f)).unwrap();
+        let text =
+            std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(f))
+                .unwrap();
         for line in text.lines() {
             let l = line.trim();
             if let Some((k, val)) = l.split_once('=') {
@@ -104,7 +120,10 @@ async fn intent_rows_survive_kill_9() {
     let addr = tokio::task::spawn_blocking(move || {
         let mut lines = BufReader::new(stderr).lines();
         let addr = loop {
-            let line = lines.next().expect("server exited before listening").unwrap();
+            let line = lines
+                .next()
+                .expect("server exited before listening")
+                .unwrap();
             if line.contains("switchyard listening") {
                 let v: serde_json::Value = serde_json::from_str(&line).unwrap();
                 break v["fields"]["addr"].as_str().unwrap().to_string();
@@ -141,9 +160,15 @@ async fn intent_rows_survive_kill_9() {
 
     let conn = rusqlite::Connection::open(&db).unwrap();
     let n: i64 = conn
-        .query_row("SELECT COUNT(*) FROM payments WHERE status = 'initiated'", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM payments WHERE status = 'initiated'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(n as usize, N, "intent rows lost across kill -9");
-    let sum: i64 = conn.query_row("SELECT SUM(amount_paise) FROM payments", [], |r| r.get(0)).unwrap();
+    let sum: i64 = conn
+        .query_row("SELECT SUM(amount_paise) FROM payments", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(sum as usize, (0..N).map(|i| 100 + i).sum::<usize>());
 }

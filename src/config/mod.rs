@@ -127,4 +127,3 @@ pub fn load_file(path: &Path, generation: u64) -> Result<Snapshot, ConfigErrors>
     })?;
     load_str(&text, &source, &|k| std::env::var(k).ok(), generation)
 }
-

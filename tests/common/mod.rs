@@ -86,7 +86,11 @@ impl FakeGateway {
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        FakeGateway { addr, hits, arrived }
+        FakeGateway {
+            addr,
+            hits,
+            arrived,
+        }
     }
 
     /// Waits until one more request has reached this gateway.
@@ -130,14 +134,22 @@ impl TestServer {
             Ok(s) => s,
             Err(e) => panic!("test config invalid:\n{e}\n---\n{text}"),
         };
-        let server = Server::bind(snap, Metrics::new(prometheus::Registry::new())).await.unwrap();
+        let server = Server::bind(snap, Metrics::new(prometheus::Registry::new()))
+            .await
+            .unwrap();
         let addr = server.local_addr().unwrap();
         let state = server.state.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(server.run(async move {
             let _ = rx.await;
         }));
-        TestServer { addr, client: reqwest::Client::new(), state, _dir: dir, _stop: tx }
+        TestServer {
+            addr,
+            client: reqwest::Client::new(),
+            state,
+            _dir: dir,
+            _stop: tx,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -54,6 +54,12 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
         .await
         .map_err(|e| other(&format!("sandbox for {}: {e}", g.spec.name)))?;
         text = text.replace(&g.spec.base_url, &format!("http://{addr}"));
+        // Realistic business declines (insufficient funds, wrong PIN...) and a little latency.
+        handle.patch(KnobsPatch {
+            success_rate: Some(0.94),
+            latency_ms: Some(2),
+            ..Default::default()
+        });
         handles.push((g.spec.name.clone(), handle));
     }
     drop(probe);

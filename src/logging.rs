@@ -13,9 +13,10 @@ pub fn init_json() {
         .try_init();
 }
 
-/// Quiet human logs (warnings and errors only), for `demo`, whose screen is the progress view.
+/// Quiet human logs (errors only; per-request traces off), for `demo`, whose screen is the progress view.
 pub fn init_quiet() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("error,tower_http=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

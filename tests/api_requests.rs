@@ -84,7 +84,16 @@ async fn every_bad_input_is_a_4xx_with_its_code() {
     let (s, gw) = server_with(Behaviour::Create).await;
     let ok = serde_json::to_vec(&payment("ord_v")).unwrap();
     let j = "application/json";
-    let cases: Vec<(Option<&str>, &str, Vec<u8>, u16, &str, Option<&str>)> = vec![
+    // (idempotency key, content type, body, status, code, field)
+    type Case<'a> = (
+        Option<&'a str>,
+        &'a str,
+        Vec<u8>,
+        u16,
+        &'a str,
+        Option<&'a str>,
+    );
+    let cases: Vec<Case> = vec![
         (None, j, ok.clone(), 400, "idempotency_key_missing", None),
         (
             Some("bad key!"),

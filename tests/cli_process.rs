@@ -80,11 +80,13 @@ fn env_for_configs() -> Vec<(String, String)> {
                 .unwrap();
         for line in text.lines() {
             let l = line.trim();
-            if let Some((k, val)) = l.split_once('=') {
-                if k.trim().ends_with("_env") {
-                    let name = val.trim().trim_matches('"').to_string();
-                    v.push((name, "dummy-secret".to_string()));
-                }
+            if let Some((k, val)) = l.split_once('=')
+                && k.trim().ends_with("_env")
+            {
+                v.push((
+                    val.trim().trim_matches('"').to_string(),
+                    "dummy-secret".to_string(),
+                ));
             }
         }
     }

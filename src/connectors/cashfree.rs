@@ -368,41 +368,13 @@ impl Cashfree {
             .post("/pg/orders", req.idempotency_key)
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(body);
-        let session = match self.upstream.send(rb).await {
-            Err(e) => {
-                return Outcome::NotSent {
-                    detail: format!("order step (no payment created): {e}"),
-                };
-            }
-            Ok(r) if (200..300).contains(&r.status) => {
-                match serde_json::from_slice::<Value>(&r.body)
-                    .ok()
-                    .and_then(|v| v.get("payment_session_id").and_then(id_str))
-                {
-                    Some(s) => s,
-                    None => {
-                        return Outcome::Error5xx {
-                            http_status: r.status,
-                            not_processed: true,
-                            detail: format!(
-                                "order step answered without payment_session_id: {}",
-                                classify::body_detail(&r.body)
-                            ),
-                        };
-                    }
-                }
-            }
-            Ok(r) if r.status >= 500 => {
-                return Outcome::Error5xx {
-                    http_status: r.status,
-                    not_processed: true,
-                    detail: format!(
-                        "order step (no payment created): {}",
-                        classify::body_detail(&r.body)
-                    ),
-                };
-            }
-            Ok(r) => return classify::http_error(r.status, &r.body, decline_info),
+        let session = match classify::order_step(
+            self.upstream.send(rb).await,
+            "payment_session_id",
+            decline_info,
+        ) {
+            Ok(id) => id,
+            Err(outcome) => return outcome,
         };
         // Step 2: pay.
         let rb = self

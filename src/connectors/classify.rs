@@ -27,6 +27,42 @@ pub fn transport(e: UpstreamError) -> Outcome {
     }
 }
 
+/// The first step of a two-step initiation (create an order, then pay it). No payment
+/// can exist at the gateway before the second call is sent, so every failure of the
+/// first is safe to fail over: transport errors are `NotSent`, 5xx and an answer
+/// without the id are `Error5xx { not_processed: true }`. A 4xx is classified as usual.
+/// `Ok` carries the id found under `id_field` of the 2xx body.
+pub fn order_step(
+    result: Result<crate::upstream::Response, UpstreamError>,
+    id_field: &str,
+    decline: impl Fn(&Value) -> DeclineInfo,
+) -> Result<String, Outcome> {
+    let r = result.map_err(|e| Outcome::NotSent {
+        detail: format!("order step (no payment created): {e}"),
+    })?;
+    if (200..300).contains(&r.status) {
+        return serde_json::from_slice::<Value>(&r.body)
+            .ok()
+            .and_then(|v| v.get(id_field).and_then(id_str))
+            .ok_or_else(|| Outcome::Error5xx {
+                http_status: r.status,
+                not_processed: true,
+                detail: format!(
+                    "order step answered without {id_field} (no payment created): {}",
+                    body_detail(&r.body)
+                ),
+            });
+    }
+    if r.status >= 500 {
+        return Err(Outcome::Error5xx {
+            http_status: r.status,
+            not_processed: true,
+            detail: format!("order step (no payment created): {}", body_detail(&r.body)),
+        });
+    }
+    Err(http_error(r.status, &r.body, decline))
+}
+
 /// The body as text for logs, cut to a bounded length on a char boundary.
 pub fn body_detail(body: &[u8]) -> String {
     let s = String::from_utf8_lossy(body);

@@ -65,42 +65,12 @@ impl Razorpay {
             .client()
             .post(self.upstream.url("/v1/orders"))
             .json(&order_body(req));
-        let order_id = match self.upstream.send(self.auth(rb)).await {
-            Err(e) => {
-                return Outcome::NotSent {
-                    detail: format!("order step (no payment created): {e}"),
-                };
-            }
-            Ok(r) if (200..300).contains(&r.status) => {
-                match serde_json::from_slice::<Value>(&r.body)
-                    .ok()
-                    .and_then(|v| v.get("id").and_then(id_str))
-                {
-                    Some(id) => id,
-                    None => {
-                        return Outcome::Error5xx {
-                            http_status: r.status,
-                            not_processed: true,
-                            detail: format!(
-                                "order step answered without an id (no payment created): {}",
-                                classify::body_detail(&r.body)
-                            ),
-                        };
-                    }
-                }
-            }
-            Ok(r) if r.status >= 500 => {
-                return Outcome::Error5xx {
-                    http_status: r.status,
-                    not_processed: true,
-                    detail: format!(
-                        "order step (no payment created): {}",
-                        classify::body_detail(&r.body)
-                    ),
-                };
-            }
-            Ok(r) => return classify::http_error(r.status, &r.body, decline_info),
-        };
+        let order_id =
+            match classify::order_step(self.upstream.send(self.auth(rb)).await, "id", decline_info)
+            {
+                Ok(id) => id,
+                Err(outcome) => return outcome,
+            };
         // Step 2: the payment.
         let rb = self
             .upstream

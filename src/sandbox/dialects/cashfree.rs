@@ -1,0 +1,176 @@
+//! The Cashfree dialect as the sandbox answers it: orders, order payments
+//! (sessions), payment links and an order's payments.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{S, hold, json, rrn, upi_uri};
+use crate::sandbox::state::Verdict;
+
+fn cf_error(status: StatusCode, code: &str, typ: &str, message: &str) -> Response {
+    json(
+        status,
+        format!(r#"{{"message":"{message}","code":"{code}","type":"{typ}"}}"#),
+    )
+}
+
+#[derive(Deserialize)]
+struct CfOrder<'a> {
+    order_id: &'a str,
+    #[serde(borrow)]
+    order_amount: &'a RawValue,
+}
+
+pub(super) async fn cf_order(State(s): S, body: Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<CfOrder<'_>>(&body) else {
+        return cf_error(
+            StatusCode::BAD_REQUEST,
+            "order_amount_missing",
+            "invalid_request_error",
+            "order_amount : is missing in the request",
+        );
+    };
+    let seq = s.next_seq();
+    json(
+        StatusCode::OK,
+        format!(
+            r#"{{"cf_order_id":"{seq}","order_id":{},"entity":"order","order_currency":"INR","order_amount":{},"order_status":"ACTIVE","payment_session_id":"session_sbx{seq}"}}"#,
+            serde_json::Value::from(req.order_id),
+            req.order_amount.get()
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct CfPay<'a> {
+    #[serde(borrow)]
+    payment_method: CfMethod<'a>,
+}
+
+#[derive(Deserialize)]
+struct CfMethod<'a> {
+    #[serde(borrow)]
+    upi: Option<CfUpi<'a>>,
+}
+
+#[derive(Deserialize)]
+struct CfUpi<'a> {
+    channel: &'a str,
+}
+
+pub(super) async fn cf_pay(State(s): S, body: Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<CfPay<'_>>(&body) else {
+        return cf_error(
+            StatusCode::BAD_REQUEST,
+            "payment_method_invalid",
+            "invalid_request_error",
+            "payment_method : is invalid",
+        );
+    };
+    let channel = req.payment_method.upi.map_or("link", |u| u.channel);
+    match s.decide().await {
+        Verdict::Created => {
+            let id = s.next_seq();
+            let tr = format!("cf{id}");
+            let data = match channel {
+                "collect" => {
+                    r#"{"url":null,"payload":null,"content_type":null,"method":null}"#.to_string()
+                }
+                "qrcode" => format!(
+                    r#"{{"url":null,"payload":{{"qrcode":"{}"}},"content_type":"application/json","method":"post"}}"#,
+                    upi_uri(&s, &tr, None)
+                ),
+                _ => format!(
+                    r#"{{"url":null,"payload":{{"default":"{}"}},"content_type":"application/json","method":"post"}}"#,
+                    upi_uri(&s, &tr, None)
+                ),
+            };
+            json(
+                StatusCode::OK,
+                format!(
+                    r#"{{"cf_payment_id":"{id}","payment_method":"upi","channel":"{channel}","action":"custom","data":{data}}}"#
+                ),
+            )
+        }
+        Verdict::Declined if channel == "collect" => cf_error(
+            StatusCode::BAD_REQUEST,
+            "upi_id_invalid",
+            "invalid_request_error",
+            "upi_id : is invalid",
+        ),
+        Verdict::Declined => cf_error(
+            StatusCode::BAD_REQUEST,
+            "payment_declined",
+            "invalid_request_error",
+            "payment was declined by the bank",
+        ),
+        Verdict::Error(code) => {
+            cf_error(code, "internal_server_error", "api_error", "internal error")
+        }
+        Verdict::Timeout => hold().await,
+    }
+}
+
+#[derive(Deserialize)]
+struct CfLink<'a> {
+    link_id: &'a str,
+    #[serde(borrow)]
+    link_amount: &'a RawValue,
+}
+
+pub(super) async fn cf_link(State(s): S, body: Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<CfLink<'_>>(&body) else {
+        return cf_error(
+            StatusCode::BAD_REQUEST,
+            "link_amount_missing",
+            "invalid_request_error",
+            "link_amount : is missing in the request",
+        );
+    };
+    match s.decide().await {
+        Verdict::Created => {
+            let seq = s.next_seq();
+            json(
+                StatusCode::OK,
+                format!(
+                    r#"{{"cf_link_id":"{seq}","link_id":{id},"link_status":"ACTIVE","link_amount":{},"link_currency":"INR","link_url":"http://{}/cf/links/{seq}"}}"#,
+                    req.link_amount.get(),
+                    s.addr,
+                    id = serde_json::Value::from(req.link_id)
+                ),
+            )
+        }
+        Verdict::Declined => cf_error(
+            StatusCode::BAD_REQUEST,
+            "payment_declined",
+            "invalid_request_error",
+            "link was declined",
+        ),
+        Verdict::Error(code) => {
+            cf_error(code, "internal_server_error", "api_error", "internal error")
+        }
+        Verdict::Timeout => hold().await,
+    }
+}
+
+pub(super) async fn cf_payments(State(s): S, Path(id): Path<String>) -> Response {
+    let ok = s.settles_ok(&id);
+    let oid = serde_json::Value::from(id.as_str());
+    let body = if ok {
+        format!(
+            r#"[{{"cf_payment_id":"{}","order_id":{oid},"entity":"payment","payment_status":"SUCCESS","payment_currency":"INR","payment_message":"00::Transaction success","bank_reference":"{:012}","payment_group":"upi"}}]"#,
+            rrn(&id) % 1_000_000,
+            rrn(&id)
+        )
+    } else {
+        format!(
+            r#"[{{"cf_payment_id":"{}","order_id":{oid},"entity":"payment","payment_status":"FAILED","payment_currency":"INR","payment_message":"Z9::Insufficient funds","bank_reference":null,"payment_group":"upi","error_details":{{"error_code":"TRANSACTION_DECLINED","error_reason":"insufficient_funds","error_code_raw":"Z9"}}}}]"#,
+            rrn(&id) % 1_000_000
+        )
+    };
+    json(StatusCode::OK, body)
+}

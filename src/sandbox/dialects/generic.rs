@@ -1,0 +1,87 @@
+//! The generic dialect as the sandbox answers it: `POST /v1/payments`, `GET /v1/payments/{id}`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::{S, hold, json, rrn, rupees, upi_uri};
+use crate::sandbox::state::Verdict;
+
+#[derive(Deserialize)]
+struct GenericReq<'a> {
+    merchant_txn_id: &'a str,
+    amount: i64,
+    method: &'a str,
+}
+
+pub(super) async fn generic_initiate(State(s): S, body: Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<GenericReq<'_>>(&body) else {
+        return json(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":{"code":"invalid_request","reason":"other","message":"malformed body"}}"#
+                .into(),
+        );
+    };
+    match s.decide().await {
+        Verdict::Created => {
+            let id = format!("gen_sbx{}a{}", s.next_seq(), req.amount);
+            let (status, action) = match req.method {
+                "upi_collect" => ("pending", r#"{"type":"await_customer"}"#.to_string()),
+                "upi_qr" => (
+                    "initiated",
+                    format!(
+                        r#"{{"type":"upi_qr","qr_payload":"{}"}}"#,
+                        upi_uri(&s, &id, Some(&rupees(req.amount)))
+                    ),
+                ),
+                "card" | "netbanking" => (
+                    "initiated",
+                    format!(r#"{{"type":"redirect","url":"http://{}/pay/{id}"}}"#, s.addr),
+                ),
+                _ => (
+                    "initiated",
+                    format!(
+                        r#"{{"type":"upi_intent","uri":"{}"}}"#,
+                        upi_uri(&s, &id, Some(&rupees(req.amount)))
+                    ),
+                ),
+            };
+            json(
+                StatusCode::CREATED,
+                format!(
+                    r#"{{"id":"{id}","merchant_txn_id":{},"status":"{status}","next_action":{action}}}"#,
+                    serde_json::Value::from(req.merchant_txn_id)
+                ),
+            )
+        }
+        Verdict::Declined => json(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            r#"{"error":{"code":"insufficient_funds","reason":"insufficient_funds","npci_code":"Z9","message":"sandbox decline"}}"#.into(),
+        ),
+        Verdict::Error(code) => json(
+            code,
+            r#"{"error":{"code":"server_error","message":"sandbox error"}}"#.into(),
+        ),
+        Verdict::Timeout => hold().await,
+    }
+}
+
+pub(super) async fn generic_status(State(s): S, Path(id): Path<String>) -> Response {
+    let ok = s.settles_ok(&id);
+    let body = if ok {
+        format!(
+            r#"{{"id":"gen_{id}","merchant_txn_id":{},"status":"succeeded","utr":"{:012}","rrn":"{:012}"}}"#,
+            serde_json::Value::from(id.as_str()),
+            rrn(&id),
+            rrn(&id)
+        )
+    } else {
+        format!(
+            r#"{{"id":"gen_{id}","merchant_txn_id":{},"status":"failed","reason":"insufficient_funds","npci_code":"Z9"}}"#,
+            serde_json::Value::from(id.as_str())
+        )
+    };
+    json(StatusCode::OK, body)
+}

@@ -1,0 +1,191 @@
+//! The Razorpay dialect as the sandbox answers it: orders, S2S UPI, payment links
+//! and payment/order status.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::{S, amount_of, hold, json, rrn, rupees, upi_uri};
+use crate::sandbox::state::{Shared, Verdict};
+
+#[derive(Deserialize)]
+struct RzpAmount {
+    amount: i64,
+}
+
+fn rzp_error(status: StatusCode, code: &str, reason: &str, description: &str) -> Response {
+    json(
+        status,
+        format!(
+            r#"{{"error":{{"code":"{code}","description":"{description}","source":"NA","step":"payment_initiation","reason":"{reason}","metadata":{{}}}}}}"#
+        ),
+    )
+}
+
+pub(super) async fn rzp_order(State(s): S, body: Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<RzpAmount>(&body) else {
+        return rzp_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST_ERROR",
+            "input_validation_failed",
+            "The amount field is required.",
+        );
+    };
+    let id = format!("order_sbx{}a{}", s.next_seq(), req.amount);
+    json(
+        StatusCode::OK,
+        format!(
+            r#"{{"id":"{id}","entity":"order","amount":{a},"amount_paid":0,"amount_due":{a},"currency":"INR","status":"created","attempts":0,"notes":[]}}"#,
+            a = req.amount
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct RzpUpi<'a> {
+    amount: i64,
+    #[serde(borrow)]
+    upi: Option<RzpFlow<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RzpFlow<'a> {
+    flow: &'a str,
+}
+
+pub(super) async fn rzp_upi(State(s): S, body: Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<RzpUpi<'_>>(&body) else {
+        return rzp_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST_ERROR",
+            "input_validation_failed",
+            "Invalid request body.",
+        );
+    };
+    let collect = req.upi.as_ref().is_some_and(|u| u.flow == "collect");
+    match s.decide().await {
+        Verdict::Created => {
+            let id = format!("pay_sbx{}a{}", s.next_seq(), req.amount);
+            let body = if collect {
+                format!(r#"{{"razorpay_payment_id":"{id}"}}"#)
+            } else {
+                format!(
+                    r#"{{"razorpay_payment_id":"{id}","link":"{}"}}"#,
+                    upi_uri(&s, &id, Some(&rupees(req.amount)))
+                )
+            };
+            json(StatusCode::OK, body)
+        }
+        Verdict::Declined if collect => rzp_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST_ERROR",
+            "invalid_vpa",
+            "Invalid VPA. Please enter a valid Virtual Payment Address",
+        ),
+        Verdict::Declined => rzp_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST_ERROR",
+            "payment_risk_check_failed",
+            "The payment was declined.",
+        ),
+        Verdict::Error(code) => rzp_error(
+            code,
+            "SERVER_ERROR",
+            "NA",
+            "The server encountered an error. The incident has been reported to admins.",
+        ),
+        Verdict::Timeout => hold().await,
+    }
+}
+
+pub(super) async fn rzp_link(State(s): S, body: Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<RzpAmount>(&body) else {
+        return rzp_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST_ERROR",
+            "input_validation_failed",
+            "The amount field is required.",
+        );
+    };
+    match s.decide().await {
+        Verdict::Created => {
+            let id = format!("plink_sbx{}a{}", s.next_seq(), req.amount);
+            json(
+                StatusCode::OK,
+                format!(
+                    r#"{{"id":"{id}","amount":{},"currency":"INR","status":"created","short_url":"http://{}/rzp/{id}"}}"#,
+                    req.amount, s.addr
+                ),
+            )
+        }
+        Verdict::Declined => rzp_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST_ERROR",
+            "payment_risk_check_failed",
+            "The payment was declined.",
+        ),
+        Verdict::Error(code) => rzp_error(
+            code,
+            "SERVER_ERROR",
+            "NA",
+            "The server encountered an error.",
+        ),
+        Verdict::Timeout => hold().await,
+    }
+}
+
+fn rzp_payment_entity(s: &Shared, id: &str) -> String {
+    let amount = amount_of(id).map_or("null".to_string(), |a| a.to_string());
+    if s.settles_ok(id) {
+        format!(
+            r#"{{"id":"{id}","entity":"payment","amount":{amount},"currency":"INR","status":"captured","method":"upi","captured":true,"error_code":null,"error_reason":null,"acquirer_data":{{"rrn":"{:012}"}}}}"#,
+            rrn(id)
+        )
+    } else {
+        format!(
+            r#"{{"id":"{id}","entity":"payment","amount":{amount},"currency":"INR","status":"failed","method":"upi","captured":false,"error_code":"BAD_REQUEST_ERROR","error_reason":"insufficient_funds","acquirer_data":{{"rrn":null}}}}"#
+        )
+    }
+}
+
+pub(super) async fn rzp_payment(State(s): S, Path(id): Path<String>) -> Response {
+    json(StatusCode::OK, rzp_payment_entity(&s, &id))
+}
+
+#[derive(Deserialize)]
+pub(super) struct Receipt {
+    receipt: Option<String>,
+}
+
+pub(super) async fn rzp_orders_by_receipt(Query(q): Query<Receipt>) -> Response {
+    match q.receipt {
+        Some(r)
+            if r.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+        {
+            json(
+                StatusCode::OK,
+                format!(
+                    r#"{{"entity":"collection","count":1,"items":[{{"id":"order_r{r}","entity":"order","receipt":"{r}","status":"attempted"}}]}}"#
+                ),
+            )
+        }
+        _ => json(
+            StatusCode::OK,
+            r#"{"entity":"collection","count":0,"items":[]}"#.into(),
+        ),
+    }
+}
+
+pub(super) async fn rzp_order_payments(State(s): S, Path(id): Path<String>) -> Response {
+    let pid = format!("pay_{}", id.trim_start_matches("order_"));
+    json(
+        StatusCode::OK,
+        format!(
+            r#"{{"entity":"collection","count":1,"items":[{}]}}"#,
+            rzp_payment_entity(&s, &pid)
+        ),
+    )
+}

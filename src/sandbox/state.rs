@@ -1,0 +1,170 @@
+//! One sandbox gateway's shared state: knobs and counters as atomics, and the
+//! verdict draw for each initiation.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use tokio::sync::watch;
+
+use super::{Knobs, KnobsPatch, Stats};
+use crate::config::ConnectorKind;
+
+const PPM: u32 = 1_000_000;
+
+/// What the knobs decided for one initiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Created,
+    Declined,
+    Error(StatusCode),
+    Timeout,
+}
+
+fn to_ppm(rate: f64) -> u32 {
+    if rate.is_nan() {
+        return 0;
+    }
+    (rate.clamp(0.0, 1.0) * f64::from(PPM)).round() as u32
+}
+
+/// One sandbox gateway's shared state: knobs and counters as atomics.
+pub(crate) struct Shared {
+    pub(crate) name: String,
+    pub(crate) kind: ConnectorKind,
+    pub(super) addr: SocketAddr,
+    latency_ms: AtomicU64,
+    success_ppm: AtomicU32,
+    error_ppm: AtomicU32,
+    error_status: AtomicU32,
+    timeout_ppm: AtomicU32,
+    pub(super) down: watch::Sender<bool>,
+    pub(super) stop: watch::Sender<bool>,
+    seq: AtomicU64,
+    initiations: AtomicU64,
+    created: AtomicU64,
+    declined: AtomicU64,
+    errors: AtomicU64,
+    timeouts: AtomicU64,
+    status_queries: AtomicU64,
+    down_flag: AtomicBool,
+}
+
+impl Shared {
+    pub(super) fn new(name: &str, kind: ConnectorKind, addr: SocketAddr) -> Self {
+        let k = Knobs::default();
+        Shared {
+            name: name.to_string(),
+            kind,
+            addr,
+            latency_ms: AtomicU64::new(k.latency_ms),
+            success_ppm: AtomicU32::new(to_ppm(k.success_rate)),
+            error_ppm: AtomicU32::new(0),
+            error_status: AtomicU32::new(u32::from(k.error_status)),
+            timeout_ppm: AtomicU32::new(0),
+            down: watch::Sender::new(false),
+            stop: watch::Sender::new(false),
+            seq: AtomicU64::new(1),
+            initiations: AtomicU64::new(0),
+            created: AtomicU64::new(0),
+            declined: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+            status_queries: AtomicU64::new(0),
+            down_flag: AtomicBool::new(false),
+        }
+    }
+
+    pub(super) fn knobs(&self) -> Knobs {
+        let r = |a: &AtomicU32| f64::from(a.load(Ordering::Relaxed)) / f64::from(PPM);
+        Knobs {
+            latency_ms: self.latency_ms.load(Ordering::Relaxed),
+            success_rate: r(&self.success_ppm),
+            error_5xx_rate: r(&self.error_ppm),
+            error_status: u16::try_from(self.error_status.load(Ordering::Relaxed)).unwrap_or(500),
+            timeout_rate: r(&self.timeout_ppm),
+            down: self.down_flag.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(super) fn apply(&self, p: KnobsPatch) {
+        if let Some(v) = p.latency_ms {
+            self.latency_ms.store(v, Ordering::Relaxed);
+        }
+        if let Some(v) = p.success_rate {
+            self.success_ppm.store(to_ppm(v), Ordering::Relaxed);
+        }
+        if let Some(v) = p.error_5xx_rate {
+            self.error_ppm.store(to_ppm(v), Ordering::Relaxed);
+        }
+        if let Some(v) = p
+            .error_status
+            .filter(|s| (500..600).contains(s) || *s == 429)
+        {
+            self.error_status.store(u32::from(v), Ordering::Relaxed);
+        }
+        if let Some(v) = p.timeout_rate {
+            self.timeout_ppm.store(to_ppm(v), Ordering::Relaxed);
+        }
+        if let Some(v) = p.down {
+            self.down_flag.store(v, Ordering::Relaxed);
+            self.down.send_replace(v);
+        }
+    }
+
+    pub(super) fn stats(&self) -> Stats {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Stats {
+            initiations: l(&self.initiations),
+            created: l(&self.created),
+            declined: l(&self.declined),
+            errors_5xx: l(&self.errors),
+            timeouts: l(&self.timeouts),
+            status_queries: l(&self.status_queries),
+        }
+    }
+
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Applies latency and draws the verdict for one initiation.
+    pub(crate) async fn decide(&self) -> Verdict {
+        self.initiations.fetch_add(1, Ordering::Relaxed);
+        let latency = self.latency_ms.load(Ordering::Relaxed);
+        if latency > 0 {
+            tokio::time::sleep(Duration::from_millis(latency)).await;
+        }
+        let draw: u32 = rand::random_range(0..PPM);
+        let timeout = self.timeout_ppm.load(Ordering::Relaxed);
+        let error = self.error_ppm.load(Ordering::Relaxed);
+        if draw < timeout {
+            self.timeouts.fetch_add(1, Ordering::Relaxed);
+            return Verdict::Timeout;
+        }
+        if draw < timeout.saturating_add(error) {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            let s = u16::try_from(self.error_status.load(Ordering::Relaxed)).unwrap_or(500);
+            return Verdict::Error(
+                StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+        let draw2: u32 = rand::random_range(0..PPM);
+        if draw2 < self.success_ppm.load(Ordering::Relaxed) {
+            self.created.fetch_add(1, Ordering::Relaxed);
+            Verdict::Created
+        } else {
+            self.declined.fetch_add(1, Ordering::Relaxed);
+            Verdict::Declined
+        }
+    }
+
+    /// Whether a payment with this id succeeded (deterministic: status queries are
+    /// answered without stored state).
+    pub(crate) fn settles_ok(&self, id: &str) -> bool {
+        self.status_queries.fetch_add(1, Ordering::Relaxed);
+        let h = xxhash_rust::xxh3::xxh3_64(id.as_bytes());
+        (h % u64::from(PPM)) < u64::from(self.success_ppm.load(Ordering::Relaxed))
+    }
+}

@@ -2,7 +2,8 @@
 # switchyard vs nginx vs direct, side by side on one machine.
 #
 #   bash loadtest/compare.sh [--rounds N] [--duration S] [--connections C] [--threads T]
-#   (or ROUNDS=, DURATION=, CONNECTIONS=, LT_THREADS=, WARMUP= in the environment)
+#       [--open-rate R] [--ledger-sync full|normal]
+#   (or ROUNDS=, DURATION=, CONNECTIONS=, LT_THREADS=, WARMUP=, OPEN_RATE=, LEDGER_SYNC=)
 #
 # Installs nginx and wrk with apt-get when missing, builds release, then starts on
 # random free 127.0.0.1 ports:
@@ -18,6 +19,8 @@
 # switchyard/nginx per round, the CPU time each process used during its own rounds, and
 # each process's peak RSS (VmHWM) and total CPU time. Everything it started is stopped
 # on exit. Artifacts (configs, logs, per-run JSON) stay in the printed temp dir.
+# With --open-rate R (default off), each round also runs the open loop at R req/s against
+# the three targets (latency from the intended send time) and prints the added latency.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -25,13 +28,17 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 LT_THREADS=${LT_THREADS:-}
 WARMUP=${WARMUP:-2}
+OPEN_RATE=${OPEN_RATE:-0}
+LEDGER_SYNC=${LEDGER_SYNC:-full}
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --threads) LT_THREADS=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --open-rate) OPEN_RATE=$2; shift 2 ;;
+    --ledger-sync) LEDGER_SYNC=$2; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -102,7 +109,7 @@ token_env = "SWITCHYARD_LT_ADMIN_TOKEN"
 
 [ledger]
 path = "$TMP/ledger.db"
-synchronous = "full"
+synchronous = "$LEDGER_SYNC"
 
 [[gateway]]
 name = "a"
@@ -215,7 +222,7 @@ for t in "direct $URL_DIRECT generic" "nginx $URL_NGINX generic" "switchyard $UR
   "$LT" closed --url "$2" --target-kind "$3" --duration "$WARMUP" "${LT_ARGS[@]}" >"$TMP/warmup-$1.json"
 done
 
-say "$ROUNDS rounds x ${DURATION}s, $CONNECTIONS connections, closed loop (order per round: direct, nginx, switchyard)"
+say "$ROUNDS rounds x ${DURATION}s, $CONNECTIONS connections, closed loop, ledger synchronous=$LEDGER_SYNC (order per round: direct, nginx, switchyard)"
 printf '%-6s %-11s %10s %9s %9s %9s %9s %7s\n' round target "req/s" "p50 ms" "p99 ms" "p99.9 ms" "max ms" errors
 for r in $(seq 1 "$ROUNDS"); do
   for t in "direct $URL_DIRECT generic" "nginx $URL_NGINX generic" "switchyard $URL_SY switchyard"; do
@@ -256,6 +263,28 @@ for n in direct nginx switchyard; do
   awk -v n="$label" -v t="${CPU_DURING[$n]}" -v hz="$TICK" -v q="${REQS[$n]}" \
     'BEGIN { printf "%-17s %8.2f s CPU for %9d requests = %7.1f µs/request\n", n, t/hz, q, (q > 0 ? t/hz*1e6/q : 0) }'
 done
+
+if [ "$OPEN_RATE" != 0 ]; then
+  say "open loop at $OPEN_RATE req/s, ${DURATION}s per target per round (latency from the intended send time)"
+  printf '%-6s %-11s %10s %9s %9s %9s %7s %6s\n' round target "req/s" "p50 ms" "p99 ms" "p99.9 ms" errors late
+  for r in $(seq 1 "$ROUNDS"); do
+    for t in "direct $URL_DIRECT generic" "nginx $URL_NGINX generic" "switchyard $URL_SY switchyard"; do
+      set -- $t
+      out="$TMP/open-r$r-$1.json"
+      "$LT" open --rate "$OPEN_RATE" --url "$2" --target-kind "$3" --duration "$DURATION" "${LT_ARGS[@]}" >"$out"
+      awk -v r="$r" -v n="$1" -v rps="$(field rps "$out")" -v p50="$(field p50_us "$out")" \
+          -v p99="$(field p99_us "$out")" -v p999="$(field p999_us "$out")" \
+          -v e="$(field errors_total "$out")" -v l="$(field late_sends "$out")" \
+          'BEGIN { printf "%-6s %-11s %10.0f %9.3f %9.3f %9.3f %7d %6d\n", r, n, rps, p50/1000, p99/1000, p999/1000, e, l }'
+    done
+  done
+  ocollect() { local r; for r in $(seq 1 "$ROUNDS"); do field "$2" "$TMP/open-r$r-$1.json"; done; }
+  d99=$(ocollect direct p99_us | median)
+  for n in nginx switchyard; do
+    awk -v n="$n" -v p50="$(ocollect $n p50_us | median)" -v p99="$(ocollect $n p99_us | median)" -v d="$d99" \
+      'BEGIN { printf "%-11s median p50 %.3f ms, median p99 %.3f ms, added p99 over direct %.3f ms\n", n, p50/1000, p99/1000, (p99-d)/1000 }'
+  done
+fi
 
 say "peak RSS (VmHWM) and total CPU time (utime+stime) since start"
 report_proc() { awk -v n="$1" -v kb="$2" -v t="$3" -v hz="$TICK" 'BEGIN { printf "%-26s %8.1f MiB %9.2f s\n", n, kb/1024, t/hz }'; }

@@ -21,7 +21,7 @@ pub struct Tally {
     pub connect: u64,
     pub timeout: u64,
     pub io: u64,
-    /// Open loop: sends that started more than 1 ms after their intended time.
+    /// Open loop: sends that started more than 2 ms after their intended time.
     pub late_sends: u64,
 }
 
@@ -225,7 +225,7 @@ impl fmt::Display for Report {
         if self.mode == "open" {
             write!(
                 f,
-                "\n  late sends (>1 ms behind schedule): {}",
+                "\n  late sends (>2 ms behind schedule): {}",
                 self.late_sends
             )?;
         }

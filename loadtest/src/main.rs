@@ -1,1 +1,116 @@
-fn main() {}
+//! `loadtest closed|open --url URL ...`: see the crate docs (src/lib.rs).
+
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use loadtest::{Mode, Plan, TargetKind};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "loadtest",
+    about = "HTTP/1.1 load generator for POST /v1/payments (loopback targets only)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Closed loop: N connections send back to back (maximum throughput).
+    Closed {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Open loop: a constant offered rate; latency from each request's intended send time.
+    Open {
+        /// Requests per second.
+        #[arg(long)]
+        rate: f64,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Args)]
+struct Common {
+    /// Target, e.g. http://127.0.0.1:18080/v1/payments (loopback only).
+    #[arg(long)]
+    url: String,
+    /// Connections (one per worker; in the open loop, the most requests in flight).
+    #[arg(long, short = 'c', default_value_t = 64)]
+    connections: usize,
+    /// Seconds of sending.
+    #[arg(long, short = 'd', default_value_t = 10.0)]
+    duration: f64,
+    /// Per-request timeout in seconds (connect included).
+    #[arg(long, default_value_t = 5.0)]
+    timeout: f64,
+    /// Stop after this many requests.
+    #[arg(long)]
+    max_requests: Option<u64>,
+    /// Body and headers: switchyard's API or the generic gateway dialect.
+    #[arg(long, value_enum, default_value_t = TargetKind::Switchyard)]
+    target_kind: TargetKind,
+    /// Runtime worker threads (default: the number of CPUs).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print one JSON object instead of the text report.
+    #[arg(long)]
+    json: bool,
+}
+
+fn secs(v: f64, what: &str) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(v).map_err(|e| format!("--{what} {v}: {e}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (mode, c) = match cli.command {
+        Cmd::Closed { common } => (Mode::Closed, common),
+        Cmd::Open { rate, common } => (Mode::Open { rate }, common),
+    };
+    let plan = match (secs(c.duration, "duration"), secs(c.timeout, "timeout")) {
+        (Ok(duration), Ok(timeout)) => Plan {
+            mode,
+            url: c.url.clone(),
+            kind: c.target_kind,
+            connections: c.connections,
+            duration,
+            timeout,
+            max_requests: c.max_requests,
+        },
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = c.threads {
+        rt.worker_threads(n.max(1));
+    }
+    let rt = match rt.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(loadtest::run(plan)) {
+        Ok(report) => {
+            if c.json {
+                println!("{}", report.to_json());
+            } else {
+                println!("{report}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -7,6 +7,7 @@
 //! ones it got), so it runs next to anything else; it leaves only `data/demo.db*`.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -109,6 +110,7 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
         .build()
         .map_err(|e| other(&e.to_string()))?;
     let url = format!("http://{addr}/v1/payments");
+    let tty = std::io::stderr().is_terminal();
     let start = Instant::now();
     let total = seconds * u64::from(rate);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / rate);
@@ -118,14 +120,23 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
         tick.tick().await;
         if i == down_at {
             set_down(&handles, true);
-            event.set_message(format!("t={:>2}s  {VICTIM} stops accepting connections: its orders fail over (nothing was sent, so it is safe)", start.elapsed().as_secs()));
+            announce(
+                &event,
+                format!(
+                    "t={:>2}s  {VICTIM} stops accepting connections: its orders fail over (nothing was sent, so it is safe)",
+                    start.elapsed().as_secs()
+                ),
+            );
         }
         if i == up_at {
             set_down(&handles, false);
-            event.set_message(format!(
-                "t={:>2}s  {VICTIM} is back: its orders return to it (sticky hash)",
-                start.elapsed().as_secs()
-            ));
+            announce(
+                &event,
+                format!(
+                    "t={:>2}s  {VICTIM} is back: its orders return to it (sticky hash)",
+                    start.elapsed().as_secs()
+                ),
+            );
         }
         let body = demo_payment(i);
         let (client, url, tally2, sent2) =
@@ -181,10 +192,19 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
                 } else {
                     ""
                 };
-                pb.set_message(format!(
+                let line = format!(
                     "{:>5.1}%  created {:>5}  declined {:>4}  errors {:>3}  via failover {:>4}{down}",
-                    n as f64 * 100.0 / done as f64, r[0], r[1], r[2], r[3]
-                ));
+                    n as f64 * 100.0 / done as f64,
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3]
+                );
+                // Without a terminal the bars are hidden: print a plain line every 10 s.
+                if !tty && i % (10 * u64::from(rate)) == 0 {
+                    println!("t={:>2}s  {name:<9} {line}", start.elapsed().as_secs());
+                }
+                pb.set_message(line);
             }
         }
     }
@@ -201,6 +221,14 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
     let _ = stop_tx.send(());
     let _ = serving.await;
     Ok(())
+}
+
+/// Shows an event in the live view, or prints it when there is no terminal.
+fn announce(event: &ProgressBar, msg: String) {
+    if !std::io::stderr().is_terminal() {
+        println!("{msg}");
+    }
+    event.set_message(msg);
 }
 
 fn set_down(handles: &[(String, SandboxHandle)], down: bool) {

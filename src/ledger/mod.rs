@@ -14,6 +14,15 @@
 //! transaction holding it has been committed with `PRAGMA synchronous = FULL` in WAL
 //! mode, i.e. after the WAL was fsynced. Without it (`NORMAL`) a committed write
 //! survives a process crash (kill -9) but may be lost on power failure.
+//!
+//! Testing durability (kill -9): a write is durable exactly when its `await`
+//! returned `Ok`. An integration test can start the binary on a temp ledger path,
+//! drive `POST /v1/payments`, record every response it received (201/4xx/5xx all
+//! mean `begin()` returned `New` and the intent was committed first), `kill -9` the
+//! process, then open the same file with [`Ledger::open`] (or plain `rusqlite`) and
+//! check that every acknowledged `payment_id` has a `payments` row and an
+//! `initiated` event. The WAL (`<path>-wal`) must stay beside the database file:
+//! copy all three files (`db`, `-wal`, `-shm`) or none. Reopening replays the WAL.
 
 mod ops;
 mod read;

@@ -358,3 +358,30 @@ async fn complete_does_not_override_a_final_status() {
     assert_eq!(v.events.last().unwrap().detail["status_kept"], "failed");
     ledger.shutdown().await.unwrap();
 }
+
+/// Rough throughput of fsynced group commits: `cargo test --release --lib
+/// ledger::tests::throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.db"), opts()).unwrap();
+    let n = 20_000u32;
+    let start = std::time::Instant::now();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let ledger = ledger.clone();
+            tokio::spawn(async move { ledger.begin(intent(i, &format!("k{i}"), "h")).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{n} fsynced begins in {secs:.2}s = {:.0}/s; {:?}",
+        f64::from(n) / secs,
+        ledger.stats()
+    );
+    ledger.shutdown().await.unwrap();
+}

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::config::{Snapshot, StickyKey};
 use crate::connectors::{Created, InitiateRequest, Outcome};
+use crate::health::Observation;
 use crate::http::ApiError;
 use crate::ledger::{AttemptRecord, Begin, Completion, Intent, StoredResponse};
 use crate::model::{PaymentRequest, PaymentStatus, Reason, new_payment_id};
@@ -208,6 +209,13 @@ impl Attempts<'_> {
                 .with_label_values(&[&spec.name, outcome.label()])
                 .inc();
             log_outcome(&spec.name, self.payment_id, &outcome);
+            self.state.health.send(Observation::Attempt {
+                gateway: Arc::clone(&self.snap.gateways[gw].name),
+                route: Arc::from(self.route),
+                method: self.req.method,
+                class: outcome.health_class(),
+                latency: elapsed,
+            });
             attempts.push(AttemptRecord {
                 gateway: spec.name.clone(),
                 outcome: outcome.label().to_string(),

@@ -28,6 +28,9 @@ pub enum ServeError {
 pub struct Server {
     pub state: AppState,
     listener: TcpListener,
+    /// Bound only when an admin token is configured: an admin API nobody can call
+    /// is not opened.
+    admin: Option<TcpListener>,
 }
 
 impl Server {
@@ -51,14 +54,33 @@ impl Server {
                 addr: boot.listen,
                 source,
             })?;
+        let admin = if snapshot.admin_token.is_some() {
+            Some(
+                TcpListener::bind(boot.admin_listen)
+                    .await
+                    .map_err(|source| ServeError::Bind {
+                        addr: boot.admin_listen,
+                        source,
+                    })?,
+            )
+        } else {
+            tracing::warn!("no [admin] token configured: the admin API is not opened");
+            None
+        };
         Ok(Server {
             state: AppState::new(snapshot, ledger, metrics),
             listener,
+            admin,
         })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The admin listener's address, when it is open.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, gives in-flight
@@ -71,6 +93,18 @@ impl Server {
         let grace = state.config.load().server.shutdown_grace;
         let app = crate::http::router(state.clone());
         let (tx, rx) = tokio::sync::watch::channel(false);
+        if let Some(admin) = self.admin {
+            let mut stop = rx.clone();
+            let admin_app = crate::http::admin::router(state.clone());
+            tokio::spawn(async move {
+                let served = axum::serve(admin, admin_app).with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|v| *v).await;
+                });
+                if let Err(e) = served.await {
+                    tracing::error!(error = %e, "admin listener failed");
+                }
+            });
+        }
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
             shutdown.await;
             let _ = tx.send(true);

@@ -1,12 +1,12 @@
 //! Shared application state, built once at startup and handed to every handler.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
 use crate::budget::RetryBudget;
 use crate::config::Snapshot;
-use crate::health::Availability;
+use crate::health::{Availability, FEED_CAPACITY, HealthFeed, Observation};
 use crate::ledger::Ledger;
 use crate::metrics::Metrics;
 
@@ -20,6 +20,10 @@ pub struct Inner {
     pub metrics: Metrics,
     pub availability: Availability,
     pub budget: RetryBudget,
+    /// Outcomes for the health task (`try_send`; never waits).
+    pub health: HealthFeed,
+    /// The feed's receiving end until the health task takes it.
+    pub health_rx: Mutex<Option<tokio::sync::mpsc::Receiver<Observation>>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -35,12 +39,15 @@ impl AppState {
         availability.sync(snapshot.gateways.iter().map(|g| g.spec.name.as_str()));
         metrics.config_generation.set(snapshot.generation as i64);
         publish_weights(&metrics, &snapshot);
+        let (health, health_rx) = HealthFeed::channel(FEED_CAPACITY);
         AppState(Arc::new(Inner {
             config: ArcSwap::from_pointee(snapshot),
             ledger,
             metrics,
             availability,
             budget: RetryBudget::default(),
+            health,
+            health_rx: Mutex::new(Some(health_rx)),
         }))
     }
 }

@@ -2,6 +2,7 @@
 //! connector and each route's precomputed split table.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::spans::Diagnostics;
 use super::validate::Checked;
@@ -23,7 +24,11 @@ pub(crate) fn compile(
         match connectors::build(&spec) {
             Ok(connector) => {
                 gateway_index.insert(spec.name.clone(), i);
-                gateways.push(Gateway { spec, connector });
+                gateways.push(Gateway {
+                    name: Arc::from(spec.name.as_str()),
+                    spec,
+                    connector,
+                });
             }
             Err(e) => diag.error(
                 &format!("gateway[{i}]"),

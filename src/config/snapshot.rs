@@ -111,6 +111,8 @@ pub struct GatewaySpec {
 }
 
 pub struct Gateway {
+    /// `spec.name`, shared cheaply with the health feed.
+    pub name: Arc<str>,
     pub spec: GatewaySpec,
     pub connector: Arc<dyn Connector>,
 }

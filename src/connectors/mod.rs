@@ -85,6 +85,18 @@ impl Outcome {
         }
     }
 
+    /// How the health task counts this outcome.
+    pub fn health_class(&self) -> crate::health::AttemptClass {
+        use crate::health::AttemptClass;
+        match self {
+            Outcome::Created(_) => AttemptClass::Created,
+            Outcome::Declined { .. } => AttemptClass::Declined,
+            Outcome::NotSent { .. } => AttemptClass::NotSent,
+            Outcome::Error5xx { .. } => AttemptClass::Error5xx,
+            Outcome::SentUnknown { .. } => AttemptClass::Timeout,
+        }
+    }
+
     /// Whether another gateway may be tried after this outcome.
     pub fn may_fail_over(&self) -> bool {
         match self {

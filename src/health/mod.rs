@@ -2,6 +2,12 @@
 //! name, read with a single load. The flags outlive config reloads (they are keyed
 //! by name, not by index). The health controller (rollback) and the admin API flip
 //! them; requests only read.
+//!
+//! [`feed`]: the bounded, never-blocking outcome feed into the health task.
+
+pub mod feed;
+
+pub use feed::{AttemptClass, FEED_CAPACITY, HealthFeed, Observation};
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! HTTP: the public router, request ids, error mapping.
 
+pub mod admin;
 mod api;
 mod error;
 mod request;

@@ -91,6 +91,44 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 ) STRICT;
 "#,
+    // 2: the outbox (normalized events waiting for the pipeline) and the audit trail
+    // of gateway state transitions.
+    r#"
+-- One row per accepted state change, written in the same transaction as the event
+-- that caused it. `event_id` is the stable id consumers deduplicate on; `body` is
+-- the PaymentEvent JSON exactly as the sinks send it. Delivery progress per sink is
+-- kept by the forwarder in its own tables.
+CREATE TABLE outbox (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id   TEXT    NOT NULL UNIQUE,
+    payment_id TEXT    NOT NULL,
+    body       TEXT    NOT NULL CHECK (json_valid(body)),
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX outbox_by_payment ON outbox (payment_id, seq);
+
+-- Every gateway state transition, automatic or manual, with its evidence.
+CREATE TABLE audit (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at       INTEGER NOT NULL,
+    gateway  TEXT    NOT NULL,
+    from_state TEXT  NOT NULL,
+    to_state TEXT    NOT NULL,
+    trigger  TEXT    NOT NULL,
+    actor    TEXT    NOT NULL,
+    reason   TEXT,
+    evidence TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(evidence))
+) STRICT;
+CREATE INDEX audit_by_gateway ON audit (gateway, seq);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'audit is append-only');
+END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'audit is append-only');
+END;
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -15,13 +15,15 @@
 //! - [`ledger`]: SQLite (WAL) payments/attempts/events/idempotency with a group-commit writer.
 //! - [`payments`]: the initiation flow and the failover rules; [`budget`]: the retry budget.
 //! - [`http`]: router, handlers, request validation, the one error → HTTP mapping.
-//! - [`health`]: gateway availability flags the hot path reads.
+//! - [`health`]: gateway availability flags the hot path reads; the outcome feed.
+//! - [`alerts`]: alert values and the never-blocking alert queue.
 //! - [`metrics`]: one `Metrics` struct on a registry passed in.
 //! - [`serve`]: bind, serve, graceful shutdown; [`state`]: shared application state.
 //! - [`sandbox`]: simulated gateways speaking each dialect, with a control API.
 //! - [`cli`], [`commands`], [`demo`], [`logging`]: the binary's subcommands.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod budget;
 pub mod cli;
 pub mod commands;

@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
+use crate::alerts::{ALERT_QUEUE, Alert, Alerter};
 use crate::budget::RetryBudget;
 use crate::config::Snapshot;
 use crate::health::{Availability, FEED_CAPACITY, HealthFeed, Observation};
@@ -24,6 +25,10 @@ pub struct Inner {
     pub health: HealthFeed,
     /// The feed's receiving end until the health task takes it.
     pub health_rx: Mutex<Option<tokio::sync::mpsc::Receiver<Observation>>>,
+    /// Alerts for the webhook delivery task (`try_send`; never waits).
+    pub alerts: Alerter,
+    /// The alert queue's receiving end until the delivery task takes it.
+    pub alerts_rx: Mutex<Option<tokio::sync::mpsc::Receiver<Alert>>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -40,6 +45,7 @@ impl AppState {
         metrics.config_generation.set(snapshot.generation as i64);
         publish_weights(&metrics, &snapshot);
         let (health, health_rx) = HealthFeed::channel(FEED_CAPACITY);
+        let (alerts, alerts_rx) = Alerter::channel(ALERT_QUEUE);
         AppState(Arc::new(Inner {
             config: ArcSwap::from_pointee(snapshot),
             ledger,
@@ -48,6 +54,8 @@ impl AppState {
             budget: RetryBudget::default(),
             health,
             health_rx: Mutex::new(Some(health_rx)),
+            alerts,
+            alerts_rx: Mutex::new(Some(alerts_rx)),
         }))
     }
 }

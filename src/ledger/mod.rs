@@ -195,6 +195,28 @@ impl Ledger {
             .await
     }
 
+    /// Runs `f` on the writer thread inside the next group commit (its own savepoint:
+    /// an `Err` rolls back only `f`'s changes) and returns its result once the batch
+    /// is committed (fsynced with `synchronous_full`). Each area keeps its SQL in its
+    /// own module and calls it through here.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, LedgerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, LedgerError> + Send + 'static,
+    {
+        self.call(|reply| Cmd::Job(Box::new(writer::FnJob::new(f, reply))))
+            .await
+    }
+
+    /// Runs `f` on a pooled read connection (off the async threads).
+    pub async fn query<T, F>(&self, f: F) -> Result<T, LedgerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, LedgerError> + Send + 'static,
+    {
+        self.read(f).await
+    }
+
     /// A heartbeat write through the writer: proves it is alive and the database is
     /// writable (for `/readyz`).
     pub async fn ping(&self) -> Result<(), LedgerError> {

@@ -385,3 +385,29 @@ async fn throughput() {
     );
     ledger.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn write_jobs_commit_and_a_failing_job_rolls_back_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.db"), opts()).unwrap();
+    let ok = ledger.write(|c| {
+        c.execute("INSERT INTO meta (key, value) VALUES ('a', '1')", [])?;
+        Ok(7)
+    });
+    let bad = ledger.write(|c| -> Result<(), LedgerError> {
+        c.execute("INSERT INTO meta (key, value) VALUES ('b', '2')", [])?;
+        Err(LedgerError::Internal("refused".into()))
+    });
+    let (ok, bad) = tokio::join!(ok, bad);
+    assert_eq!(ok.unwrap(), 7);
+    assert!(matches!(bad, Err(LedgerError::Internal(m)) if m == "refused"));
+    let keys: Vec<String> = ledger
+        .query(|c| {
+            let mut st = c.prepare("SELECT key FROM meta WHERE key IN ('a', 'b') ORDER BY key")?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(keys, vec!["a".to_string()]);
+}

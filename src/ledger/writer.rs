@@ -30,8 +30,75 @@ pub(crate) enum Cmd {
     },
     Complete(Box<Completion>, Reply<()>),
     Ping(Reply<()>),
+    /// Any other write, run inside its own savepoint like the rest (see
+    /// [`Ledger::write`](super::Ledger::write)).
+    Job(Box<dyn Job>),
     /// Flush everything queued before and after it, checkpoint, stop.
     Shutdown(Reply<()>),
+}
+
+/// A write run by the writer thread: `run` inside the command's savepoint (an `Err`
+/// rolls back just this command), then `answer` once the batch has committed.
+pub(crate) trait Job: Send {
+    fn run(&mut self, conn: &Connection) -> Result<(), LedgerError>;
+    /// `commit_err` replaces a success when the batch's commit failed.
+    fn answer(self: Box<Self>, commit_err: Option<&str>);
+    /// The command could not run at all (or its savepoint failed).
+    fn fail(self: Box<Self>, e: LedgerError);
+}
+
+/// A closure as a [`Job`], its result held until the commit.
+pub(crate) struct FnJob<T, F> {
+    f: Option<F>,
+    out: Option<Result<T, LedgerError>>,
+    reply: Reply<T>,
+}
+
+impl<T, F> FnJob<T, F> {
+    pub(crate) fn new(f: F, reply: Reply<T>) -> Self {
+        FnJob {
+            f: Some(f),
+            out: None,
+            reply,
+        }
+    }
+}
+
+impl<T, F> Job for FnJob<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T, LedgerError> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> Result<(), LedgerError> {
+        let Some(f) = self.f.take() else {
+            return Err(LedgerError::Internal("ledger job ran twice".into()));
+        };
+        match f(conn) {
+            Ok(v) => {
+                self.out = Some(Ok(v));
+                Ok(())
+            }
+            Err(e) => {
+                let copy = LedgerError::Internal(e.to_string());
+                self.out = Some(Err(e));
+                Err(copy)
+            }
+        }
+    }
+
+    fn answer(self: Box<Self>, commit_err: Option<&str>) {
+        let this = *self;
+        let r = match (this.out, commit_err) {
+            (Some(Ok(_)), Some(e)) => Err(commit_failed(e)),
+            (Some(r), _) => r,
+            (None, _) => Err(LedgerError::Internal("ledger job never ran".into())),
+        };
+        drop(this.reply.send(r));
+    }
+
+    fn fail(self: Box<Self>, e: LedgerError) {
+        drop(self.reply.send(Err(e)));
+    }
 }
 
 #[derive(Default)]
@@ -59,6 +126,7 @@ impl Counters {
 enum Done {
     Begin(Reply<Begin>, Result<Begin, LedgerError>),
     Unit(Reply<()>, Result<(), LedgerError>),
+    Job(Box<dyn Job>, Result<(), LedgerError>),
 }
 
 impl Done {
@@ -66,6 +134,7 @@ impl Done {
         match self {
             Done::Begin(_, r) => r.is_ok(),
             Done::Unit(_, r) => r.is_ok(),
+            Done::Job(_, r) => r.is_ok(),
         }
     }
 
@@ -73,6 +142,8 @@ impl Done {
     fn answer(self, commit_err: Option<&str>) {
         // A caller that gave up (dropped its receiver) is not an error here.
         match (self, commit_err) {
+            (Done::Job(job, Ok(())), e) => job.answer(e),
+            (Done::Job(job, Err(_)), _) => job.answer(None),
             (Done::Begin(tx, Ok(_)), Some(e)) => drop(tx.send(Err(commit_failed(e)))),
             (Done::Unit(tx, Ok(())), Some(e)) => drop(tx.send(Err(commit_failed(e)))),
             (Done::Begin(tx, r), _) => drop(tx.send(r)),
@@ -219,6 +290,10 @@ fn run_one(conn: &Connection, cmd: Cmd) -> Done {
         ),
         Cmd::Complete(c, reply) => Done::Unit(reply, ops::complete(conn, &c)),
         Cmd::Ping(reply) => Done::Unit(reply, ops::ping(conn, OffsetDateTime::now_utc())),
+        Cmd::Job(mut job) => {
+            let r = job.run(conn);
+            Done::Job(job, r)
+        }
         Cmd::Shutdown(reply) => Done::Unit(reply, Ok(())),
     };
     let end = if done.succeeded() {
@@ -230,11 +305,36 @@ fn run_one(conn: &Connection, cmd: Cmd) -> Done {
         (Ok(()), done) => done,
         (Err(e), Done::Begin(tx, _)) => Done::Begin(tx, Err(e.into())),
         (Err(e), Done::Unit(tx, _)) => Done::Unit(tx, Err(e.into())),
+        (Err(e), Done::Job(job, _)) => {
+            job.fail(e.into());
+            Done::Job(
+                Box::new(Answered),
+                Err(LedgerError::Internal("answered".into())),
+            )
+        }
     }
+}
+
+/// A job whose caller has already been answered.
+struct Answered;
+
+impl Job for Answered {
+    fn run(&mut self, _: &Connection) -> Result<(), LedgerError> {
+        Ok(())
+    }
+    fn answer(self: Box<Self>, _: Option<&str>) {}
+    fn fail(self: Box<Self>, _: LedgerError) {}
 }
 
 fn fail(cmd: Cmd, e: LedgerError) -> Done {
     match cmd {
+        Cmd::Job(job) => {
+            job.fail(e);
+            Done::Job(
+                Box::new(Answered),
+                Err(LedgerError::Internal("answered".into())),
+            )
+        }
         Cmd::Begin(_, reply) => Done::Begin(reply, Err(e)),
         Cmd::AttemptStart { reply, .. }
         | Cmd::Complete(_, reply)

@@ -29,6 +29,8 @@ pub struct Inner {
     pub alerts: Alerter,
     /// The alert queue's receiving end until the delivery task takes it.
     pub alerts_rx: Mutex<Option<tokio::sync::mpsc::Receiver<Alert>>>,
+    /// Woken after a commit that queued outbox rows, so the forwarder need not poll.
+    pub outbox_notify: Arc<tokio::sync::Notify>,
 }
 
 impl std::ops::Deref for AppState {
@@ -56,6 +58,7 @@ impl AppState {
             health_rx: Mutex::new(Some(health_rx)),
             alerts,
             alerts_rx: Mutex::new(Some(alerts_rx)),
+            outbox_notify: Arc::new(tokio::sync::Notify::new()),
         }))
     }
 }

@@ -25,6 +25,7 @@
 //! copy all three files (`db`, `-wal`, `-shm`) or none. Reopening replays the WAL.
 
 mod ops;
+pub mod outbox;
 mod read;
 mod schema;
 mod types;

@@ -63,6 +63,20 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Swaps in a new config and brings everything derived from it up to date
+    /// (availability flags, published weights, the generation gauge). The one
+    /// entry point for a config swap: hot reload calls it; the health task owns
+    /// what it does beyond the swap itself.
+    pub fn swap_config(&self, snapshot: Snapshot) {
+        self.availability
+            .sync(snapshot.gateways.iter().map(|g| g.spec.name.as_str()));
+        self.metrics.config_generation.set(snapshot.generation as i64);
+        publish_weights(&self.metrics, &snapshot);
+        self.config.store(Arc::new(snapshot));
+    }
+}
+
 /// `gateway_weight{route,gateway}` from the split tables, in permille.
 pub fn publish_weights(metrics: &Metrics, snap: &Snapshot) {
     metrics.gateway_weight.reset();

@@ -73,3 +73,22 @@ impl Alerter {
         self.dropped.load(Ordering::Relaxed)
     }
 }
+
+impl Severity {
+    /// Order for `min_severity` filters: info < warning < critical.
+    pub fn rank(self) -> u8 {
+        match self {
+            Severity::Info => 0,
+            Severity::Warning => 1,
+            Severity::Critical => 2,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}

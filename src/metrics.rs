@@ -31,6 +31,8 @@ pub struct Metrics {
     /// `ledger_commits_total` and `ledger_batch_max` come from the ledger's own stats.
     pub ledger_commits: IntGauge,
     pub ledger_writes: IntGauge,
+    /// `alerts_sent_total{alert,result}`: webhook deliveries (`ok`, `failed`, `dropped`).
+    pub alerts_sent: IntCounterVec,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -109,6 +111,12 @@ impl Metrics {
             ),
             ledger_commits: gauge(r, "ledger_commits", "Ledger group commits since start"),
             ledger_writes: gauge(r, "ledger_writes", "Ledger write commands since start"),
+            alerts_sent: counter(
+                r,
+                "alerts_sent_total",
+                "Alert webhook deliveries by result",
+                &["alert", "result"],
+            ),
             upstream_duration,
             gateway_weight,
             registry,

@@ -31,6 +31,8 @@ pub struct Inner {
     pub alerts_rx: Mutex<Option<tokio::sync::mpsc::Receiver<Alert>>>,
     /// Woken after a commit that queued outbox rows, so the forwarder need not poll.
     pub outbox_notify: Arc<tokio::sync::Notify>,
+    /// Hot reload: the config's path, the reload lock, the generation channel.
+    pub reload: crate::reload::Reloader,
 }
 
 impl std::ops::Deref for AppState {
@@ -48,6 +50,7 @@ impl AppState {
         publish_weights(&metrics, &snapshot);
         let (health, health_rx) = HealthFeed::channel(FEED_CAPACITY);
         let (alerts, alerts_rx) = Alerter::channel(ALERT_QUEUE);
+        let reload = crate::reload::Reloader::new(snapshot.generation);
         AppState(Arc::new(Inner {
             config: ArcSwap::from_pointee(snapshot),
             ledger,
@@ -59,6 +62,7 @@ impl AppState {
             alerts,
             alerts_rx: Mutex::new(Some(alerts_rx)),
             outbox_notify: Arc::new(tokio::sync::Notify::new()),
+            reload,
         }))
     }
 }

@@ -5,6 +5,8 @@
 //! Slack-compatible `text` plus structured `evidence`, retried with backoff). Every
 //! alert is also a tracing event at the point it is made.
 
+pub mod deliver;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -66,6 +66,8 @@ struct Source {
     /// The text of the config in force, when it came from a file.
     text: Option<Arc<str>>,
     env: Env,
+    /// Whether the file watch trigger starts (on by default).
+    watch_file: bool,
 }
 
 /// The reload state kept in `AppState` (`state.reload`).
@@ -81,6 +83,7 @@ impl Reloader {
                 path: None,
                 text: None,
                 env: Arc::new(|k| std::env::var(k).ok()),
+                watch_file: true,
             }),
             generation: watch::Sender::new(generation),
         }
@@ -101,6 +104,16 @@ impl Reloader {
     /// Replaces the environment lookup used to resolve `*_env` references.
     pub fn set_env(&self, env: Env) {
         self.lock().env = env;
+    }
+
+    /// Turns the file watch off (before `Server::run`), e.g. where a test
+    /// rewrites the file and wants only its own explicit reloads.
+    pub fn set_file_watch(&self, on: bool) {
+        self.lock().watch_file = on;
+    }
+
+    pub fn watches_file(&self) -> bool {
+        self.lock().watch_file
     }
 
     pub fn path(&self) -> Option<PathBuf> {

@@ -28,7 +28,12 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) {
     let (tx, rx) = mpsc::channel::<Trigger>(4);
     #[cfg(unix)]
     spawn_sighup(tx.clone(), stop.clone());
-    let watcher = watch_file(path, tx);
+    let watcher = if state.reload.watches_file() {
+        watch_file(path, tx)
+    } else {
+        None
+    };
+    tracing::info!("config reload triggers ready (SIGHUP, file watch, POST /admin/reload)");
     let state = state.clone();
     tokio::spawn(run(state, rx, stop, watcher));
 }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use switchyard::alerts::deliver::{self, RetryPolicy};
 use switchyard::metrics::Metrics;
 use switchyard::reload::{self, Env};
 use switchyard::serve::Server;
@@ -21,6 +22,7 @@ pub struct OpsServer {
     header: String,
     pub dir: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
+    _alert_stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl OpsServer {
@@ -30,6 +32,17 @@ impl OpsServer {
     }
 
     pub async fn start_with_env(body: &str, env: Env) -> OpsServer {
+        Self::start_full(body, env, None).await
+    }
+
+    /// Alert delivery with `policy` instead of the default (started before
+    /// `Server::run`, which then finds the alert queue taken).
+    pub async fn start_with_policy(body: &str, policy: RetryPolicy) -> OpsServer {
+        let env: Env = Arc::new(|_| Some("test-secret".to_string()));
+        Self::start_full(body, env, Some(policy)).await
+    }
+
+    async fn start_full(body: &str, env: Env, policy: Option<RetryPolicy>) -> OpsServer {
         let dir = tempfile::tempdir().unwrap();
         let token = dir.path().join("admin.token");
         std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
@@ -55,6 +68,10 @@ impl OpsServer {
         let addr = server.local_addr().unwrap();
         let admin = server.admin_addr().unwrap();
         let state = server.state.clone();
+        let (alert_stop, alert_rx) = tokio::sync::watch::channel(false);
+        if let Some(p) = policy {
+            deliver::spawn_with(&state, alert_rx, p);
+        }
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(server.run(async move {
             let _ = rx.await;
@@ -68,6 +85,7 @@ impl OpsServer {
             header,
             dir,
             _stop: tx,
+            _alert_stop: alert_stop,
         }
     }
 

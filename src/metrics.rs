@@ -33,6 +33,9 @@ pub struct Metrics {
     pub ledger_writes: IntGauge,
     /// `alerts_sent_total{alert,result}`: webhook deliveries (`ok`, `failed`, `dropped`).
     pub alerts_sent: IntCounterVec,
+    /// `alerts_total{kind,severity}`: every alert raised (delivered or not), so
+    /// Prometheus rules can page on kinds such as `ecosystem_outage`.
+    pub alerts_raised: IntCounterVec,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -116,6 +119,12 @@ impl Metrics {
                 "alerts_sent_total",
                 "Alert webhook deliveries by result",
                 &["alert", "result"],
+            ),
+            alerts_raised: counter(
+                r,
+                "alerts_total",
+                "Alerts raised, by kind and severity",
+                &["kind", "severity"],
             ),
             upstream_duration,
             gateway_weight,

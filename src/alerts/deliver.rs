@@ -88,6 +88,11 @@ async fn dispatch(
             a = rx.recv() => match a { Some(a) => a, None => break },
             _ = stop.wait_for(|v| *v) => break,
         };
+        state
+            .metrics
+            .alerts_raised
+            .with_label_values(&[alert.kind, alert.severity.as_str()])
+            .inc();
         let snap = state.config.load();
         // A webhook removed or changed by a reload: its worker ends once drained.
         workers.retain(|_, (spec, _)| snap.alerts.contains(spec));

@@ -142,40 +142,70 @@ impl Worker {
         }
     }
 
-    /// True once a POST is answered 2xx; false after the last attempt, or at once
-    /// on an answer that a retry cannot fix (4xx other than 408 and 429).
+    /// True once a POST is answered 2xx (see [`with_retries`] for the rest).
     async fn deliver(&self, alert: &Alert) -> bool {
         let body = payload(alert);
         let name = &self.spec.name;
-        for attempt in 0..self.policy.attempts.max(1) {
-            if attempt > 0 {
-                let jitter: f64 = rand::random();
-                tokio::time::sleep(backoff(attempt, &self.policy, jitter)).await;
-            }
+        with_retries(&self.policy, |attempt| {
             let sent = self
                 .client
                 .post(self.spec.url.expose())
                 .timeout(self.spec.timeout)
                 .json(&body)
-                .send()
-                .await;
-            match sent {
-                Ok(r) if r.status().is_success() => return true,
-                Ok(r) => {
-                    let s = r.status();
-                    tracing::warn!(alert = %name, attempt, status = s.as_u16(), "alert webhook refused");
-                    if s.is_client_error() && s.as_u16() != 408 && s.as_u16() != 429 {
-                        return false;
+                .send();
+            async move {
+                match sent.await {
+                    Ok(r) if r.status().is_success() => Attempt::Delivered,
+                    Ok(r) => {
+                        let s = r.status().as_u16();
+                        tracing::warn!(alert = %name, attempt, status = s, "alert webhook refused");
+                        if (400..500).contains(&s) && s != 408 && s != 429 {
+                            Attempt::GiveUp
+                        } else {
+                            Attempt::Retry
+                        }
+                    }
+                    // The URL is a credential: never log it.
+                    Err(e) => {
+                        tracing::warn!(alert = %name, attempt, error = %e.without_url(), "alert webhook failed");
+                        Attempt::Retry
                     }
                 }
-                // The URL is a credential: never log it.
-                Err(e) => {
-                    tracing::warn!(alert = %name, attempt, error = %e.without_url(), "alert webhook failed")
-                }
             }
-        }
-        false
+        })
+        .await
     }
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    Delivered,
+    /// A timeout, a connection error, a 5xx, 408 or 429: worth another try.
+    Retry,
+    /// An answer a retry cannot fix (any other 4xx).
+    GiveUp,
+}
+
+/// Runs `attempt(0)`, `attempt(1)`, ... with [`backoff`] before each retry, up to
+/// `policy.attempts`; true when one is delivered.
+pub(crate) async fn with_retries<F, Fut>(policy: &RetryPolicy, mut attempt: F) -> bool
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Attempt>,
+{
+    for n in 0..policy.attempts.max(1) {
+        if n > 0 {
+            let jitter: f64 = rand::random();
+            tokio::time::sleep(backoff(n, policy, jitter)).await;
+        }
+        match attempt(n).await {
+            Attempt::Delivered => return true,
+            Attempt::GiveUp => return false,
+            Attempt::Retry => {}
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -196,6 +226,66 @@ mod tests {
         assert_eq!(backoff(3, &p, 1.0), Duration::from_secs(4));
         assert_eq!(backoff(9, &p, 1.0), Duration::from_secs(8));
         assert_eq!(backoff(40, &p, 0.0), Duration::from_secs(4));
+    }
+
+    /// Paused time: the retries wait exactly the backoff schedule, jitter within
+    /// [half, whole] of each step, and stop at the first delivery.
+    #[tokio::test(start_paused = true)]
+    async fn retries_follow_the_backoff_schedule_until_delivered() {
+        let p = RetryPolicy {
+            attempts: 6,
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(3),
+            queue: 1,
+        };
+        let start = tokio::time::Instant::now();
+        let mut at = Vec::new();
+        let ok = with_retries(&p, |n| {
+            at.push(start.elapsed());
+            async move {
+                if n < 4 {
+                    Attempt::Retry
+                } else {
+                    Attempt::Delivered
+                }
+            }
+        })
+        .await;
+        assert!(ok);
+        assert_eq!(at.len(), 5);
+        assert_eq!(at[0], Duration::ZERO);
+        // Steps 1 s, 2 s, 3 s (capped), 3 s.
+        for (i, step) in [1u64, 2, 3, 3].into_iter().enumerate() {
+            let gap = at[i + 1] - at[i];
+            let step = Duration::from_secs(step);
+            assert!(
+                gap >= step / 2 && gap <= step,
+                "gap {i}: {gap:?} for step {step:?}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_at_once_on_a_client_error_and_after_the_last_attempt() {
+        let p = RetryPolicy::default();
+        let mut calls = 0;
+        assert!(
+            !with_retries(&p, |_| {
+                calls += 1;
+                async { Attempt::GiveUp }
+            })
+            .await
+        );
+        assert_eq!(calls, 1);
+        let mut calls = 0;
+        assert!(
+            !with_retries(&p, |_| {
+                calls += 1;
+                async { Attempt::Retry }
+            })
+            .await
+        );
+        assert_eq!(calls, p.attempts);
     }
 
     #[test]

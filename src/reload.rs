@@ -137,18 +137,21 @@ pub fn load_path(
     generation: u64,
     env: &Env,
 ) -> Result<(Snapshot, String), ConfigErrors> {
-    let source = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = read(path)?;
+    let snap = config::load_str(&text, &path.display().to_string(), &|k| env(k), generation)?;
+    Ok((snap, text))
+}
+
+fn read(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![ConfigError {
-            file: source.clone(),
+            file: path.display().to_string(),
             line: None,
             col: None,
             path: String::new(),
             message: format!("cannot read: {e}"),
         }])
-    })?;
-    let snap = config::load_str(&text, &source, &|k| env(k), generation)?;
-    Ok((snap, text))
+    })
 }
 
 /// The one reload path. Synchronous and quick (a file read and a compile); callers
@@ -160,23 +163,16 @@ pub fn reload(state: &AppState, trigger: Trigger) -> Result<Reloaded, ReloadErro
     };
     let old = state.config.load_full();
     let generation = old.generation + 1;
-    let result = load_path(&path, generation, &source.env)
-        .map_err(ReloadError::Invalid)
-        .and_then(|(snap, text)| {
-            let keys = config::bootstrap_changes(&old.bootstrap, &snap.bootstrap);
-            if keys.is_empty() {
-                Ok((snap, text))
-            } else {
-                Err(ReloadError::RestartRequired(keys))
-            }
-        });
-    let (snap, text) = match result {
-        Ok(v) => v,
+    let text = match read(&path) {
+        Ok(t) => t,
         Err(e) => {
+            let e = ReloadError::Invalid(e);
             failed(state, trigger, &path, &e);
             return Err(e);
         }
     };
+    // The watch also fires for saves that change nothing (and for other files of
+    // a Kubernetes ConfigMap directory): the config in force stays, untouched.
     if trigger == Trigger::FileWatch && source.text.as_deref() == Some(text.as_str()) {
         return Ok(Reloaded {
             generation: old.generation,
@@ -184,6 +180,25 @@ pub fn reload(state: &AppState, trigger: Trigger) -> Result<Reloaded, ReloadErro
             unchanged: true,
         });
     }
+    let source_name = path.display().to_string();
+    let env = source.env.clone();
+    let result = config::load_str(&text, &source_name, &|k| env(k), generation)
+        .map_err(ReloadError::Invalid)
+        .and_then(|snap| {
+            let keys = config::bootstrap_changes(&old.bootstrap, &snap.bootstrap);
+            if keys.is_empty() {
+                Ok(snap)
+            } else {
+                Err(ReloadError::RestartRequired(keys))
+            }
+        });
+    let snap = match result {
+        Ok(v) => v,
+        Err(e) => {
+            failed(state, trigger, &path, &e);
+            return Err(e);
+        }
+    };
     let changes = diff::changes(&old, &snap);
     state.swap_config(snap);
     source.text = Some(Arc::from(text));

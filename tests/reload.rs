@@ -187,3 +187,19 @@ async fn no_request_fails_across_50_reloads_under_8_clients() {
     assert_eq!(reloads(&s, "ok"), 50);
     assert_eq!(a.hits() + b.hits(), total as usize);
 }
+
+#[tokio::test]
+async fn the_file_watch_skips_a_save_that_changes_nothing() {
+    let a = FakeGateway::start(Behaviour::Create).await;
+    let body = two_gateways(a.addr, a.addr, 1, 0);
+    let s = OpsServer::start(&body).await;
+    s.write(&body);
+    let r = reload::reload(&s.state, Trigger::FileWatch).unwrap();
+    assert!(r.unchanged);
+    assert_eq!(r.generation, 1);
+    assert_eq!(reloads(&s, "ok"), 0);
+    // The same save by signal or admin call is applied (an explicit request).
+    let r = reload::reload(&s.state, Trigger::Signal).unwrap();
+    assert!(!r.unchanged && r.changes.is_empty());
+    assert_eq!(s.state.config.load().generation, 2);
+}

@@ -183,6 +183,7 @@ async fn no_request_fails_across_50_reloads_under_8_clients() {
         total += ok;
     }
     assert!(total >= 40, "only {total} requests");
+    println!("50 reloads under 8 clients: {total} requests, 0 failed");
     assert_eq!(s.state.config.load().generation, 51);
     assert_eq!(reloads(&s, "ok"), 50);
     assert_eq!(a.hits() + b.hits(), total as usize);

@@ -47,9 +47,12 @@ pub fn check(path: &Path) -> ExitCode {
 
 /// `switchyard serve`.
 pub async fn serve(path: &Path) -> Result<(), CommandError> {
-    let snap = config::load_file(path, 1).map_err(CommandError::Config)?;
+    let env: crate::reload::Env = std::sync::Arc::new(|k| std::env::var(k).ok());
+    let (snap, text) = crate::reload::load_path(path, 1, &env).map_err(CommandError::Config)?;
     let metrics = Metrics::new(prometheus::Registry::new());
-    let server = Server::bind(snap, metrics).await?;
+    let server = Server::bind(snap, metrics)
+        .await?
+        .with_config_path(path, Some(text));
     let addr = server.local_addr().map_err(ServeError::from)?;
     tracing::info!(%addr, config = %path.display(), "switchyard listening");
     server.run(shutdown_signal()).await?;

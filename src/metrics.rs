@@ -31,6 +31,11 @@ pub struct Metrics {
     /// `ledger_commits_total` and `ledger_batch_max` come from the ledger's own stats.
     pub ledger_commits: IntGauge,
     pub ledger_writes: IntGauge,
+    /// `alerts_sent_total{alert,result}`: webhook deliveries (`ok`, `failed`, `dropped`).
+    pub alerts_sent: IntCounterVec,
+    /// `alerts_total{kind,severity}`: every alert raised (delivered or not), so
+    /// Prometheus rules can page on kinds such as `ecosystem_outage`.
+    pub alerts_raised: IntCounterVec,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -109,6 +114,18 @@ impl Metrics {
             ),
             ledger_commits: gauge(r, "ledger_commits", "Ledger group commits since start"),
             ledger_writes: gauge(r, "ledger_writes", "Ledger write commands since start"),
+            alerts_sent: counter(
+                r,
+                "alerts_sent_total",
+                "Alert webhook deliveries by result",
+                &["alert", "result"],
+            ),
+            alerts_raised: counter(
+                r,
+                "alerts_total",
+                "Alerts raised, by kind and severity",
+                &["kind", "severity"],
+            ),
             upstream_duration,
             gateway_weight,
             registry,

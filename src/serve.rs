@@ -74,6 +74,17 @@ impl Server {
         })
     }
 
+    /// Names the file the config came from (and its text, for `GET /admin/config`),
+    /// which turns on hot reload: `SIGHUP`, the file watch and `POST /admin/reload`.
+    pub fn with_config_path(
+        self,
+        path: impl Into<std::path::PathBuf>,
+        text: Option<String>,
+    ) -> Self {
+        self.state.reload.set_source(path.into(), text);
+        self
+    }
+
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
@@ -93,6 +104,8 @@ impl Server {
         let grace = state.config.load().server.shutdown_grace;
         let app = crate::http::router(state.clone());
         let (tx, rx) = tokio::sync::watch::channel(false);
+        crate::reload::triggers::spawn(&state, rx.clone());
+        crate::alerts::deliver::spawn(&state, rx.clone());
         if let Some(admin) = self.admin {
             let mut stop = rx.clone();
             let admin_app = crate::http::admin::router(state.clone());

@@ -31,6 +31,8 @@ pub struct Inner {
     pub alerts_rx: Mutex<Option<tokio::sync::mpsc::Receiver<Alert>>>,
     /// Woken after a commit that queued outbox rows, so the forwarder need not poll.
     pub outbox_notify: Arc<tokio::sync::Notify>,
+    /// Hot reload: the config's path, the reload lock, the generation channel.
+    pub reload: crate::reload::Reloader,
 }
 
 impl std::ops::Deref for AppState {
@@ -48,6 +50,7 @@ impl AppState {
         publish_weights(&metrics, &snapshot);
         let (health, health_rx) = HealthFeed::channel(FEED_CAPACITY);
         let (alerts, alerts_rx) = Alerter::channel(ALERT_QUEUE);
+        let reload = crate::reload::Reloader::new(snapshot.generation);
         AppState(Arc::new(Inner {
             config: ArcSwap::from_pointee(snapshot),
             ledger,
@@ -59,6 +62,7 @@ impl AppState {
             alerts,
             alerts_rx: Mutex::new(Some(alerts_rx)),
             outbox_notify: Arc::new(tokio::sync::Notify::new()),
+            reload,
         }))
     }
 }
@@ -71,7 +75,9 @@ impl AppState {
     pub fn swap_config(&self, snapshot: Snapshot) {
         self.availability
             .sync(snapshot.gateways.iter().map(|g| g.spec.name.as_str()));
-        self.metrics.config_generation.set(snapshot.generation as i64);
+        self.metrics
+            .config_generation
+            .set(snapshot.generation as i64);
         publish_weights(&self.metrics, &snapshot);
         self.config.store(Arc::new(snapshot));
     }

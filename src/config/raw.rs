@@ -19,6 +19,8 @@ pub struct RawConfig {
     pub gateways: Vec<RawGateway>,
     #[serde(default, rename = "route")]
     pub routes: Vec<RawRoute>,
+    #[serde(default, rename = "alert")]
+    pub alerts: Vec<RawAlert>,
 }
 
 /// `[server]`: the public listener (bootstrap) and request-path policy (hot).
@@ -123,4 +125,19 @@ pub struct RawMatch {
 pub struct RawSplit {
     pub gateway: Option<String>,
     pub weight: Option<u32>,
+}
+
+/// `[[alert]]`: one webhook that receives alerts (hot-reloadable).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlert {
+    pub name: Option<String>,
+    /// The webhook URL, written inline...
+    pub url: Option<String>,
+    /// ...or read from this environment variable (Slack-style URLs carry a token).
+    pub url_env: Option<String>,
+    /// `"info"`, `"warning"` (default) or `"critical"`: the least severe alert sent.
+    pub min_severity: Option<String>,
+    /// Per-attempt timeout (default `"5s"`).
+    pub timeout: Option<String>,
 }

@@ -37,6 +37,7 @@ pub(crate) const ROOT: &[Field] = &[
     ("ledger", Shape::Table(LEDGER)),
     ("gateway", Shape::Tables(GATEWAY)),
     ("route", Shape::Tables(ROUTE)),
+    ("alert", Shape::Tables(ALERT)),
 ];
 const SERVER: &[Field] = &[
     ("listen", Shape::Str),
@@ -85,6 +86,13 @@ const MATCH: &[Field] = &[
     ("max_amount", Shape::I64),
     ("currency", Shape::Str),
     ("tags", Shape::StrMap),
+];
+const ALERT: &[Field] = &[
+    ("name", Shape::Str),
+    ("url", Shape::Str),
+    ("url_env", Shape::Str),
+    ("min_severity", Shape::Str),
+    ("timeout", Shape::Str),
 ];
 const SPLIT: &[Field] = &[("gateway", Shape::Str), ("weight", Shape::U32)];
 

@@ -138,6 +138,8 @@ pub struct Snapshot {
     pub gateways: Vec<Gateway>,
     pub gateway_index: HashMap<String, GatewayIdx>,
     pub routes: Vec<Route>,
+    /// `[[alert]]` webhooks.
+    pub alerts: Vec<AlertSpec>,
 }
 
 impl Snapshot {
@@ -145,4 +147,14 @@ impl Snapshot {
         let idx = *self.gateway_index.get(name)?;
         Some((idx, &self.gateways[idx]))
     }
+}
+
+/// One `[[alert]]` webhook as compiled. The URL is a [`Secret`]: webhook URLs
+/// (Slack's among them) carry their credential in the path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSpec {
+    pub name: String,
+    pub url: Secret,
+    pub min_severity: crate::alerts::Severity,
+    pub timeout: Duration,
 }

@@ -46,6 +46,12 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error")]
     Internal,
+    #[error("the config file is invalid; nothing was changed ({} error(s))", .0.len())]
+    ConfigInvalid(Vec<String>),
+    #[error("these keys need a restart, so the reload was refused: {}", .0.join(", "))]
+    RestartRequired(Vec<String>),
+    #[error("the running config did not come from a file, so it cannot be reloaded")]
+    ReloadUnavailable,
 }
 
 impl ApiError {
@@ -75,6 +81,9 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal => "internal",
+            ApiError::ConfigInvalid(_) => "config_invalid",
+            ApiError::RestartRequired(_) => "restart_required",
+            ApiError::ReloadUnavailable => "reload_unavailable",
         }
     }
 
@@ -96,6 +105,8 @@ impl ApiError {
             ApiError::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
             ApiError::InvalidSignature | ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::ConfigInvalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RestartRequired(_) | ApiError::ReloadUnavailable => StatusCode::CONFLICT,
         }
     }
 
@@ -109,7 +120,12 @@ impl ApiError {
 
     /// The JSON body, also used when a response is stored for idempotent replay.
     pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({ "error": ErrorBody { code: self.code(), message: self.to_string(), field: self.field() } })
+        let mut body = serde_json::json!({ "error": ErrorBody { code: self.code(), message: self.to_string(), field: self.field() } });
+        // Every config error, or every bootstrap key, so one call says all that is wrong.
+        if let ApiError::ConfigInvalid(list) | ApiError::RestartRequired(list) = self {
+            body["error"]["errors"] = serde_json::json!(list);
+        }
+        body
     }
 }
 
@@ -164,6 +180,9 @@ mod tests {
             (ApiError::GatewayTimeout, 504, "gateway_timeout"),
             (ApiError::InvalidSignature, 401, "invalid_signature"),
             (ApiError::Unauthorized, 401, "unauthorized"),
+            (ApiError::ConfigInvalid(vec![]), 422, "config_invalid"),
+            (ApiError::RestartRequired(vec![]), 409, "restart_required"),
+            (ApiError::ReloadUnavailable, 409, "reload_unavailable"),
         ];
         for (e, status, code) in cases {
             assert_eq!(e.status().as_u16(), status, "{code}");

@@ -2,6 +2,8 @@
 //! on port 0, all inside the test process.
 #![allow(dead_code)]
 
+pub mod ops;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,6 +3,7 @@
 //! when the field is wrong), so one run finds every problem; the caller compiles
 //! only when no error was recorded.
 
+mod alerts;
 mod gateways;
 mod routes;
 
@@ -35,6 +36,7 @@ pub(crate) struct Checked {
     pub admin_token: Option<Secret>,
     pub gateways: Vec<GatewaySpec>,
     pub routes: Vec<RouteSpec>,
+    pub alerts: Vec<super::AlertSpec>,
 }
 
 pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnostics<'_>) -> Checked {
@@ -55,12 +57,14 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnosti
     let server = server(&raw.server, diag);
     let (gateways, names) = gateways::validate(&raw.gateways, env, diag);
     let routes = routes::validate(&raw.routes, &names, diag);
+    let alerts = alerts::validate(&raw.alerts, env, diag);
     Checked {
         bootstrap,
         server,
         admin_token,
         gateways,
         routes,
+        alerts,
     }
 }
 

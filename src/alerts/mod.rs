@@ -5,6 +5,8 @@
 //! Slack-compatible `text` plus structured `evidence`, retried with backoff). Every
 //! alert is also a tracing event at the point it is made.
 
+pub mod deliver;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -71,5 +73,24 @@ impl Alerter {
 
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl Severity {
+    /// Order for `min_severity` filters: info < warning < critical.
+    pub fn rank(self) -> u8 {
+        match self {
+            Severity::Info => 0,
+            Severity::Warning => 1,
+            Severity::Critical => 2,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
     }
 }

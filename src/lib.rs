@@ -17,6 +17,7 @@
 //! - [`http`]: router, handlers, request validation, the one error → HTTP mapping.
 //! - [`health`]: gateway availability flags the hot path reads; the outcome feed.
 //! - [`alerts`]: alert values and the never-blocking alert queue.
+//! - [`pipeline`]: the forwarder: outbox → sinks (file, http, redis, nats), dead letters, replay.
 //! - [`metrics`]: one `Metrics` struct on a registry passed in.
 //! - [`serve`]: bind, serve, graceful shutdown; [`state`]: shared application state.
 //! - [`sandbox`]: simulated gateways speaking each dialect, with a control API.
@@ -37,6 +38,7 @@ pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod payments;
+pub mod pipeline;
 pub mod routing;
 pub mod sandbox;
 pub mod serve;

@@ -31,6 +31,14 @@ pub struct Metrics {
     /// `ledger_commits_total` and `ledger_batch_max` come from the ledger's own stats.
     pub ledger_commits: IntGauge,
     pub ledger_writes: IntGauge,
+    /// `events_forwarded_total{sink,result}`: delivered, failed, dead_lettered, replayed.
+    pub events_forwarded: IntCounterVec,
+    /// `outbox_pending`: outbox rows some sink has not settled yet.
+    pub outbox_pending: IntGauge,
+    /// `outbox_oldest_age_seconds`: age of the oldest such row.
+    pub outbox_oldest_age_seconds: prometheus::Gauge,
+    /// `dead_letters`: events some sink gave up on, awaiting replay.
+    pub dead_letters: IntGauge,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -109,6 +117,31 @@ impl Metrics {
             ),
             ledger_commits: gauge(r, "ledger_commits", "Ledger group commits since start"),
             ledger_writes: gauge(r, "ledger_writes", "Ledger write commands since start"),
+            events_forwarded: counter(
+                r,
+                "events_forwarded_total",
+                "Pipeline events by sink and result",
+                &["sink", "result"],
+            ),
+            outbox_pending: gauge(
+                r,
+                "outbox_pending",
+                "Outbox events not yet settled by every sink",
+            ),
+            outbox_oldest_age_seconds: {
+                let g = prometheus::Gauge::with_opts(
+                    Opts::new(
+                        "outbox_oldest_age_seconds",
+                        "Age of the oldest pending outbox event",
+                    )
+                    .namespace("switchyard"),
+                )
+                .unwrap_or_else(|e| panic!("metric outbox_oldest_age_seconds: {e}"));
+                r.register(Box::new(g.clone()))
+                    .unwrap_or_else(|e| panic!("register outbox_oldest_age_seconds: {e}"));
+                g
+            },
+            dead_letters: gauge(r, "dead_letters", "Dead letters awaiting replay"),
             upstream_duration,
             gateway_weight,
             registry,

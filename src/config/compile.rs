@@ -60,5 +60,6 @@ pub(crate) fn compile(
         gateways,
         gateway_index,
         routes,
+        pipeline: checked.pipeline,
     })
 }

@@ -138,6 +138,8 @@ pub struct Snapshot {
     pub gateways: Vec<Gateway>,
     pub gateway_index: HashMap<String, GatewayIdx>,
     pub routes: Vec<Route>,
+    /// `[pipeline]` and `[[sink]]` (read when the forwarder starts).
+    pub pipeline: super::PipelineConfig,
 }
 
 impl Snapshot {

@@ -1,6 +1,7 @@
 //! HTTP: the public router, request ids, error mapping.
 
 pub mod admin;
+mod admin_pipeline;
 mod api;
 mod error;
 mod request;

@@ -4,12 +4,14 @@
 //! only when no error was recorded.
 
 mod gateways;
+mod pipeline;
 mod routes;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::pipeline::PipelineConfig;
 use super::raw::{RawAdmin, RawConfig, RawLedger, RawServer};
 use super::spans::Diagnostics;
 use super::suggest::hint;
@@ -35,6 +37,7 @@ pub(crate) struct Checked {
     pub admin_token: Option<Secret>,
     pub gateways: Vec<GatewaySpec>,
     pub routes: Vec<RouteSpec>,
+    pub pipeline: PipelineConfig,
 }
 
 pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnostics<'_>) -> Checked {
@@ -55,12 +58,14 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnosti
     let server = server(&raw.server, diag);
     let (gateways, names) = gateways::validate(&raw.gateways, env, diag);
     let routes = routes::validate(&raw.routes, &names, diag);
+    let pipeline = pipeline::validate(&raw.pipeline, &raw.sinks, &bootstrap.ledger_path, env, diag);
     Checked {
         bootstrap,
         server,
         admin_token,
         gateways,
         routes,
+        pipeline,
     }
 }
 

@@ -210,3 +210,80 @@ fn sink(s: &RawSink, at: &str, env: EnvLookup<'_>, diag: &mut Diagnostics<'_>) -
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{SinkKind, load_str};
+
+    const BASE: &str = "[ledger]\npath = \"/var/lib/sy/ledger.db\"\n\n[[gateway]]\nname = \"g\"\nconnector = \"generic\"\nbase_url = \"http://127.0.0.1:9\"\n\n[[route]]\nname = \"r\"\nsplit = [{ gateway = \"g\", weight = 1 }]\n";
+
+    fn errors(extra: &str) -> Vec<String> {
+        match load_str(
+            &format!("{BASE}{extra}"),
+            "t.toml",
+            &|_| Some("s".into()),
+            1,
+        ) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn no_sink_means_a_file_sink_beside_the_ledger() {
+        let s = load_str(BASE, "t.toml", &|_| None, 1).unwrap();
+        assert_eq!(s.pipeline.max_attempts, 30);
+        assert_eq!(s.pipeline.batch, 500);
+        assert_eq!(s.pipeline.sinks.len(), 1);
+        match &s.pipeline.sinks[0].kind {
+            SinkKind::File { path } => assert_eq!(path.to_str(), Some("/var/lib/sy/events.jsonl")),
+            other => panic!("expected the file sink, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sink_mistakes_are_reported_at_their_keys() {
+        let errs = errors(
+            "[pipeline]\nmax_attempts = 0\nbackoff_initial = \"10s\"\nbackoff_max = \"1s\"\n\n\
+             [[sink]]\nname = \"a\"\nkind = \"htp\"\n\n\
+             [[sink]]\nname = \"b\"\nkind = \"http\"\nurl = \"ftp://x\"\n\n\
+             [[sink]]\nname = \"b\"\nkind = \"file\"\npath = \"e.jsonl\"\nstream = \"s\"\n\n\
+             [[sink]]\nname = \"c\"\nkind = \"nats\"\nurl = \"redis://x\"\nstream = \"S\"\n",
+        );
+        let want = [
+            "pipeline.max_attempts: must be between 1 and 1000",
+            "pipeline.backoff_max: must not be shorter",
+            "sink[0].kind: \"htp\" is not one of file | http | redis | nats (did you mean \"http\"?)",
+            "sink[1].url: \"ftp://x\" must be an http:// or https:// URL",
+            "sink[1].secret_env: an http sink signs its requests",
+            "sink[2].name: duplicate sink name \"b\"",
+            "sink[2].stream: is not a key of a file sink",
+            "sink[3].url: \"redis://x\" must start with nats://",
+            "sink[3].subject: subject is required for a nats sink",
+        ];
+        for w in want {
+            assert!(
+                errs.iter().any(|e| e.contains(w)),
+                "missing {w:?} in {errs:#?}"
+            );
+        }
+        assert_eq!(errs.len(), want.len(), "{errs:#?}");
+    }
+
+    #[test]
+    fn every_kind_compiles() {
+        let extra = "[[sink]]\nname = \"f\"\nkind = \"file\"\npath = \"e.jsonl\"\n\n\
+             [[sink]]\nname = \"h\"\nkind = \"http\"\nurl = \"http://127.0.0.1:1/e\"\nsecret_env = \"S\"\ntimeout = \"2s\"\n\n\
+             [[sink]]\nname = \"r\"\nkind = \"redis\"\nurl = \"redis://127.0.0.1\"\nstream = \"s\"\nmaxlen = 10\n\n\
+             [[sink]]\nname = \"n\"\nkind = \"nats\"\nurl = \"nats://127.0.0.1\"\nsubject = \"x.y\"\nstream = \"X\"\n";
+        let s = load_str(
+            &format!("{BASE}{extra}"),
+            "t.toml",
+            &|_| Some("s".into()),
+            1,
+        )
+        .unwrap();
+        let kinds: Vec<_> = s.pipeline.sinks.iter().map(|k| k.kind.as_str()).collect();
+        assert_eq!(kinds, ["file", "http", "redis", "nats"]);
+    }
+}

@@ -191,3 +191,33 @@ async fn admin_dead_letters_needs_the_token_and_checks_its_limit() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "invalid_request");
 }
+
+#[tokio::test]
+async fn shutdown_does_not_wait_out_a_backoff_and_keeps_undelivered_events_pending() {
+    let sink = FakeSink::start(true).await;
+    let mut h = Harness::start(&format!(
+        "[pipeline]\nbackoff_initial = \"1h\"\nbackoff_max = \"2h\"\n\n[[sink]]\nname = \"recon\"\n\
+         kind = \"http\"\nurl = \"{}\"\nsecret_env = \"RECON\"\n",
+        sink.url()
+    ))
+    .await;
+    enqueue_interleaved(&h.state.ledger, &["pay_a".to_string()], 2).await;
+    h.state.outbox_notify.notify_one();
+    eventually(10, "the first attempt", || sink.attempts() == 1).await;
+    h.shutdown(5).await;
+    let cursor = h
+        .state
+        .ledger
+        .query(|c| switchyard::ledger::delivery::cursor(c, "recon"))
+        .await
+        .unwrap();
+    assert_eq!(cursor, 0, "nothing was delivered, so nothing is settled");
+    let dead = h
+        .state
+        .ledger
+        .query(|c| switchyard::ledger::delivery::dead_letters(c, None, 0, 10))
+        .await
+        .unwrap();
+    assert!(dead.is_empty());
+    assert_eq!(sink.attempts(), 1, "no attempt after the shutdown");
+}

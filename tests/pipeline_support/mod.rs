@@ -24,7 +24,8 @@ pub struct Harness {
     pub state: AppState,
     pub admin: SocketAddr,
     pub dir: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<Result<(), switchyard::serve::ServeError>>>,
 }
 
 /// The text of a config with `extra` (`[pipeline]`, `[[sink]]`) for a ledger in `dir`.
@@ -52,15 +53,27 @@ impl Harness {
         let admin = server.admin_addr().unwrap();
         let state = server.state.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(server.run(async move {
+        let done = tokio::spawn(server.run(async move {
             let _ = rx.await;
         }));
         Harness {
             state,
             admin,
             dir,
-            _stop: tx,
+            stop: Some(tx),
+            done: Some(done),
         }
+    }
+
+    /// Sends the shutdown signal and waits (at most `secs`) for `Server::run` to return.
+    pub async fn shutdown(&mut self, secs: u64) {
+        drop(self.stop.take());
+        let done = self.done.take().unwrap();
+        tokio::time::timeout(Duration::from_secs(secs), done)
+            .await
+            .expect("the server stops in time")
+            .unwrap()
+            .unwrap();
     }
 
     /// `GET /admin/dead-letters` (every page).

@@ -138,3 +138,89 @@ async fn gauges(
         }
     }
 }
+
+/// One line per sink saying where its events land (the demo prints them).
+pub fn where_events_go(cfg: &crate::config::PipelineConfig) -> Vec<String> {
+    use crate::config::SinkKind;
+    cfg.sinks
+        .iter()
+        .map(|s| match &s.kind {
+            SinkKind::File { path } => {
+                let n = std::fs::read_to_string(path).map_or(0, |t| t.lines().count());
+                format!(
+                    "pipeline events (sink {}): {n} in {} (one JSON event per line)",
+                    s.name,
+                    path.display()
+                )
+            }
+            SinkKind::Http { .. } => {
+                format!("pipeline events (sink {}): POSTed to its url", s.name)
+            }
+            SinkKind::Redis { stream, .. } => {
+                format!("pipeline events (sink {}): Redis stream {stream}", s.name)
+            }
+            SinkKind::Nats {
+                subject, stream, ..
+            } => format!(
+                "pipeline events (sink {}): NATS subject {subject} (stream {stream})",
+                s.name
+            ),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{PaymentStatus, Reason};
+
+    /// docs/payment_event.schema.json stays true to the model's vocabularies.
+    #[test]
+    fn json_schema_matches_the_model() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/payment_event.schema.json")).unwrap();
+        let props = &schema["properties"];
+        for r in schema["required"].as_array().unwrap() {
+            assert!(
+                props.get(r.as_str().unwrap()).is_some(),
+                "required {r} has no property"
+            );
+        }
+        for key in ["refund", "stale"] {
+            let required = schema["required"].as_array().unwrap();
+            assert!(!required.iter().any(|r| r == key), "{key} must be optional");
+        }
+        let names = |v: &serde_json::Value| -> Vec<String> {
+            v["enum"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        };
+        let statuses: Vec<String> = PaymentStatus::ALL
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect();
+        let mut got = names(&props["status"]);
+        let mut want = statuses.clone();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+        let reasons: Vec<String> = Reason::ALL.iter().map(|r| r.as_str().to_string()).collect();
+        assert_eq!(names(&props["reason"]), reasons);
+        assert_eq!(props["stale"]["type"], "boolean");
+        for flag in [
+            "late_success",
+            "conflict",
+            "orphan",
+            "refund_required",
+            "tpv_failed",
+        ] {
+            assert_eq!(
+                props["flags"]["properties"][flag]["type"], "boolean",
+                "{flag}"
+            );
+        }
+        assert_eq!(props["refund"]["type"][0], "object");
+    }
+}

@@ -57,19 +57,7 @@ pub(super) fn validate(
     for (i, s) in sinks.iter().enumerate() {
         let at = format!("sink[{i}]");
         let name = s.name.clone().unwrap_or_default();
-        if s.name.is_none() {
-            diag.error(&format!("{at}.name"), "name is required");
-        } else if !super::gateways::valid_name(&name) {
-            diag.error(
-                &format!("{at}.name"),
-                format!("\"{name}\" must be 1-64 characters of a-z, 0-9, _ and -"),
-            );
-        } else if let Some(first) = seen.get(&name) {
-            diag.error(
-                &format!("{at}.name"),
-                format!("duplicate sink name \"{name}\" (first defined at sink[{first}])"),
-            );
-        } else {
+        if super::gateways::unique_name(diag, &at, "sink", s.name.as_deref(), &seen) {
             seen.insert(name.clone(), i);
         }
         if let Some(kind) = sink(s, &at, env, diag) {

@@ -234,3 +234,54 @@ pub fn backlog(conn: &Connection, sinks: &[String]) -> Result<Backlog, LedgerErr
         dead_letters,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::outbox::enqueue;
+    use crate::ledger::{Ledger, LedgerOptions};
+
+    #[tokio::test]
+    async fn cursors_only_move_forward_and_the_backlog_follows_the_slowest_sink() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db"), LedgerOptions::default()).unwrap();
+        let b = ledger
+            .write(|c| {
+                for i in 1..=4 {
+                    enqueue(c, &format!("e{i}"), "p", "{}", i * 1000)?;
+                }
+                advance(c, "fast", 3, 0)?;
+                advance(c, "fast", 1, 0)?;
+                advance(c, "slow", 1, 0)?;
+                let rows = rows_after(c, 1, 10)?;
+                bury(c, "slow", &rows[0], 30, "attempts", "answered 503", 9)?;
+                Ok((
+                    cursor(c, "fast")?,
+                    cursor(c, "slow")?,
+                    cursor(c, "new")?,
+                    backlog(c, &["fast".into(), "slow".into()])?,
+                    parked_payments(c, "slow", &["p", "q"])?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!((b.0, b.1, b.2), (3, 2, 0));
+        assert_eq!(
+            b.3,
+            Backlog {
+                pending: 2,
+                oldest_ms: Some(3000),
+                dead_letters: 1
+            }
+        );
+        assert_eq!(b.4, vec!["p".to_string()]);
+        let dead = ledger
+            .query(|c| dead_letters(c, Some("slow"), 0, 10))
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!((dead[0].seq, dead[0].event.get()), (2, "{}"));
+        let gone = ledger.write(|c| resolve(c, "slow", 2)).await.unwrap();
+        assert!(gone);
+    }
+}

@@ -139,3 +139,74 @@ pub(crate) async fn pause(d: Duration, stop: &mut watch::Receiver<bool>) -> bool
         _ = stop.wait_for(|v| *v) => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::ledger::LedgerOptions;
+    use crate::pipeline::sinks::{Partial, Sink};
+
+    /// Fails every call, recording when each came (in paused, virtual time).
+    struct Down(Arc<Mutex<Vec<tokio::time::Instant>>>);
+
+    #[async_trait::async_trait]
+    impl Sink for Down {
+        async fn deliver(&self, _: &[OutboxRow]) -> Result<(), Partial> {
+            self.0.lock().unwrap().push(tokio::time::Instant::now());
+            Err(Partial::none("answered 503"))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_follow_the_jittered_exponential_schedule_then_bury() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.db"), LedgerOptions::default()).unwrap();
+        ledger
+            .write(|c| crate::ledger::outbox::enqueue(c, "e1", "p1", "{}", 1))
+            .await
+            .unwrap();
+        let rows = ledger
+            .query(|c| delivery::rows_after(c, 0, 10))
+            .await
+            .unwrap();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let mut fwd = Forwarder {
+            sink: NamedSink {
+                name: "down".into(),
+                sink: Arc::new(Down(Arc::clone(&calls))),
+            },
+            ledger: ledger.clone(),
+            metrics: Metrics::new(prometheus::Registry::new()),
+            max_attempts: 6,
+            backoff: Backoff {
+                initial: Duration::from_secs(1),
+                max: Duration::from_secs(8),
+            },
+            head_attempts: 0,
+        };
+        let (_tx, mut stop) = watch::channel(false);
+        assert!(fwd.settle(&rows, &mut stop).await.unwrap());
+        let calls = calls.lock().unwrap().clone();
+        assert_eq!(calls.len(), 6);
+        for (n, pair) in calls.windows(2).enumerate() {
+            let gap = pair[1] - pair[0];
+            let nominal = fwd.backoff.nominal(n as u32 + 1);
+            assert!(
+                gap >= nominal / 2 && gap <= nominal + Duration::from_millis(5),
+                "gap {n}: {gap:?} for nominal {nominal:?}"
+            );
+        }
+        let dead = ledger
+            .query(|c| delivery::dead_letters(c, None, 0, 10))
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!((dead[0].attempts, dead[0].reason.as_str()), (6, EXHAUSTED));
+        assert_eq!(
+            ledger.query(|c| delivery::cursor(c, "down")).await.unwrap(),
+            1
+        );
+    }
+}

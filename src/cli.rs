@@ -1,4 +1,4 @@
-//! The command line: `serve`, `check`, `sandbox`, `demo`.
+//! The command line: `serve`, `check`, `sandbox`, `demo`, `replay`.
 
 use std::path::PathBuf;
 
@@ -40,5 +40,21 @@ pub enum Command {
         /// Requests per second.
         #[arg(long, default_value_t = 50)]
         rate: u32,
+    },
+    /// Re-drive pipeline events through the configured sinks: the dead letters, or
+    /// every event since a time. Safe while `serve` runs on the same ledger.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["dead_letters", "since"])))]
+    Replay {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Deliver the dead letters (removed as they are delivered).
+        #[arg(long)]
+        dead_letters: bool,
+        /// Re-send every event created at or after this RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only this sink (default: every configured sink).
+        #[arg(long)]
+        sink: Option<String>,
     },
 }

@@ -77,3 +77,53 @@ pub async fn sandbox(path: &Path) -> Result<(), CommandError> {
         .map_err(|e| CommandError::Other(format!("sandbox: {e}")))?;
     Ok(())
 }
+
+/// `switchyard replay`: re-drives dead letters (`--dead-letters`) or every event
+/// since a time (`--since`) through the configured sinks, printing a progress line
+/// per page and a summary.
+pub async fn replay(
+    path: &Path,
+    dead_letters: bool,
+    since: Option<&str>,
+    sink: Option<&str>,
+) -> Result<(), CommandError> {
+    use crate::pipeline::{replay, sinks};
+    let snap = config::load_file(path, 1).map_err(CommandError::Config)?;
+    let since = since
+        .map(|s| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| CommandError::Other(format!("--since \"{s}\" is not RFC 3339: {e}")))
+        })
+        .transpose()?;
+    let targets = sinks::build_all(&snap.pipeline.sinks, sink)
+        .map_err(|e| CommandError::Other(format!("building sinks: {e}")))?;
+    if targets.is_empty() {
+        return Err(CommandError::Other(format!(
+            "no sink named \"{}\" in {}",
+            sink.unwrap_or_default(),
+            path.display()
+        )));
+    }
+    let boot = &snap.bootstrap;
+    let ledger = crate::ledger::Ledger::open(
+        &boot.ledger_path,
+        crate::ledger::LedgerOptions {
+            group_commit_max: boot.group_commit_max,
+            synchronous_full: boot.synchronous_full,
+        },
+    )
+    .map_err(|e| CommandError::Other(format!("ledger {}: {e}", boot.ledger_path.display())))?;
+    let line =
+        |p: &replay::Progress| eprintln!("replay: sink {}: {} delivered", p.sink, p.delivered);
+    let result = match (dead_letters, since) {
+        (_, Some(t)) => replay::since(&ledger, &targets, t, line).await,
+        _ => replay::dead_letters(&ledger, &targets, line).await,
+    };
+    let closed = ledger.shutdown().await;
+    let done = result.map_err(|e| CommandError::Other(format!("replay stopped: {e}")))?;
+    closed.map_err(|e| CommandError::Other(format!("ledger: {e}")))?;
+    for p in &done {
+        println!("sink {}: {} event(s) delivered", p.sink, p.delivered);
+    }
+    Ok(())
+}

@@ -313,6 +313,9 @@ async fn summary(
     println!(
         "the ledger is in data/demo.db (sqlite3 data/demo.db 'select status, count(*) from payments group by 1')"
     );
+    for line in crate::pipeline::where_events_go(&state.config.load().pipeline) {
+        println!("{line}");
+    }
 }
 
 fn demo_env(name: &str) -> Option<String> {

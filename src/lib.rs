@@ -18,6 +18,7 @@
 //! - [`health`]: gateway availability flags the hot path reads; the outcome feed.
 //! - [`alerts`]: alert values and the never-blocking alert queue; `alerts::deliver`: webhook delivery.
 //! - [`reload`]: hot reload (SIGHUP, file watch, `POST /admin/reload`) through one path.
+//! - [`pipeline`]: the forwarder: outbox → sinks (file, http, redis, nats), dead letters, replay.
 //! - [`metrics`]: one `Metrics` struct on a registry passed in.
 //! - [`serve`]: bind, serve, graceful shutdown; [`state`]: shared application state.
 //! - [`sandbox`]: simulated gateways speaking each dialect, with a control API.
@@ -38,6 +39,7 @@ pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod payments;
+pub mod pipeline;
 pub mod reload;
 pub mod routing;
 pub mod sandbox;

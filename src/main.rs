@@ -37,6 +37,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             switchyard::logging::init_json();
             switchyard::commands::sandbox(&config).await
         }
+        Command::Replay {
+            config,
+            dead_letters,
+            since,
+            sink,
+        } => {
+            switchyard::commands::replay(&config, dead_letters, since.as_deref(), sink.as_deref())
+                .await
+        }
         Command::Demo { seconds, rate } => {
             switchyard::logging::init_quiet();
             switchyard::demo::run(seconds, rate).await

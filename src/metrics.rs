@@ -36,6 +36,14 @@ pub struct Metrics {
     /// `alerts_total{kind,severity}`: every alert raised (delivered or not), so
     /// Prometheus rules can page on kinds such as `ecosystem_outage`.
     pub alerts_raised: IntCounterVec,
+    /// `events_forwarded_total{sink,result}`: delivered, failed, dead_lettered, replayed.
+    pub events_forwarded: IntCounterVec,
+    /// `outbox_pending`: outbox rows some sink has not settled yet.
+    pub outbox_pending: IntGauge,
+    /// `outbox_oldest_age_seconds`: age of the oldest such row.
+    pub outbox_oldest_age_seconds: prometheus::Gauge,
+    /// `dead_letters`: events some sink gave up on, awaiting replay.
+    pub dead_letters: IntGauge,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -126,6 +134,31 @@ impl Metrics {
                 "Alerts raised, by kind and severity",
                 &["kind", "severity"],
             ),
+            events_forwarded: counter(
+                r,
+                "events_forwarded_total",
+                "Pipeline events by sink and result",
+                &["sink", "result"],
+            ),
+            outbox_pending: gauge(
+                r,
+                "outbox_pending",
+                "Outbox events not yet settled by every sink",
+            ),
+            outbox_oldest_age_seconds: {
+                let g = prometheus::Gauge::with_opts(
+                    Opts::new(
+                        "outbox_oldest_age_seconds",
+                        "Age of the oldest pending outbox event",
+                    )
+                    .namespace("switchyard"),
+                )
+                .unwrap_or_else(|e| panic!("metric outbox_oldest_age_seconds: {e}"));
+                r.register(Box::new(g.clone()))
+                    .unwrap_or_else(|e| panic!("register outbox_oldest_age_seconds: {e}"));
+                g
+            },
+            dead_letters: gauge(r, "dead_letters", "Dead letters awaiting replay"),
             upstream_duration,
             gateway_weight,
             registry,

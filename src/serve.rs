@@ -106,6 +106,7 @@ impl Server {
         let (tx, rx) = tokio::sync::watch::channel(false);
         crate::reload::triggers::spawn(&state, rx.clone());
         crate::alerts::deliver::spawn(&state, rx.clone());
+        let pipeline = crate::pipeline::spawn(&state, rx.clone());
         if let Some(admin) = self.admin {
             let mut stop = rx.clone();
             let admin_app = crate::http::admin::router(state.clone());
@@ -133,6 +134,7 @@ impl Server {
                 Ok(())
             }
         };
+        pipeline.join().await;
         if let Err(e) = state.ledger.shutdown().await {
             tracing::error!(error = %e, "ledger flush on shutdown failed");
         }

@@ -61,5 +61,6 @@ pub(crate) fn compile(
         gateway_index,
         routes,
         alerts: checked.alerts,
+        pipeline: checked.pipeline,
     })
 }

@@ -4,6 +4,7 @@
 
 mod compile;
 mod describe;
+pub mod pipeline;
 pub mod raw;
 mod schema;
 mod snapshot;
@@ -18,6 +19,7 @@ use std::fmt;
 use std::path::Path;
 
 pub use describe::{bootstrap_changes, describe};
+pub use pipeline::{PipelineConfig, SinkKind, SinkSpec};
 pub use snapshot::*;
 
 use raw::RawConfig;

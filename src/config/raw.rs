@@ -21,6 +21,10 @@ pub struct RawConfig {
     pub routes: Vec<RawRoute>,
     #[serde(default, rename = "alert")]
     pub alerts: Vec<RawAlert>,
+    #[serde(default)]
+    pub pipeline: RawPipeline,
+    #[serde(default, rename = "sink")]
+    pub sinks: Vec<RawSink>,
 }
 
 /// `[server]`: the public listener (bootstrap) and request-path policy (hot).
@@ -140,4 +144,44 @@ pub struct RawAlert {
     pub min_severity: Option<String>,
     /// Per-attempt timeout (default `"5s"`).
     pub timeout: Option<String>,
+}
+
+/// `[pipeline]`: the forwarder that delivers outbox events to the sinks.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawPipeline {
+    /// Delivery attempts per event and sink before it becomes a dead letter (default 30).
+    pub max_attempts: Option<u32>,
+    /// First retry delay (default `"1s"`), doubled per attempt with jitter...
+    pub backoff_initial: Option<String>,
+    /// ...up to this (default `"5m"`).
+    pub backoff_max: Option<String>,
+    /// Events read and sent per batch (default 500).
+    pub batch: Option<u32>,
+    /// How often a sink looks for events when no wake-up came (default `"1s"`).
+    pub poll: Option<String>,
+}
+
+/// `[[sink]]`: one destination of the event stream; several fan out independently.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSink {
+    pub name: Option<String>,
+    /// `"file"`, `"http"`, `"redis"` or `"nats"`.
+    pub kind: Option<String>,
+    /// file: the JSON-lines file.
+    pub path: Option<String>,
+    /// http: the endpoint; redis: `redis://...`; nats: `nats://...`.
+    pub url: Option<String>,
+    /// http: the HMAC key of `X-Switchyard-Signature`, by reference.
+    pub secret_env: Option<String>,
+    pub secret_file: Option<String>,
+    /// http: whole-request timeout (default `"10s"`).
+    pub timeout: Option<String>,
+    /// redis: the stream key; nats: the JetStream stream name.
+    pub stream: Option<String>,
+    /// redis: `MAXLEN ~` bound of the stream (default: unbounded).
+    pub maxlen: Option<u64>,
+    /// nats: the subject published to.
+    pub subject: Option<String>,
 }

@@ -38,6 +38,27 @@ pub(crate) const ROOT: &[Field] = &[
     ("gateway", Shape::Tables(GATEWAY)),
     ("route", Shape::Tables(ROUTE)),
     ("alert", Shape::Tables(ALERT)),
+    ("pipeline", Shape::Table(PIPELINE)),
+    ("sink", Shape::Tables(SINK)),
+];
+const PIPELINE: &[Field] = &[
+    ("max_attempts", Shape::U32),
+    ("backoff_initial", Shape::Str),
+    ("backoff_max", Shape::Str),
+    ("batch", Shape::U32),
+    ("poll", Shape::Str),
+];
+const SINK: &[Field] = &[
+    ("name", Shape::Str),
+    ("kind", Shape::Str),
+    ("path", Shape::Str),
+    ("url", Shape::Str),
+    ("secret_env", Shape::Str),
+    ("secret_file", Shape::Str),
+    ("timeout", Shape::Str),
+    ("stream", Shape::Str),
+    ("maxlen", Shape::U64),
+    ("subject", Shape::Str),
 ];
 const SERVER: &[Field] = &[
     ("listen", Shape::Str),

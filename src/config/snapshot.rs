@@ -140,6 +140,8 @@ pub struct Snapshot {
     pub routes: Vec<Route>,
     /// `[[alert]]` webhooks.
     pub alerts: Vec<AlertSpec>,
+    /// `[pipeline]` and `[[sink]]` (read when the forwarder starts).
+    pub pipeline: super::PipelineConfig,
 }
 
 impl Snapshot {

@@ -2,6 +2,7 @@
 
 pub mod admin;
 mod admin_ops;
+mod admin_pipeline;
 mod api;
 mod error;
 mod request;

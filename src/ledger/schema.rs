@@ -129,6 +129,8 @@ BEGIN
     SELECT RAISE(ABORT, 'audit is append-only');
 END;
 "#,
+    // pipeline: per-sink cursors and dead letters.
+    super::delivery::MIGRATION,
 ];
 
 /// The schema version this binary writes.

@@ -42,19 +42,7 @@ pub(super) fn validate(
     for (i, g) in raw.iter().enumerate() {
         let at = format!("gateway[{i}]");
         let name = g.name.clone().unwrap_or_default();
-        if g.name.is_none() {
-            diag.error(&format!("{at}.name"), "name is required");
-        } else if !valid_name(&name) {
-            diag.error(
-                &format!("{at}.name"),
-                format!("\"{name}\" must be 1-64 characters of a-z, 0-9, _ and -"),
-            );
-        } else if let Some(first) = names.get(&name) {
-            diag.error(
-                &format!("{at}.name"),
-                format!("duplicate gateway name \"{name}\" (first defined at gateway[{first}])"),
-            );
-        } else {
+        if unique_name(diag, &at, "gateway", g.name.as_deref(), &names.index) {
             names.index.insert(name.clone(), i);
         }
         names.order.push(name.clone());
@@ -172,6 +160,33 @@ fn credentials(
         key_secret,
         webhook_secret,
     }
+}
+
+/// Checks `{at}.name`: present, 1-64 of `a-z 0-9 _ -`, not already in `seen`
+/// (name → index of its first definition, as `{what}[i]`). `true` when it is new.
+pub(super) fn unique_name(
+    diag: &mut Diagnostics<'_>,
+    at: &str,
+    what: &str,
+    name: Option<&str>,
+    seen: &HashMap<String, usize>,
+) -> bool {
+    let path = format!("{at}.name");
+    match name {
+        None => diag.error(&path, "name is required"),
+        Some(n) if !valid_name(n) => diag.error(
+            &path,
+            format!("\"{n}\" must be 1-64 characters of a-z, 0-9, _ and -"),
+        ),
+        Some(n) => match seen.get(n) {
+            Some(first) => diag.error(
+                &path,
+                format!("duplicate {what} name \"{n}\" (first defined at {what}[{first}])"),
+            ),
+            None => return true,
+        },
+    }
+    false
 }
 
 fn valid_name(s: &str) -> bool {

@@ -5,12 +5,14 @@
 
 mod alerts;
 mod gateways;
+mod pipeline;
 mod routes;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::pipeline::PipelineConfig;
 use super::raw::{RawAdmin, RawConfig, RawLedger, RawServer};
 use super::spans::Diagnostics;
 use super::suggest::hint;
@@ -37,6 +39,7 @@ pub(crate) struct Checked {
     pub gateways: Vec<GatewaySpec>,
     pub routes: Vec<RouteSpec>,
     pub alerts: Vec<super::AlertSpec>,
+    pub pipeline: PipelineConfig,
 }
 
 pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnostics<'_>) -> Checked {
@@ -58,6 +61,7 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnosti
     let (gateways, names) = gateways::validate(&raw.gateways, env, diag);
     let routes = routes::validate(&raw.routes, &names, diag);
     let alerts = alerts::validate(&raw.alerts, env, diag);
+    let pipeline = pipeline::validate(&raw.pipeline, &raw.sinks, &bootstrap.ledger_path, env, diag);
     Checked {
         bootstrap,
         server,
@@ -65,6 +69,7 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnosti
         gateways,
         routes,
         alerts,
+        pipeline,
     }
 }
 

@@ -1,8 +1,8 @@
 //! `switchyard demo`: the simulated gateways and the service in one process on the
 //! bundled `config/demo.toml`, about a minute of payments with a live per-gateway
 //! view; the sandboxes send signed callbacks back to the server
-//! (`/v1/callbacks/<gateway>`); halfway through one gateway stops accepting connections and its orders
-//! fail over, then it comes back; a summary at the end.
+//! (`/v1/callbacks/<gateway>`); halfway through one gateway stops accepting
+//! connections and its orders fail over, then it comes back; a summary at the end.
 //!
 //! Everything binds to loopback port 0 (the demo rewrites the config's ports to the
 //! ones it got), so it runs next to anything else; it leaves only `data/demo.db*`.

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 
-use super::state::Shared;
 use super::callbacks::{CallbackKnobs, CallbackStats};
+use super::state::Shared;
 use super::{Knobs, KnobsPatch, Stats};
 
 /// Sandboxes addressable by name from the control API.

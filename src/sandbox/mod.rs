@@ -38,9 +38,11 @@ use tokio::sync::watch;
 
 use crate::config::{ConnectorKind, GatewaySpec};
 
-pub use callbacks::{CallbackConfig, CallbackKnobs, CallbackKnobsPatch, CallbackStats};
-pub use control::Controls;
 use callbacks::Callbacks;
+pub use callbacks::{
+    CallbackConfig, CallbackKnobs, CallbackKnobsPatch, CallbackStats, RetryPolicy,
+};
+pub use control::Controls;
 use state::Shared;
 
 /// The behaviour of one sandbox gateway.

@@ -40,7 +40,8 @@ fn opt(v: Option<&str>) -> Value {
 fn rrn(a: &Accepted) -> String {
     format!(
         "{:012}",
-        xxhash_rust::xxh3::xxh3_64_with_seed(a.gateway_payment_id.as_bytes(), 7) % 1_000_000_000_000
+        xxhash_rust::xxh3::xxh3_64_with_seed(a.gateway_payment_id.as_bytes(), 7)
+            % 1_000_000_000_000
     )
 }
 

@@ -259,7 +259,11 @@ mod tests {
         let kept = a.iter().flatten().count();
         assert_eq!(kept as u64, 10_000 - st.dropped);
         for p in a.iter().flatten() {
-            assert_eq!(p.steps[0].0, Phase::Final, "the final event always goes first");
+            assert_eq!(
+                p.steps[0].0,
+                Phase::Final,
+                "the final event always goes first"
+            );
         }
     }
 

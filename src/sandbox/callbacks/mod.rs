@@ -22,8 +22,8 @@ use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
 use crate::config::{ConnectorKind, GatewaySpec};
-pub use knobs::{CallbackKnobs, CallbackKnobsPatch, CallbackStats};
 use knobs::KnobState;
+pub use knobs::{CallbackKnobs, CallbackKnobsPatch, CallbackStats};
 pub use send::RetryPolicy;
 use send::Target;
 

@@ -29,6 +29,9 @@ pub async fn run(c: &Common, interval: Duration) -> anyhow::Result<Outcome> {
     let mut tick = tokio::time::interval(interval);
     while !load.is_finished() {
         tick.tick().await;
+        if load.is_finished() {
+            break; // a sample after the load would show the generator's sockets gone
+        }
         if let Some((rss, fds)) = proc_sample(pid) {
             samples.push((start.elapsed().as_secs_f64(), rss, fds));
         }

@@ -227,6 +227,17 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
     // 4. Summary.
     let t = tally.lock().await;
     summary(&t, &state, &kinds).await;
+    let cbs: Vec<String> = handles
+        .iter()
+        .map(|(name, h)| {
+            let c = h.callback_stats();
+            format!("{name} {}/{}/{}", c.sent, c.acked, c.failed)
+        })
+        .collect();
+    println!(
+        "sandbox callbacks to /v1/callbacks/<gateway> (sent/acked/failed so far): {}",
+        cbs.join(", ")
+    );
     let _ = stop_tx.send(());
     let _ = serving.await;
     Ok(())

@@ -239,6 +239,7 @@ pub fn signal(pid: u32, signal: &str) -> anyhow::Result<()> {
     let st = Command::new("kill")
         .arg(format!("-{signal}"))
         .arg(pid.to_string())
+        .stderr(Stdio::null())
         .status()?;
     if !st.success() {
         bail!("kill -{signal} {pid}: {st}");

@@ -7,7 +7,8 @@
 #
 # Installs nginx and wrk with apt-get when missing, builds release, then starts on
 # random free 127.0.0.1 ports:
-#   - `switchyard sandbox`: two generic-dialect gateways `a` and `b`, zero latency;
+#   - `switchyard sandbox --callbacks off`: two generic-dialect gateways `a` and `b`,
+#     zero latency, no callbacks (so the comparison measures initiation only);
 #   - `switchyard serve`: route default = a 90 / b 10, ledger in the temp dir with
 #     synchronous = "full" (fsync per group commit);
 #   - nginx (worker_processes auto, i.e. one worker per CPU, as switchyard's Tokio runtime
@@ -172,7 +173,7 @@ EOF
 
 # --- 4. start ---------------------------------------------------------------------
 say "starting sandbox (:$P_A, :$P_B), switchyard (:$P_SY), nginx (:$P_NG); temp dir $TMP"
-"$SY" sandbox --config "$TMP/switchyard.toml" >"$TMP/sandbox.log" 2>&1 &
+"$SY" sandbox --config "$TMP/switchyard.toml" --callbacks off >"$TMP/sandbox.log" 2>&1 &
 PID_SB=$!; PIDS+=("$PID_SB")
 wait_port "$P_A"; wait_port "$P_B"
 "$SY" serve --config "$TMP/switchyard.toml" >"$TMP/switchyard.log" 2>&1 &

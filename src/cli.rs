@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,6 +31,8 @@ pub enum Command {
     Sandbox {
         #[arg(long, short)]
         config: PathBuf,
+        #[command(flatten)]
+        callbacks: SandboxArgs,
     },
     /// serve + sandbox in one process on the bundled demo config, with live traffic.
     Demo {
@@ -57,4 +59,35 @@ pub enum Command {
         #[arg(long)]
         sink: Option<String>,
     },
+}
+
+/// `switchyard sandbox` callback options (the starting knobs; the control API changes
+/// them live).
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Callback base URL: each gateway posts to `<URL>/<gateway name>`. Default:
+    /// `http://<[server] listen>/v1/callbacks` of the config (0.0.0.0 → 127.0.0.1).
+    #[arg(long)]
+    pub callback_url: Option<String>,
+    /// Send callbacks for accepted payments (`--callbacks off` for pure throughput runs).
+    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+    pub callbacks: String,
+    /// Delay before a payment's first callback, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub callback_delay_ms: u64,
+    /// Share of callbacks delivered twice.
+    #[arg(long, default_value_t = 0.0)]
+    pub duplicate_rate: f64,
+    /// Share of payments whose callbacks are never sent.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Share of payments that also get an older event delivered after the final one.
+    #[arg(long, default_value_t = 0.0)]
+    pub out_of_order_rate: f64,
+    /// RNG seed for the rate knobs (repeatable runs).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// A control-API listener that stays up while gateways are down.
+    #[arg(long)]
+    pub control: Option<std::net::SocketAddr>,
 }

@@ -59,9 +59,33 @@ pub async fn serve(path: &Path) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// The sandbox's callback settings from the command line and the config's listener.
+fn sandbox_callbacks(
+    args: &crate::cli::SandboxArgs,
+    listen: std::net::SocketAddr,
+) -> crate::sandbox::CallbackConfig {
+    let base = args.callback_url.clone().unwrap_or_else(|| {
+        let mut a = listen;
+        if a.ip().is_unspecified() {
+            a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{a}/v1/callbacks")
+    });
+    let mut cfg = crate::sandbox::CallbackConfig::to(base);
+    cfg.knobs = crate::sandbox::CallbackKnobs {
+        callbacks: args.callbacks == "on",
+        callback_delay_ms: args.callback_delay_ms,
+        duplicate_rate: args.duplicate_rate,
+        drop_rate: args.drop_rate,
+        out_of_order_rate: args.out_of_order_rate,
+    };
+    cfg.seed = args.seed;
+    cfg
+}
+
 /// `switchyard sandbox`: simulated gateways on every `[[gateway]]` base_url port.
 /// Secrets are not needed by the simulation, so unset secret variables are allowed.
-pub async fn sandbox(path: &Path) -> Result<(), CommandError> {
+pub async fn sandbox(path: &Path, args: &crate::cli::SandboxArgs) -> Result<(), CommandError> {
     let source = path.display().to_string();
     let text =
         std::fs::read_to_string(path).map_err(|e| CommandError::Other(format!("{source}: {e}")))?;
@@ -72,7 +96,8 @@ pub async fn sandbox(path: &Path) -> Result<(), CommandError> {
     };
     let snap = config::load_str(&text, &source, &env, 1).map_err(CommandError::Config)?;
     let specs: Vec<_> = snap.gateways.iter().map(|g| g.spec.clone()).collect();
-    crate::sandbox::run(&specs, None, shutdown_signal())
+    let callbacks = sandbox_callbacks(args, snap.bootstrap.listen);
+    crate::sandbox::run(&specs, args.control, &callbacks, shutdown_signal())
         .await
         .map_err(|e| CommandError::Other(format!("sandbox: {e}")))?;
     Ok(())

@@ -1,7 +1,8 @@
 //! `switchyard demo`: the simulated gateways and the service in one process on the
 //! bundled `config/demo.toml`, about a minute of payments with a live per-gateway
-//! view; halfway through one gateway stops accepting connections and its orders
-//! fail over, then it comes back; a summary at the end.
+//! view; the sandboxes send signed callbacks back to the server
+//! (`/v1/callbacks/<gateway>`); halfway through one gateway stops accepting
+//! connections and its orders fail over, then it comes back; a summary at the end.
 //!
 //! Everything binds to loopback port 0 (the demo rewrites the config's ports to the
 //! ones it got), so it runs next to anything else; it leaves only `data/demo.db*`.
@@ -20,7 +21,7 @@ use tokio::sync::Mutex;
 use crate::commands::CommandError;
 use crate::config::{self, ConnectorKind};
 use crate::metrics::Metrics;
-use crate::sandbox::{KnobsPatch, SandboxGateway, SandboxHandle};
+use crate::sandbox::{CallbackConfig, KnobsPatch, SandboxGateway, SandboxHandle};
 use crate::serve::Server;
 
 /// The bundled demo config, embedded so `demo` works from any directory.
@@ -78,8 +79,16 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
         snap.routes.len()
     );
     print!("{}", config::describe(&snap));
+    let specs: Vec<_> = snap.gateways.iter().map(|g| g.spec.clone()).collect();
     let server = Server::bind(snap, Metrics::new(prometheus::Registry::new())).await?;
     let addr = server.local_addr().map_err(|e| other(&e.to_string()))?;
+    // The sandboxes send signed callbacks for what they accept back to this server.
+    let callbacks = CallbackConfig::to(format!("http://{addr}/v1/callbacks"));
+    for spec in &specs {
+        if let Some((_, h)) = handles.iter().find(|(n, _)| *n == spec.name) {
+            h.send_callbacks(spec, &callbacks);
+        }
+    }
     let state = server.state.clone();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.run(async move {
@@ -218,6 +227,17 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
     // 4. Summary.
     let t = tally.lock().await;
     summary(&t, &state, &kinds).await;
+    let cbs: Vec<String> = handles
+        .iter()
+        .map(|(name, h)| {
+            let c = h.callback_stats();
+            format!("{name} {}/{}/{}", c.sent, c.acked, c.failed)
+        })
+        .collect();
+    println!(
+        "sandbox callbacks to /v1/callbacks/<gateway> (sent/acked/failed so far): {}",
+        cbs.join(", ")
+    );
     let _ = stop_tx.send(());
     let _ = serving.await;
     Ok(())

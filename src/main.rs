@@ -33,9 +33,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             switchyard::logging::init_json();
             switchyard::commands::serve(&config).await
         }
-        Command::Sandbox { config } => {
+        Command::Sandbox { config, callbacks } => {
             switchyard::logging::init_json();
-            switchyard::commands::sandbox(&config).await
+            switchyard::commands::sandbox(&config, &callbacks).await
         }
         Command::Replay {
             config,

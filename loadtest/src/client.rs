@@ -131,11 +131,16 @@ impl Conn {
         let Some(sender) = self.sender.as_mut() else {
             return Outcome::Connect;
         };
-        let req = Request::post(self.target.path.as_str())
+        let mut req = Request::post(self.target.path.as_str())
             .header(hyper::header::HOST, self.target.authority.as_str())
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .header("idempotency-key", p.idempotency_key)
-            .body(Full::new(p.body));
+            .header(hyper::header::CONTENT_TYPE, "application/json");
+        if !p.idempotency_key.is_empty() {
+            req = req.header("idempotency-key", p.idempotency_key);
+        }
+        for (k, v) in p.headers {
+            req = req.header(k, v);
+        }
+        let req = req.body(Full::new(p.body));
         let Ok(req) = req else {
             return Outcome::Io;
         };

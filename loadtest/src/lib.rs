@@ -10,13 +10,19 @@
 //! Each worker owns one keep-alive connection (reconnecting when it breaks). Latencies go
 //! into HDR histograms (µs, 3 significant digits), merged at the end. Every failure is
 //! counted by class; nothing on the request path panics.
+//!
+//! Scenarios ([`scenario`]: latency, callbacks, soak, reload, incident) start the
+//! system under test as processes ([`stack`]) and print a table and JSON.
 
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod http;
 pub mod payload;
 pub mod report;
 pub mod run;
+pub mod scenario;
+pub mod stack;
 
 pub use payload::TargetKind;
 pub use report::Report;

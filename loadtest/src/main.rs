@@ -1,4 +1,5 @@
-//! `loadtest closed|open --url URL ...`: see the crate docs (src/lib.rs).
+//! `loadtest closed|open --url URL ...` and the scenarios `latency|callbacks|soak|reload|incident`:
+//! see the crate docs (src/lib.rs) and docs/BENCHMARKS.md.
 
 #![forbid(unsafe_code)]
 
@@ -6,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use loadtest::scenario::{self, reload::Via};
 use loadtest::{Mode, Plan, TargetKind};
 
 #[derive(Debug, Parser)]
@@ -33,6 +35,121 @@ enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Scenario: open loop direct vs through switchyard: added p50/p99 (default 2000/s, 60 s).
+    Latency {
+        #[command(flatten)]
+        s: ScenarioArgs,
+    },
+    /// Scenario: signed callbacks: durable ACKs/s and ACK latency (default 10000/s, 30 s).
+    Callbacks {
+        #[command(flatten)]
+        s: ScenarioArgs,
+    },
+    /// Scenario: RSS, fds and ledger bytes per payment over time (default 200/s, 1800 s).
+    Soak {
+        /// Seconds between samples.
+        #[arg(long, default_value_t = 10.0)]
+        interval: f64,
+        #[command(flatten)]
+        s: ScenarioArgs,
+    },
+    /// Scenario: hot reload every second under load (default 500/s, 30 s).
+    Reload {
+        #[arg(long, value_enum, default_value_t = Via::Sighup)]
+        via: Via,
+        #[command(flatten)]
+        s: ScenarioArgs,
+    },
+    /// Scenario: a down, then b degraded: detection/recovery (default 200/s, 150 s).
+    Incident {
+        #[command(flatten)]
+        s: ScenarioArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ScenarioArgs {
+    /// The switchyard binary (default: target/release/switchyard of this workspace).
+    #[arg(long)]
+    bin: Option<std::path::PathBuf>,
+    /// Offered rate per second (open loop).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Seconds (per target or in all, as the scenario says).
+    #[arg(long, short = 'd')]
+    duration: Option<f64>,
+    /// Connections of the generator.
+    #[arg(long, short = 'c', default_value_t = 64)]
+    connections: usize,
+    /// Print only the JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+impl ScenarioArgs {
+    fn common(&self, rate: f64, duration: f64) -> Result<scenario::Common, String> {
+        Ok(scenario::Common {
+            bin: self
+                .bin
+                .clone()
+                .unwrap_or_else(loadtest::stack::default_bin),
+            rate: self.rate.unwrap_or(rate),
+            duration: secs(self.duration.unwrap_or(duration), "duration")?,
+            connections: self.connections.max(1),
+        })
+    }
+}
+
+fn scenario_main(cmd: Cmd) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async move {
+        let (s, out) = match cmd {
+            Cmd::Latency { s } => {
+                let c = s.common(2000.0, 60.0)?;
+                (s, scenario::latency::run(&c).await)
+            }
+            Cmd::Callbacks { s } => {
+                let c = s.common(10_000.0, 30.0)?;
+                (s, scenario::callbacks::run(&c).await)
+            }
+            Cmd::Soak { interval, s } => {
+                let c = s.common(200.0, 1800.0)?;
+                let i = secs(interval, "interval")?;
+                (s, scenario::soak::run(&c, i).await)
+            }
+            Cmd::Reload { via, s } => {
+                let c = s.common(500.0, 30.0)?;
+                (s, scenario::reload::run(&c, via).await)
+            }
+            Cmd::Incident { s } => {
+                let c = s.common(200.0, 150.0)?;
+                (s, scenario::incident::run(&c).await)
+            }
+            Cmd::Closed { .. } | Cmd::Open { .. } => return Err("not a scenario".to_string()),
+        };
+        let out = out.map_err(|e| format!("{e:#}"))?;
+        if !s.json {
+            print!("{out}");
+        }
+        println!("{}", out.json);
+        Ok::<(), String>(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +189,7 @@ fn main() -> ExitCode {
     let (mode, c) = match cli.command {
         Cmd::Closed { common } => (Mode::Closed, common),
         Cmd::Open { rate, common } => (Mode::Open { rate }, common),
+        other => return scenario_main(other),
     };
     let plan = match (secs(c.duration, "duration"), secs(c.timeout, "timeout")) {
         (Ok(duration), Ok(timeout)) => Plan {

@@ -21,6 +21,10 @@ pub enum TargetKind {
     /// The generic gateway dialect (a sandbox, directly or through nginx): the same plus
     /// `merchant_txn_id`.
     Generic,
+    /// A signed generic-dialect callback (`POST /v1/callbacks/{gateway}`): a final
+    /// `succeeded` payment event with a distinct event id, signed with
+    /// [`crate::stack::WEBHOOK_SECRET`] by the generic connector's own function.
+    Callback,
 }
 
 impl TargetKind {
@@ -28,6 +32,7 @@ impl TargetKind {
         match self {
             TargetKind::Switchyard => "switchyard",
             TargetKind::Generic => "generic",
+            TargetKind::Callback => "callback",
         }
     }
 }
@@ -49,10 +54,11 @@ pub struct Payloads {
     prefix: String,
 }
 
-/// One request's body and idempotency key.
+/// One request's body, idempotency key (empty: none) and extra headers.
 pub struct Payload {
     pub body: Bytes,
     pub idempotency_key: String,
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Payloads {
@@ -68,18 +74,41 @@ impl Payloads {
         // 1.00 .. 4,999.99 rupees, spread by a cheap multiplicative hash of seq.
         let amount = 100 + (seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % 499_900;
         let order_id = format!("{}n{seq}", self.prefix);
+        if self.kind == TargetKind::Callback {
+            return callback(&order_id, amount);
+        }
         let body = match self.kind {
             TargetKind::Switchyard => format!(
                 r#"{{"order_id":"{order_id}","amount":{amount},"currency":"INR","method":"upi_intent"}}"#
             ),
-            TargetKind::Generic => format!(
+            TargetKind::Generic | TargetKind::Callback => format!(
                 r#"{{"merchant_txn_id":"sy_{order_id}","order_id":"{order_id}","amount":{amount},"currency":"INR","method":"upi_intent"}}"#
             ),
         };
         Payload {
             body: Bytes::from(body),
             idempotency_key: format!("k-{order_id}"),
+            headers: Vec::new(),
         }
+    }
+}
+
+/// A signed generic-dialect `succeeded` callback for payment `sy_<order_id>`.
+fn callback(order_id: &str, amount: u64) -> Payload {
+    use switchyard::connectors::generic::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_callback};
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let body = format!(
+        r#"{{"event_id":"evt_{order_id}","type":"payment","payment":{{"id":"gw_{order_id}","merchant_txn_id":"sy_{order_id}","order_id":"{order_id}","status":"succeeded","reason":null,"npci_code":null,"amount":{amount},"currency":"INR","utr":"503418662471","rrn":"503418662471","payer_vpa":null,"occurred_at":"2026-01-01T00:00:00Z"}}}}"#
+    );
+    let ts = i64::try_from(now).unwrap_or(0);
+    let sig = sign_callback(crate::stack::WEBHOOK_SECRET, ts, body.as_bytes());
+    Payload {
+        body: Bytes::from(body),
+        idempotency_key: String::new(),
+        headers: vec![(TIMESTAMP_HEADER, ts.to_string()), (SIGNATURE_HEADER, sig)],
     }
 }
 

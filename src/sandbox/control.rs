@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 
+use super::callbacks::{CallbackKnobs, CallbackStats};
 use super::state::Shared;
 use super::{Knobs, KnobsPatch, Stats};
 
@@ -49,6 +50,14 @@ struct ControlView {
     addr: String,
     knobs: Knobs,
     stats: Stats,
+    callbacks: CallbackView,
+}
+
+#[derive(Serialize)]
+struct CallbackView {
+    url: Option<String>,
+    knobs: CallbackKnobs,
+    stats: CallbackStats,
 }
 
 fn view(s: &Shared) -> ControlView {
@@ -58,6 +67,11 @@ fn view(s: &Shared) -> ControlView {
         addr: s.addr.to_string(),
         knobs: s.knobs(),
         stats: s.stats(),
+        callbacks: CallbackView {
+            url: s.callbacks.url(),
+            knobs: s.callbacks.state.knobs(),
+            stats: s.callbacks.state.stats(),
+        },
     }
 }
 

@@ -7,8 +7,9 @@
 //!
 //! Control API, on every sandbox server and on the optional control listener:
 //! `POST /_sandbox/{gateway}` with any of `{latency_ms, success_rate, error_5xx_rate,
-//! error_status, timeout_rate, down}` and `GET /_sandbox/{gateway}` (knobs and
-//! counters). `{gateway}` may name any sandbox in the same [`run`] (or [`Controls`]),
+//! error_status, timeout_rate, down}` and the callback knobs `{callbacks,
+//! callback_delay_ms, duplicate_rate, drop_rate, out_of_order_rate}` (see
+//! [`callbacks`]), and `GET /_sandbox/{gateway}` (knobs, counters, callback stats). `{gateway}` may name any sandbox in the same [`run`] (or [`Controls`]),
 //! so a gateway that is down can be brought back through another server.
 //!
 //! Knobs apply to the payment-creating call (Razorpay `create/upi` and
@@ -17,6 +18,7 @@
 //! the whole listener: it is closed (connect → refused) and open connections are
 //! dropped, and it is re-bound on the same address when `down` is cleared.
 
+pub mod callbacks;
 mod control;
 mod dialects;
 mod state;
@@ -36,6 +38,10 @@ use tokio::sync::watch;
 
 use crate::config::{ConnectorKind, GatewaySpec};
 
+use callbacks::Callbacks;
+pub use callbacks::{
+    CallbackConfig, CallbackKnobs, CallbackKnobsPatch, CallbackStats, RetryPolicy,
+};
 pub use control::Controls;
 use state::Shared;
 
@@ -78,6 +84,24 @@ pub struct KnobsPatch {
     pub error_status: Option<u16>,
     pub timeout_rate: Option<f64>,
     pub down: Option<bool>,
+    pub callbacks: Option<bool>,
+    pub callback_delay_ms: Option<u64>,
+    pub duplicate_rate: Option<f64>,
+    pub drop_rate: Option<f64>,
+    pub out_of_order_rate: Option<f64>,
+}
+
+impl KnobsPatch {
+    /// The callback knobs of this patch.
+    pub fn callbacks(&self) -> CallbackKnobsPatch {
+        CallbackKnobsPatch {
+            callbacks: self.callbacks,
+            callback_delay_ms: self.callback_delay_ms,
+            duplicate_rate: self.duplicate_rate,
+            drop_rate: self.drop_rate,
+            out_of_order_rate: self.out_of_order_rate,
+        }
+    }
 }
 
 /// Counters since start.
@@ -119,6 +143,7 @@ impl SandboxHandle {
             error_status: Some(k.error_status),
             timeout_rate: Some(k.timeout_rate),
             down: Some(k.down),
+            ..Default::default()
         });
     }
     /// Changes only the given knobs.
@@ -127,6 +152,26 @@ impl SandboxHandle {
     }
     pub fn stats(&self) -> Stats {
         self.shared.stats()
+    }
+    pub fn callback_knobs(&self) -> CallbackKnobs {
+        self.shared.callbacks.state.knobs()
+    }
+    /// Changes only the given callback knobs.
+    pub fn patch_callbacks(&self, p: CallbackKnobsPatch) {
+        self.shared.callbacks.state.apply(p);
+    }
+    /// Callback counters (sent, acked, failed, ...).
+    pub fn callback_stats(&self) -> CallbackStats {
+        self.shared.callbacks.state.stats()
+    }
+    /// Where this gateway's callbacks go (`None`: callbacks are not configured).
+    pub fn callback_url(&self) -> Option<String> {
+        self.shared.callbacks.url()
+    }
+    /// (Re)configures this gateway's callbacks: to `<cfg.base_url>/<spec.name>`,
+    /// signed with `spec`'s webhook secret, with `cfg`'s knobs and seed.
+    pub fn send_callbacks(&self, spec: &GatewaySpec, cfg: &CallbackConfig) {
+        self.shared.callbacks.configure(spec, cfg);
     }
     /// Stops accepting and drops open connections.
     pub fn stop(&self) {
@@ -156,9 +201,34 @@ impl SandboxGateway {
         name: &str,
         controls: &Controls,
     ) -> io::Result<(SocketAddr, SandboxHandle)> {
+        Self::start(addr, kind, name, controls, Callbacks::disabled()).await
+    }
+
+    /// Like [`SandboxGateway::bind_with`] for a configured gateway, sending signed
+    /// callbacks for the payments it accepts as `callbacks` says (to
+    /// `<base_url>/<spec.name>`, signed with the gateway's webhook secret).
+    pub async fn bind_sending(
+        addr: SocketAddr,
+        spec: &GatewaySpec,
+        controls: &Controls,
+        callbacks: &CallbackConfig,
+    ) -> io::Result<(SocketAddr, SandboxHandle)> {
+        let (local, h) =
+            Self::start(addr, spec.kind, &spec.name, controls, Callbacks::disabled()).await?;
+        h.send_callbacks(spec, callbacks);
+        Ok((local, h))
+    }
+
+    async fn start(
+        addr: SocketAddr,
+        kind: ConnectorKind,
+        name: &str,
+        controls: &Controls,
+        callbacks: Callbacks,
+    ) -> io::Result<(SocketAddr, SandboxHandle)> {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(name, kind, local));
+        let shared = Arc::new(Shared::new(name, kind, local, callbacks));
         controls.insert(shared.clone());
         let router = dialects::router(shared.clone()).merge(controls.router());
         tokio::spawn(serve(shared.clone(), router, listener));
@@ -241,18 +311,21 @@ pub async fn listen_addr(base_url: &str) -> io::Result<SocketAddr> {
 }
 
 /// Runs a sandbox for every gateway on its `base_url` port (plus, when given, a control
-/// listener that never goes down) until `shutdown` completes.
+/// listener that never goes down) until `shutdown` completes. Accepted payments get
+/// signed callbacks as `callbacks` says (to `<base_url>/<gateway name>`).
 pub async fn run(
     gateways: &[GatewaySpec],
     control: Option<SocketAddr>,
+    callbacks: &CallbackConfig,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<Vec<SandboxHandle>> {
     let controls = Controls::new();
     let mut handles = Vec::with_capacity(gateways.len());
     for g in gateways {
         let addr = listen_addr(&g.base_url).await?;
-        let (local, h) = SandboxGateway::bind_with(addr, g.kind, &g.name, &controls).await?;
-        tracing::info!(gateway = %g.name, dialect = g.kind.as_str(), addr = %local, "sandbox gateway listening");
+        let (local, h) = SandboxGateway::bind_sending(addr, g, &controls, callbacks).await?;
+        tracing::info!(gateway = %g.name, dialect = g.kind.as_str(), addr = %local,
+            callbacks = h.callback_url().as_deref().unwrap_or("off"), "sandbox gateway listening");
         handles.push(h);
     }
     let (stop_tx, mut stop_rx) = watch::channel(false);

@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use tokio::sync::watch;
 
+use super::callbacks::Callbacks;
 use super::{Knobs, KnobsPatch, Stats};
 use crate::config::ConnectorKind;
 
@@ -49,10 +50,16 @@ pub(crate) struct Shared {
     timeouts: AtomicU64,
     status_queries: AtomicU64,
     down_flag: AtomicBool,
+    pub(crate) callbacks: Callbacks,
 }
 
 impl Shared {
-    pub(super) fn new(name: &str, kind: ConnectorKind, addr: SocketAddr) -> Self {
+    pub(super) fn new(
+        name: &str,
+        kind: ConnectorKind,
+        addr: SocketAddr,
+        callbacks: Callbacks,
+    ) -> Self {
         let k = Knobs::default();
         Shared {
             name: name.to_string(),
@@ -73,6 +80,7 @@ impl Shared {
             timeouts: AtomicU64::new(0),
             status_queries: AtomicU64::new(0),
             down_flag: AtomicBool::new(false),
+            callbacks,
         }
     }
 
@@ -111,6 +119,7 @@ impl Shared {
             self.down_flag.store(v, Ordering::Relaxed);
             self.down.send_replace(v);
         }
+        self.callbacks.state.apply(p.callbacks());
     }
 
     pub(super) fn stats(&self) -> Stats {
@@ -164,6 +173,11 @@ impl Shared {
     /// answered without stored state).
     pub(crate) fn settles_ok(&self, id: &str) -> bool {
         self.status_queries.fetch_add(1, Ordering::Relaxed);
+        self.would_settle_ok(id)
+    }
+
+    /// [`Shared::settles_ok`] without counting a status query (for callbacks).
+    pub(crate) fn would_settle_ok(&self, id: &str) -> bool {
         let h = xxhash_rust::xxh3::xxh3_64(id.as_bytes());
         (h % u64::from(PPM)) < u64::from(self.success_ppm.load(Ordering::Relaxed))
     }

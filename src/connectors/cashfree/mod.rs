@@ -26,6 +26,7 @@ use crate::upstream::{Upstream, UpstreamError};
 
 pub use request::{link_body, order_body, pay_body};
 use response::{decline_info, link_created, pay_created, payment_report, rank};
+pub use webhook::sign_callback;
 
 pub const API_VERSION: &str = "2023-08-01";
 pub const SIGNATURE_HEADER: &str = "x-webhook-signature";

@@ -13,6 +13,14 @@ use crate::connectors::time_fmt;
 use crate::connectors::{CallbackData, ParseError, RefundStatus, SignatureError, VerifyOptions};
 use crate::model::{Paise, PaymentStatus};
 
+/// Signs a webhook body as Cashfree does: the `x-webhook-signature` value (base64
+/// HMAC-SHA256 of the `x-webhook-timestamp` text, in Unix milliseconds, followed by
+/// the raw body).
+pub fn sign_callback(secret: &str, timestamp_ms: i64, body: &[u8]) -> String {
+    let ts = timestamp_ms.to_string();
+    sign::hmac_sha256_base64(secret.as_bytes(), &[ts.as_bytes(), body])
+}
+
 pub(super) fn verify_callback(
     credentials: &Credentials,
     headers: &HeaderMap,

@@ -24,6 +24,7 @@ use crate::upstream::{Upstream, UpstreamError};
 
 pub use request::{link_body, order_body, upi_payment_body};
 use response::{decline_info, link_created, link_report, payment_report, rank, upi_created};
+pub use webhook::sign_callback;
 
 pub const SIGNATURE_HEADER: &str = "x-razorpay-signature";
 pub const EVENT_ID_HEADER: &str = "x-razorpay-event-id";

@@ -12,6 +12,12 @@ use crate::connectors::time_fmt;
 use crate::connectors::{CallbackData, ParseError, RefundStatus, SignatureError, VerifyOptions};
 use crate::model::{Paise, PaymentStatus};
 
+/// Signs a webhook body as Razorpay does: the `X-Razorpay-Signature` value (lowercase
+/// hex HMAC-SHA256 of the raw body, keyed with the webhook secret).
+pub fn sign_callback(secret: &str, body: &[u8]) -> String {
+    sign::hmac_sha256_hex(secret.as_bytes(), &[body])
+}
+
 pub(super) fn verify_callback(
     credentials: &Credentials,
     headers: &HeaderMap,

@@ -9,7 +9,30 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{S, hold, json, rrn, upi_uri};
-use crate::sandbox::state::Verdict;
+use crate::model::Paise;
+use crate::sandbox::callbacks::Accepted;
+use crate::sandbox::state::{Shared, Verdict};
+
+/// `(paise, order id)` from a sandbox session id (`session_sbx<seq>_<paise>_<order id>`).
+fn session_parts(session: &str) -> Option<(i64, &str)> {
+    let mut it = session.splitn(4, '_');
+    let (_, _, paise, order) = (it.next()?, it.next()?, it.next()?, it.next()?);
+    Some((paise.parse().ok()?, order))
+}
+
+/// Queues the callback for an accepted payment (Cashfree's `order_id` is ours).
+fn callback(s: &Shared, order_id: &str, cf_payment_id: &str, paise: i64) {
+    if s.callbacks.active() {
+        let ok = s.would_settle_ok(order_id);
+        s.callbacks.accepted(Accepted::new(
+            order_id,
+            cf_payment_id,
+            Some(order_id),
+            paise,
+            ok,
+        ));
+    }
+}
 
 fn cf_error(status: StatusCode, code: &str, typ: &str, message: &str) -> Response {
     json(
@@ -35,10 +58,14 @@ pub(super) async fn cf_order(State(s): S, body: Bytes) -> Response {
         );
     };
     let seq = s.next_seq();
+    // The session id carries the amount and the order id, so the payment call (which
+    // only sends the session id) can write the callback without stored state.
+    let paise = Paise::from_rupees_str(req.order_amount.get()).map_or(0, |p| p.0);
+    let session = serde_json::Value::from(format!("session_sbx{seq}_{paise}_{}", req.order_id));
     json(
         StatusCode::OK,
         format!(
-            r#"{{"cf_order_id":"{seq}","order_id":{},"entity":"order","order_currency":"INR","order_amount":{},"order_status":"ACTIVE","payment_session_id":"session_sbx{seq}"}}"#,
+            r#"{{"cf_order_id":"{seq}","order_id":{},"entity":"order","order_currency":"INR","order_amount":{},"order_status":"ACTIVE","payment_session_id":{session}}}"#,
             serde_json::Value::from(req.order_id),
             req.order_amount.get()
         ),
@@ -47,6 +74,7 @@ pub(super) async fn cf_order(State(s): S, body: Bytes) -> Response {
 
 #[derive(Deserialize)]
 struct CfPay<'a> {
+    payment_session_id: Option<&'a str>,
     #[serde(borrow)]
     payment_method: CfMethod<'a>,
 }
@@ -76,6 +104,9 @@ pub(super) async fn cf_pay(State(s): S, body: Bytes) -> Response {
         Verdict::Created => {
             let id = s.next_seq();
             let tr = format!("cf{id}");
+            if let Some((paise, order_id)) = req.payment_session_id.and_then(session_parts) {
+                callback(&s, order_id, &id.to_string(), paise);
+            }
             let data = match channel {
                 "collect" => {
                     r#"{"url":null,"payload":null,"content_type":null,"method":null}"#.to_string()
@@ -134,6 +165,8 @@ pub(super) async fn cf_link(State(s): S, body: Bytes) -> Response {
     match s.decide().await {
         Verdict::Created => {
             let seq = s.next_seq();
+            let paise = Paise::from_rupees_str(req.link_amount.get()).map_or(0, |p| p.0);
+            callback(&s, req.link_id, &seq.to_string(), paise);
             json(
                 StatusCode::OK,
                 format!(

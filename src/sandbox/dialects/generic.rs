@@ -7,11 +7,13 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{S, hold, json, rrn, rupees, upi_uri};
+use crate::sandbox::callbacks::Accepted;
 use crate::sandbox::state::Verdict;
 
 #[derive(Deserialize)]
 struct GenericReq<'a> {
     merchant_txn_id: &'a str,
+    order_id: Option<&'a str>,
     amount: i64,
     method: &'a str,
 }
@@ -27,6 +29,16 @@ pub(super) async fn generic_initiate(State(s): S, body: Bytes) -> Response {
     match s.decide().await {
         Verdict::Created => {
             let id = format!("gen_sbx{}a{}", s.next_seq(), req.amount);
+            if s.callbacks.active() {
+                let ok = s.would_settle_ok(req.merchant_txn_id);
+                s.callbacks.accepted(Accepted::new(
+                    req.merchant_txn_id,
+                    &id,
+                    req.order_id,
+                    req.amount,
+                    ok,
+                ));
+            }
             let (status, action) = match req.method {
                 "upi_collect" => ("pending", r#"{"type":"await_customer"}"#.to_string()),
                 "upi_qr" => (

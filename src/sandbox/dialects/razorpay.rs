@@ -8,11 +8,30 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::{S, amount_of, hold, json, rrn, rupees, upi_uri};
+use crate::sandbox::callbacks::Accepted;
 use crate::sandbox::state::{Shared, Verdict};
 
 #[derive(Deserialize)]
-struct RzpAmount {
+struct RzpAmount<'a> {
     amount: i64,
+    #[serde(borrow)]
+    notes: Option<RzpNotes<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RzpNotes<'a> {
+    switchyard_payment_id: Option<&'a str>,
+}
+
+/// Queues the callback for an accepted payment (the payment id travels in the notes).
+fn callback(s: &Shared, notes: Option<&RzpNotes<'_>>, id: &str, order: Option<&str>, amount: i64) {
+    if !s.callbacks.active() {
+        return;
+    }
+    let pid = notes.and_then(|n| n.switchyard_payment_id).unwrap_or(id);
+    let ok = s.would_settle_ok(id);
+    s.callbacks
+        .accepted(Accepted::new(pid, id, order, amount, ok));
 }
 
 fn rzp_error(status: StatusCode, code: &str, reason: &str, description: &str) -> Response {
@@ -25,7 +44,7 @@ fn rzp_error(status: StatusCode, code: &str, reason: &str, description: &str) ->
 }
 
 pub(super) async fn rzp_order(State(s): S, body: Bytes) -> Response {
-    let Ok(req) = serde_json::from_slice::<RzpAmount>(&body) else {
+    let Ok(req) = serde_json::from_slice::<RzpAmount<'_>>(&body) else {
         return rzp_error(
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST_ERROR",
@@ -46,6 +65,9 @@ pub(super) async fn rzp_order(State(s): S, body: Bytes) -> Response {
 #[derive(Deserialize)]
 struct RzpUpi<'a> {
     amount: i64,
+    order_id: Option<&'a str>,
+    #[serde(borrow)]
+    notes: Option<RzpNotes<'a>>,
     #[serde(borrow)]
     upi: Option<RzpFlow<'a>>,
 }
@@ -68,6 +90,7 @@ pub(super) async fn rzp_upi(State(s): S, body: Bytes) -> Response {
     match s.decide().await {
         Verdict::Created => {
             let id = format!("pay_sbx{}a{}", s.next_seq(), req.amount);
+            callback(&s, req.notes.as_ref(), &id, req.order_id, req.amount);
             let body = if collect {
                 format!(r#"{{"razorpay_payment_id":"{id}"}}"#)
             } else {
@@ -101,7 +124,7 @@ pub(super) async fn rzp_upi(State(s): S, body: Bytes) -> Response {
 }
 
 pub(super) async fn rzp_link(State(s): S, body: Bytes) -> Response {
-    let Ok(req) = serde_json::from_slice::<RzpAmount>(&body) else {
+    let Ok(req) = serde_json::from_slice::<RzpAmount<'_>>(&body) else {
         return rzp_error(
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST_ERROR",
@@ -112,6 +135,8 @@ pub(super) async fn rzp_link(State(s): S, body: Bytes) -> Response {
     match s.decide().await {
         Verdict::Created => {
             let id = format!("plink_sbx{}a{}", s.next_seq(), req.amount);
+            let pay = format!("pay_{}", id.trim_start_matches("plink_"));
+            callback(&s, req.notes.as_ref(), &pay, None, req.amount);
             json(
                 StatusCode::OK,
                 format!(

@@ -67,13 +67,16 @@ pub enum ConnectorKind {
     Generic,
     Razorpay,
     Cashfree,
+    /// Juspay UPI Merchant Stack (callbacks only: the Pay Callback, RSA-signed).
+    JuspayUpi,
 }
 
 impl ConnectorKind {
-    pub const ALL: [ConnectorKind; 3] = [
+    pub const ALL: [ConnectorKind; 4] = [
         ConnectorKind::Generic,
         ConnectorKind::Razorpay,
         ConnectorKind::Cashfree,
+        ConnectorKind::JuspayUpi,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +84,7 @@ impl ConnectorKind {
             ConnectorKind::Generic => "generic",
             ConnectorKind::Razorpay => "razorpay",
             ConnectorKind::Cashfree => "cashfree",
+            ConnectorKind::JuspayUpi => "juspay_upi",
         }
     }
 

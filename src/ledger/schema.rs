@@ -129,6 +129,7 @@ BEGIN
     SELECT RAISE(ABORT, 'audit is append-only');
 END;
 "#,
+    super::callbacks::MIGRATION,
 ];
 
 /// The schema version this binary writes.

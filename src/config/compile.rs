@@ -60,5 +60,7 @@ pub(crate) fn compile(
         gateways,
         gateway_index,
         routes,
+        callbacks: checked.callbacks,
+        watchdog: checked.watchdog,
     })
 }

@@ -37,6 +37,22 @@ pub(crate) const ROOT: &[Field] = &[
     ("ledger", Shape::Table(LEDGER)),
     ("gateway", Shape::Tables(GATEWAY)),
     ("route", Shape::Tables(ROUTE)),
+    ("callbacks", Shape::Table(CALLBACKS)),
+    ("watchdog", Shape::Table(WATCHDOG)),
+];
+const CALLBACKS: &[Field] = &[
+    ("max_body_bytes", Shape::U64),
+    ("replay_tolerance", Shape::Str),
+    ("late_success_refund", Shape::Bool),
+];
+const WATCHDOG: &[Field] = &[
+    ("enabled", Shape::Bool),
+    ("ttl", Shape::Str),
+    ("ttl_by_method", Shape::StrMap),
+    ("first_check_after", Shape::Str),
+    ("check_interval", Shape::Str),
+    ("max_checks", Shape::U32),
+    ("scan_interval", Shape::Str),
 ];
 const SERVER: &[Field] = &[
     ("listen", Shape::Str),

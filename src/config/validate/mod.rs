@@ -3,6 +3,7 @@
 //! when the field is wrong), so one run finds every problem; the caller compiles
 //! only when no error was recorded.
 
+mod callbacks;
 mod gateways;
 mod routes;
 
@@ -35,6 +36,8 @@ pub(crate) struct Checked {
     pub admin_token: Option<Secret>,
     pub gateways: Vec<GatewaySpec>,
     pub routes: Vec<RouteSpec>,
+    pub callbacks: super::CallbackPolicy,
+    pub watchdog: super::WatchdogPolicy,
 }
 
 pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnostics<'_>) -> Checked {
@@ -61,6 +64,8 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnosti
         admin_token,
         gateways,
         routes,
+        callbacks: callbacks::callbacks(&raw.callbacks, diag),
+        watchdog: callbacks::watchdog(&raw.watchdog, diag),
     }
 }
 

@@ -31,6 +31,13 @@ pub struct Metrics {
     /// `ledger_commits_total` and `ledger_batch_max` come from the ledger's own stats.
     pub ledger_commits: IntGauge,
     pub ledger_writes: IntGauge,
+    /// `callbacks_total{gateway,result}`: accepted, duplicate, unchanged, conflict,
+    /// orphan, ignored, invalid_signature, malformed, unavailable.
+    pub callbacks: IntCounterVec,
+    /// `payments_stale_total`: payments still non-final after every status check.
+    pub payments_stale: prometheus::IntCounter,
+    /// `status_checks_total{gateway,result}`: watchdog status queries.
+    pub status_checks: IntCounterVec,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -109,6 +116,31 @@ impl Metrics {
             ),
             ledger_commits: gauge(r, "ledger_commits", "Ledger group commits since start"),
             ledger_writes: gauge(r, "ledger_writes", "Ledger write commands since start"),
+            callbacks: counter(
+                r,
+                "callbacks_total",
+                "Gateway callbacks by result",
+                &["gateway", "result"],
+            ),
+            payments_stale: {
+                let c = prometheus::IntCounter::with_opts(
+                    Opts::new(
+                        "payments_stale_total",
+                        "Payments still unresolved after every status check",
+                    )
+                    .namespace("switchyard"),
+                )
+                .unwrap_or_else(|e| panic!("metric payments_stale_total: {e}"));
+                r.register(Box::new(c.clone()))
+                    .unwrap_or_else(|e| panic!("register payments_stale_total: {e}"));
+                c
+            },
+            status_checks: counter(
+                r,
+                "status_checks_total",
+                "Watchdog status checks by result",
+                &["gateway", "result"],
+            ),
             upstream_duration,
             gateway_weight,
             registry,

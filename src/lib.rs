@@ -45,3 +45,4 @@ pub mod sandbox;
 pub mod serve;
 pub mod state;
 pub mod upstream;
+pub mod watchdog;

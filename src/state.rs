@@ -71,7 +71,9 @@ impl AppState {
     pub fn swap_config(&self, snapshot: Snapshot) {
         self.availability
             .sync(snapshot.gateways.iter().map(|g| g.spec.name.as_str()));
-        self.metrics.config_generation.set(snapshot.generation as i64);
+        self.metrics
+            .config_generation
+            .set(snapshot.generation as i64);
         publish_weights(&self.metrics, &snapshot);
         self.config.store(Arc::new(snapshot));
     }

@@ -23,9 +23,9 @@ use tokio::sync::watch;
 use crate::callbacks::{normalize, report};
 use crate::config::WatchdogPolicy;
 use crate::connectors::StatusReport;
+use crate::ledger::LedgerError;
 use crate::ledger::callbacks::apply;
 use crate::ledger::watchdog::{Candidate, candidates, mark_stale, record_check};
-use crate::ledger::LedgerError;
 use crate::model::PaymentStatus;
 use crate::state::AppState;
 use crate::upstream::UpstreamError;
@@ -182,7 +182,11 @@ pub async fn scan(
                 let applied = inc.map(|i| apply(conn, &i, lsr)).transpose()?;
                 record_check(conn, &pid, result, next)?;
                 // `mark_stale` does nothing when the answer made the payment final.
-                let stale = if last { mark_stale(conn, &pid, now)? } else { None };
+                let stale = if last {
+                    mark_stale(conn, &pid, now)?
+                } else {
+                    None
+                };
                 Ok((applied, stale))
             })
             .await?;
@@ -223,12 +227,24 @@ mod tests {
         p.ttl_by_method
             .insert(crate::model::Method::UpiCollect, Duration::from_secs(600));
         let t0 = OffsetDateTime::UNIX_EPOCH;
-        assert_eq!(due_at(&cand(PaymentStatus::Pending, 0), &p), t0 + Duration::from_secs(600));
-        assert_eq!(due_at(&cand(PaymentStatus::Unknown, 0), &p), t0 + Duration::from_secs(90));
-        assert_eq!(due_at(&cand(PaymentStatus::Pending, 1), &p), t0 + Duration::from_secs(1000));
+        assert_eq!(
+            due_at(&cand(PaymentStatus::Pending, 0), &p),
+            t0 + Duration::from_secs(600)
+        );
+        assert_eq!(
+            due_at(&cand(PaymentStatus::Unknown, 0), &p),
+            t0 + Duration::from_secs(90)
+        );
+        assert_eq!(
+            due_at(&cand(PaymentStatus::Pending, 1), &p),
+            t0 + Duration::from_secs(1000)
+        );
         p.ttl = Duration::from_secs(10);
         p.ttl_by_method.clear();
         // A TTL shorter than the NPCI minimum still waits 90 s.
-        assert_eq!(due_at(&cand(PaymentStatus::Pending, 0), &p), t0 + Duration::from_secs(90));
+        assert_eq!(
+            due_at(&cand(PaymentStatus::Pending, 0), &p),
+            t0 + Duration::from_secs(90)
+        );
     }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
-use switchyard::config::{ConnectorKind, Credentials, GatewaySpec, Secret};
 use switchyard::callbacks::normalize;
+use switchyard::config::{ConnectorKind, Credentials, GatewaySpec, Secret};
 use switchyard::connectors::{self, CallbackData, RefundStatus, VerifyOptions};
 use switchyard::model::{PaymentStatus, Reason};
 use time::OffsetDateTime;
@@ -179,7 +179,10 @@ fn razorpay_cashfree_and_juspay_upi_fixtures() {
         let now = OffsetDateTime::now_utc();
         let inc = normalize::from_callback("gw", &cd, now).expect("payment or refund");
         let again = normalize::from_callback("gw", &cd, now).unwrap();
-        assert_eq!(inc.event_id, again.event_id, "{name}: event id is deterministic");
+        assert_eq!(
+            inc.event_id, again.event_id,
+            "{name}: event id is deterministic"
+        );
         assert_eq!(inc.amount, exp["amount_minor"].as_i64(), "{name}: paise");
         if let Some(v) = &inc.payer_vpa_masked {
             assert!(v.contains("***@"), "{name}: VPA masked");

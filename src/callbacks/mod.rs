@@ -72,14 +72,14 @@ async fn ingest(
         tracing::warn!(gateway = %name, error = %e, bytes = bytes.len(), "callback refused");
         return Err(ApiError::InvalidSignature);
     }
-    let cd = gw
-        .connector
-        .parse_callback(&headers, &bytes)
-        .map_err(|ParseError::Malformed(m)| {
-            count("malformed");
-            tracing::warn!(gateway = %name, error = %m, "verified callback is malformed");
-            ApiError::Malformed(m)
-        })?;
+    let cd =
+        gw.connector
+            .parse_callback(&headers, &bytes)
+            .map_err(|ParseError::Malformed(m)| {
+                count("malformed");
+                tracing::warn!(gateway = %name, error = %m, "verified callback is malformed");
+                ApiError::Malformed(m)
+            })?;
     let Some(inc) = normalize::from_callback(&name, &cd, now) else {
         count("ignored");
         return Ok(Json(json!({ "result": "ignored" })));
@@ -98,13 +98,18 @@ async fn ingest(
     report(&state, &name, &applied);
     count(applied.result.as_str());
     tracing::debug!(gateway = %name, event_id = %event_id, result = applied.result.as_str(), "callback");
-    Ok(Json(json!({ "result": applied.result.as_str(), "event_id": event_id })))
+    Ok(Json(
+        json!({ "result": applied.result.as_str(), "event_id": event_id }),
+    ))
 }
 
 /// After a commit: wake the forwarder when an outbox row was queued, and feed final
 /// outcomes to the health task.
 pub(crate) fn report(state: &AppState, gateway: &Arc<str>, applied: &Applied) {
-    if matches!(applied.result, ApplyResult::Accepted | ApplyResult::Conflict) {
+    if matches!(
+        applied.result,
+        ApplyResult::Accepted | ApplyResult::Conflict
+    ) {
         state.outbox_notify.notify_one();
     }
     if let (Some(succeeded), Some(method)) = (applied.final_outcome(), applied.method) {

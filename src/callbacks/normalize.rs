@@ -10,11 +10,17 @@ use crate::model::{Incoming, PaymentStatus, Reason, RefundInfo, event_id, mask_v
 
 /// The reason for a failed/expired status: the connector's, else the NPCI code's
 /// (UPI.md section 2), else `other`; none for any other status.
-fn reason_for(status: Option<PaymentStatus>, given: Option<Reason>, raw_code: Option<&str>) -> Option<Reason> {
+fn reason_for(
+    status: Option<PaymentStatus>,
+    given: Option<Reason>,
+    raw_code: Option<&str>,
+) -> Option<Reason> {
     match status {
-        Some(PaymentStatus::Failed) => {
-            Some(given.or_else(|| raw_code.and_then(Reason::from_npci)).unwrap_or(Reason::Other))
-        }
+        Some(PaymentStatus::Failed) => Some(
+            given
+                .or_else(|| raw_code.and_then(Reason::from_npci))
+                .unwrap_or(Reason::Other),
+        ),
         Some(PaymentStatus::Expired) => Some(given.unwrap_or(Reason::Expired)),
         _ => None,
     }
@@ -113,7 +119,10 @@ mod tests {
             reason_for(Some(PaymentStatus::Failed), None, Some("??")),
             Some(Reason::Other)
         );
-        assert_eq!(reason_for(Some(PaymentStatus::Succeeded), None, Some("00")), None);
+        assert_eq!(
+            reason_for(Some(PaymentStatus::Succeeded), None, Some("00")),
+            None
+        );
     }
 
     #[test]
@@ -130,10 +139,7 @@ mod tests {
         assert_eq!(inc.payer_vpa_masked.as_deref(), Some("a***@okaxis"));
         assert_eq!(inc.amount, Some(49_900));
         assert!(!serde_json::to_string(&inc).unwrap().contains("alice"));
-        let ignored = CallbackData {
-            kind: None,
-            ..cd
-        };
+        let ignored = CallbackData { kind: None, ..cd };
         assert!(from_callback("g", &ignored, OffsetDateTime::UNIX_EPOCH).is_none());
     }
 }

@@ -185,7 +185,10 @@ pub(crate) fn load_payment(
 /// Finds the payment an event belongs to: by our id (echoed as the merchant
 /// reference), then by the gateway's payment id on that gateway.
 fn find_payment(conn: &Connection, inc: &Incoming) -> Result<Option<PaymentRow>, LedgerError> {
-    for id in [&inc.payment_ref, &inc.merchant_order_id].into_iter().flatten() {
+    for id in [&inc.payment_ref, &inc.merchant_order_id]
+        .into_iter()
+        .flatten()
+    {
         if let Some(p) = load_payment(conn, "payment_id = ?1", &[id])? {
             return Ok(Some(p));
         }
@@ -249,9 +252,10 @@ pub(crate) fn link_orphans(conn: &Connection, payment_id: &str) -> Result<usize,
          ORDER BY received_at, event_id",
     )?;
     let open: Vec<(String, String, bool)> = stmt
-        .query_map(params![p.payment_id, p.gateway, p.gateway_payment_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?
+        .query_map(
+            params![p.payment_id, p.gateway, p.gateway_payment_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?
         .collect::<Result<_, _>>()?;
     let n = open.len();
     for (event_id, json, lsr) in open {
@@ -265,7 +269,11 @@ pub(crate) fn link_orphans(conn: &Connection, payment_id: &str) -> Result<usize,
         conn.prepare_cached(
             "UPDATE orphans SET linked_payment_id = ?2, linked_at = ?3 WHERE event_id = ?1",
         )?
-        .execute(params![event_id, payment_id, millis(time::OffsetDateTime::now_utc())])?;
+        .execute(params![
+            event_id,
+            payment_id,
+            millis(time::OffsetDateTime::now_utc())
+        ])?;
     }
     Ok(n)
 }

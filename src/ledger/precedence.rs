@@ -58,9 +58,7 @@ pub fn decide(current: PaymentStatus, incoming: PaymentStatus) -> Decision {
         (S::Succeeded | S::PartiallyRefunded, i) if money_returned(i) => Decision::Apply {
             late_success: false,
         },
-        (c, i) if (c == S::Succeeded || money_returned(c)) && failed_like(i) => {
-            Decision::Conflict
-        }
+        (c, i) if (c == S::Succeeded || money_returned(c)) && failed_like(i) => Decision::Conflict,
         _ => Decision::Unchanged,
     }
 }

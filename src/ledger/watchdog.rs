@@ -39,7 +39,10 @@ pub fn candidates(
          ORDER BY p.created_at LIMIT ?2",
     )?;
     let rows = stmt.query_map(
-        params![millis(created_before), i64::try_from(limit).unwrap_or(i64::MAX)],
+        params![
+            millis(created_before),
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
         |r| {
             Ok((
                 r.get::<_, String>(0)?,

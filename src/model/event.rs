@@ -106,9 +106,7 @@ impl OrderAction {
             S::Failed | S::Expired | S::Cancelled | S::Reversed | S::Refunded => {
                 OrderAction::Cancel
             }
-            S::Initiated | S::Pending | S::Deemed | S::Authorized | S::Unknown => {
-                OrderAction::Hold
-            }
+            S::Initiated | S::Pending | S::Deemed | S::Authorized | S::Unknown => OrderAction::Hold,
         }
     }
 }
@@ -170,10 +168,25 @@ mod tests {
             ..none
         };
         use PaymentStatus as S;
-        assert_eq!(OrderAction::decide(S::Succeeded, none, false), OrderAction::Fulfil);
-        assert_eq!(OrderAction::decide(S::Succeeded, refund, false), OrderAction::Refund);
-        assert_eq!(OrderAction::decide(S::Deemed, none, false), OrderAction::Hold);
-        assert_eq!(OrderAction::decide(S::Failed, none, false), OrderAction::Cancel);
-        assert_eq!(OrderAction::decide(S::Pending, none, true), OrderAction::Hold);
+        assert_eq!(
+            OrderAction::decide(S::Succeeded, none, false),
+            OrderAction::Fulfil
+        );
+        assert_eq!(
+            OrderAction::decide(S::Succeeded, refund, false),
+            OrderAction::Refund
+        );
+        assert_eq!(
+            OrderAction::decide(S::Deemed, none, false),
+            OrderAction::Hold
+        );
+        assert_eq!(
+            OrderAction::decide(S::Failed, none, false),
+            OrderAction::Cancel
+        );
+        assert_eq!(
+            OrderAction::decide(S::Pending, none, true),
+            OrderAction::Hold
+        );
     }
 }

@@ -68,7 +68,13 @@ pub(super) fn watchdog(raw: &RawWatchdog, diag: &mut Diagnostics<'_>) -> Watchdo
             raw.check_interval.as_deref(),
             secs(d.check_interval),
         ),
-        max_checks: int_in(diag, "watchdog.max_checks", raw.max_checks, 1..=10, d.max_checks),
+        max_checks: int_in(
+            diag,
+            "watchdog.max_checks",
+            raw.max_checks,
+            1..=10,
+            d.max_checks,
+        ),
         scan_interval: duration(
             diag,
             "watchdog.scan_interval",

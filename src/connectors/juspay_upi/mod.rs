@@ -39,9 +39,11 @@ impl JuspayUpi {
     pub fn new(spec: &GatewaySpec) -> Result<Self, UpstreamError> {
         let key = match &spec.credentials.webhook_secret {
             None => None,
-            Some(pem) => Some(RsaPublicKey::from_public_key_pem(pem.expose().trim()).map_err(
-                |e| UpstreamError::Build(format!("juspay_upi public key is not a PEM RSA key: {e}")),
-            )?),
+            Some(pem) => Some(
+                RsaPublicKey::from_public_key_pem(pem.expose().trim()).map_err(|e| {
+                    UpstreamError::Build(format!("juspay_upi public key is not a PEM RSA key: {e}"))
+                })?,
+            ),
         };
         Ok(JuspayUpi { key })
     }
@@ -81,7 +83,11 @@ impl Connector for JuspayUpi {
         webhook::verify(key, headers, body)
     }
 
-    fn parse_callback(&self, _headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseError> {
+    fn parse_callback(
+        &self,
+        _headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<CallbackData, ParseError> {
         webhook::parse(body)
     }
 }

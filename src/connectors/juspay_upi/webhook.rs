@@ -31,7 +31,8 @@ pub(super) fn verify(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), SignatureError> {
-    let given = header(headers, SIGNATURE_HEADER).ok_or(SignatureError::Missing(SIGNATURE_HEADER))?;
+    let given =
+        header(headers, SIGNATURE_HEADER).ok_or(SignatureError::Missing(SIGNATURE_HEADER))?;
     let bytes = B64
         .decode(given.trim())
         .map_err(|_| SignatureError::Mismatch)?;
@@ -86,7 +87,9 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| ParseError::Malformed(e.to_string()))?;
     if !v.is_object() {
-        return Err(ParseError::Malformed("callback body is not a JSON object".into()));
+        return Err(ParseError::Malformed(
+            "callback body is not a JSON object".into(),
+        ));
     }
     let status = v
         .get("gatewayResponseStatus")

@@ -13,6 +13,7 @@ use cb::{
 };
 use common::{Behaviour, FakeGateway, TestServer};
 use serde_json::{Value, json};
+use switchyard::health::Observation;
 
 async fn start() -> (TestServer, FakeGateway) {
     let gw = FakeGateway::start(Behaviour::Create).await;
@@ -23,6 +24,7 @@ async fn start() -> (TestServer, FakeGateway) {
 #[tokio::test]
 async fn a_valid_callback_is_accepted_for_each_gateway() {
     let (srv, _gw) = start().await;
+    let mut health = srv.state.health_rx.lock().unwrap().take().unwrap();
     for (i, g) in GATEWAYS.into_iter().enumerate() {
         let (pid, gpid) = new_payment(&srv, &format!("ok{i}")).await;
         let (status, v) = deliver(&srv, g, payload(g, Kind::Success, &pid, &gpid, "")).await;
@@ -35,6 +37,18 @@ async fn a_valid_callback_is_accepted_for_each_gateway() {
         assert_eq!(ev["payment_id"], pid.as_str(), "{g}");
         assert_eq!(cb::payment_status(&srv, &pid).await, "succeeded", "{g}");
     }
+    // Each final outcome reached the health feed (besides the initiation attempts).
+    let mut finals = 0;
+    while let Ok(obs) = health.try_recv() {
+        if let Observation::Final {
+            gateway, succeeded, ..
+        } = obs
+        {
+            assert_eq!((&*gateway, succeeded), ("gen", true));
+            finals += 1;
+        }
+    }
+    assert_eq!(finals, GATEWAYS.len());
     let metrics = srv
         .client
         .get(srv.url("/metrics"))

@@ -112,9 +112,17 @@ pub(crate) fn report(state: &AppState, gateway: &Arc<str>, applied: &Applied) {
     ) {
         state.outbox_notify.notify_one();
     }
-    if let (Some(succeeded), Some(method)) = (applied.final_outcome(), applied.method) {
+    // The payment's gateway (the one that processed it) gets the outcome.
+    if let (Some(succeeded), Some(method), Some(e)) =
+        (applied.final_outcome(), applied.method, &applied.event)
+    {
+        let gateway = if *e.gateway == **gateway {
+            Arc::clone(gateway)
+        } else {
+            Arc::from(e.gateway.as_str())
+        };
         state.health.send(Observation::Final {
-            gateway: Arc::clone(gateway),
+            gateway,
             method,
             succeeded,
         });

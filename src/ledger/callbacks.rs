@@ -241,10 +241,12 @@ pub fn apply(
 
 /// Applies the open orphans that belong to this payment (called when a payment
 /// appears or learns its gateway payment id). Returns how many were linked.
-pub(crate) fn link_orphans(conn: &Connection, payment_id: &str) -> Result<usize, LedgerError> {
-    let Some(p) = load_payment(conn, "payment_id = ?1", &[&payment_id])? else {
-        return Ok(0);
-    };
+pub(crate) fn link_orphans(
+    conn: &Connection,
+    payment_id: &str,
+    gateway: &str,
+    gateway_payment_id: Option<&str>,
+) -> Result<usize, LedgerError> {
     let mut stmt = conn.prepare_cached(
         "SELECT event_id, incoming, late_success_refund FROM orphans
          WHERE linked_at IS NULL AND (payment_ref = ?1 OR merchant_order_id = ?1
@@ -252,10 +254,9 @@ pub(crate) fn link_orphans(conn: &Connection, payment_id: &str) -> Result<usize,
          ORDER BY received_at, event_id",
     )?;
     let open: Vec<(String, String, bool)> = stmt
-        .query_map(
-            params![p.payment_id, p.gateway, p.gateway_payment_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?
+        .query_map(params![payment_id, gateway, gateway_payment_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
         .collect::<Result<_, _>>()?;
     let n = open.len();
     for (event_id, json, lsr) in open {

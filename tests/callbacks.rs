@@ -315,3 +315,39 @@ async fn callback_before_the_initiation_response_is_an_orphan_then_linked() {
     assert_eq!(ev["flags"]["orphan"], true);
     assert_eq!(cb::payment_status(&srv, &pid).await, "succeeded");
 }
+
+#[tokio::test]
+async fn refunds_add_up_to_refunded() {
+    let (srv, _gw) = start().await;
+    let (pid, gpid) = new_payment(&srv, "refunds").await;
+    deliver(&srv, "gen", payload("gen", Kind::Success, &pid, &gpid, "")).await;
+    let mut last = Value::Null;
+    for (rid, amount) in [("rf_a", 10_000), ("rf_b", 39_900)] {
+        let body = json!({"event_id": format!("refund-{rid}"), "type": "refund",
+            "payment": {"merchant_txn_id": pid, "id": gpid},
+            "refund": {"id": rid, "status": "succeeded", "amount": amount}});
+        let (status, v) = deliver(&srv, "gen", serde_json::to_vec(&body).unwrap()).await;
+        assert_eq!((status, v["result"].as_str()), (200, Some("accepted")));
+        last = outbox_event(&srv, v["event_id"].as_str().unwrap())
+            .await
+            .unwrap();
+        if rid == "rf_a" {
+            assert_eq!(last["status"], "partially_refunded");
+            assert_eq!(last["order_action"], "fulfil");
+        }
+    }
+    assert_eq!(last["status"], "refunded");
+    assert_eq!(last["previous_status"], "partially_refunded");
+    assert_eq!(last["order_action"], "cancel");
+    assert_eq!(cb::payment_status(&srv, &pid).await, "refunded");
+}
+
+#[tokio::test]
+async fn ledger_that_cannot_commit_answers_503() {
+    let (srv, _gw) = start().await;
+    let (pid, gpid) = new_payment(&srv, "down").await;
+    srv.state.ledger.shutdown().await.unwrap();
+    let (status, v) = deliver(&srv, "gen", payload("gen", Kind::Success, &pid, &gpid, "")).await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["error"]["code"], "unavailable");
+}

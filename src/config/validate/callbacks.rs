@@ -83,3 +83,38 @@ pub(super) fn watchdog(raw: &RawWatchdog, diag: &mut Diagnostics<'_>) -> Watchdo
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load_str;
+
+    const BASE: &str = "[[gateway]]\nname = \"g\"\nconnector = \"generic\"\nbase_url = \"http://127.0.0.1:9\"\n\
+        [[route]]\nname = \"r\"\nsplit = [{ gateway = \"g\", weight = 1 }]\n";
+
+    #[test]
+    fn replay_window_can_be_switched_off_and_ttls_set_per_method() {
+        let text = format!(
+            "{BASE}[callbacks]\nreplay_tolerance = \"off\"\n[watchdog]\nttl_by_method = {{ upi_collect = \"10m\" }}\n"
+        );
+        let s = load_str(&text, "t.toml", &|_| None, 1).unwrap();
+        assert_eq!(s.callbacks.replay_tolerance, None);
+        let ttl = s.watchdog.ttl_for(Some(crate::model::Method::UpiCollect));
+        assert_eq!(ttl.as_secs(), 600);
+        assert_eq!(s.watchdog.ttl_for(None).as_secs(), 420);
+        let defaults = load_str(BASE, "t.toml", &|_| None, 1).unwrap();
+        assert_eq!(
+            defaults.callbacks.replay_tolerance.map(|d| d.as_secs()),
+            Some(300)
+        );
+    }
+
+    #[test]
+    fn bad_watchdog_values_are_reported() {
+        let text =
+            format!("{BASE}[watchdog]\nmax_checks = 0\nttl_by_method = {{ cash = \"1m\" }}\n");
+        let errs = load_str(&text, "t.toml", &|_| None, 1).unwrap_err();
+        let all = errs.to_string();
+        assert!(all.contains("watchdog.max_checks"), "{all}");
+        assert!(all.contains("watchdog.ttl_by_method.cash"), "{all}");
+    }
+}

@@ -210,11 +210,15 @@ async fn no_acknowledged_callback_is_lost_across_kill_9() {
 }
 
 /// `cargo test --release --test callbacks_crash -- --ignored --nocapture`
+/// (`SY_BENCH_CONCURRENCY`, default 256).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run by hand"]
 async fn callbacks_bench() {
     const N: usize = 20_000;
-    const CONCURRENCY: usize = 256;
+    let concurrency: usize = std::env::var("SY_BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ledger.db");
     seed(&db, N).await;
@@ -224,7 +228,7 @@ async fn callbacks_bench() {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
-    for _ in 0..CONCURRENCY {
+    for _ in 0..concurrency {
         let (client, addr, next) = (client.clone(), addr.clone(), next.clone());
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
@@ -248,7 +252,7 @@ async fn callbacks_bench() {
     lat.sort();
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
     println!(
-        "callbacks_bench: {N} durable callbacks (synchronous=FULL) in {secs:.2}s = {:.0}/s; ACK p50 {:?} p99 {:?} (concurrency {CONCURRENCY})",
+        "callbacks_bench: {N} durable callbacks (synchronous=FULL) in {secs:.2}s = {:.0}/s; ACK p50 {:?} p99 {:?} (concurrency {concurrency})",
         N as f64 / secs,
         pct(0.50),
         pct(0.99)

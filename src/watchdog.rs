@@ -147,10 +147,15 @@ pub async fn scan(
     policy: &WatchdogPolicy,
     now: OffsetDateTime,
 ) -> Result<usize, LedgerError> {
-    let created_before = now - policy.first_check_after;
+    let unknown_wait = policy.first_check_after;
+    let min_wait = policy
+        .ttl_by_method
+        .values()
+        .fold(policy.ttl, |a, b| a.min(*b))
+        .max(unknown_wait);
     let due: Vec<Candidate> = state
         .ledger
-        .query(move |c| candidates(c, created_before, SCAN_LIMIT))
+        .query(move |c| candidates(c, now, min_wait, unknown_wait, SCAN_LIMIT))
         .await?
         .into_iter()
         .filter(|c| due_at(c, policy) <= now)

@@ -23,24 +23,39 @@ pub struct Candidate {
     pub next_check_at: Option<OffsetDateTime>,
 }
 
-/// Non-final payments created at or before `created_before` that are not yet
-/// stale, oldest first, at most `limit`.
+/// Non-final, not yet stale payments whose next check may be due at `now`, most
+/// overdue first, at most `limit`. A payment never checked is due `min_wait` after
+/// its creation (`unknown_wait` when its status is `unknown`), a checked one at its
+/// `next_check_at`. `min_wait` is the shortest TTL any method has, so the caller
+/// filters the exact per-method due time and nothing due is starved by the limit.
 pub fn candidates(
     conn: &Connection,
-    created_before: OffsetDateTime,
+    now: OffsetDateTime,
+    min_wait: std::time::Duration,
+    unknown_wait: std::time::Duration,
     limit: usize,
 ) -> Result<Vec<Candidate>, LedgerError> {
+    let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
     let mut stmt = conn.prepare_cached(
         "SELECT p.payment_id, p.gateway, p.gateway_payment_id, p.status, p.method, p.created_at,
                 COALESCE(w.checks, 0), w.next_check_at
          FROM payments p LEFT JOIN watchdog w ON w.payment_id = p.payment_id
          WHERE p.status IN ('initiated', 'pending', 'deemed', 'authorized', 'unknown')
-           AND w.stale_at IS NULL AND p.created_at <= ?1
-         ORDER BY p.created_at LIMIT ?2",
+           AND w.stale_at IS NULL
+           AND p.created_at <= ?1 - MIN(?2, ?3)
+           AND (CASE WHEN COALESCE(w.checks, 0) > 0 THEN w.next_check_at
+                     WHEN p.status = 'unknown' THEN p.created_at + ?3
+                     ELSE p.created_at + ?2 END) <= ?1
+         ORDER BY (CASE WHEN COALESCE(w.checks, 0) > 0 THEN w.next_check_at
+                        WHEN p.status = 'unknown' THEN p.created_at + ?3
+                        ELSE p.created_at + ?2 END)
+         LIMIT ?4",
     )?;
     let rows = stmt.query_map(
         params![
-            millis(created_before),
+            millis(now),
+            ms(min_wait),
+            ms(unknown_wait),
             i64::try_from(limit).unwrap_or(i64::MAX)
         ],
         |r| {

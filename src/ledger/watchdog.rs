@@ -160,3 +160,61 @@ pub fn mark_stale(
     forward(conn, &event)?;
     Ok(Some(event))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ledger::{Intent, Ledger, LedgerOptions};
+    use crate::model::{Currency, Paise};
+
+    fn intent(id: &str, created_at: OffsetDateTime) -> Intent {
+        Intent {
+            payment_id: id.into(),
+            order_id: id.into(),
+            idempotency_key: id.into(),
+            request_hash: "h".into(),
+            amount: Paise(100),
+            currency: Currency::Inr,
+            method: Method::UpiIntent,
+            route: "r".into(),
+            gateway: "g".into(),
+            created_at,
+            ttl_deadline: created_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn only_due_payments_most_overdue_first_and_never_stale_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("w.db"), LedgerOptions::default()).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let ago = |s: u64| now - Duration::from_secs(s);
+        // Many fresh payments must not hide the due ones behind the limit.
+        for i in 0..20 {
+            ledger
+                .begin(intent(&format!("fresh{i}"), ago(100)))
+                .await
+                .unwrap();
+        }
+        ledger.begin(intent("old", ago(1000))).await.unwrap();
+        ledger.begin(intent("older", ago(2000))).await.unwrap();
+        ledger.begin(intent("checked", ago(3000))).await.unwrap();
+        ledger.begin(intent("gone", ago(4000))).await.unwrap();
+        ledger
+            .write(move |c| {
+                record_check(c, "checked", "pending", now + Duration::from_secs(60))?;
+                mark_stale(c, "gone", now).map(|_| ())
+            })
+            .await
+            .unwrap();
+        let ttl = Duration::from_secs(420);
+        let got = ledger
+            .query(move |c| candidates(c, now, ttl, Duration::from_secs(90), 2))
+            .await
+            .unwrap();
+        let ids: Vec<_> = got.iter().map(|c| c.payment_id.as_str()).collect();
+        assert_eq!(ids, ["older", "old"]);
+    }
+}

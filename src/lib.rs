@@ -11,7 +11,7 @@
 //! - [`config`]: TOML → raw → validate (every error, `file:line:col`) → compiled [`config::Snapshot`].
 //! - [`routing`]: rules, precomputed weighted split with a sticky hash, the attempt plan.
 //! - [`upstream`]: the HTTP client and transport classification (`NotSent` vs `SentUnknown`).
-//! - [`connectors`]: the [`connectors::Connector`] trait and the generic, Razorpay and Cashfree dialects.
+//! - [`connectors`]: the [`connectors::Connector`] trait and the generic, Razorpay, Cashfree and Juspay UPI dialects.
 //! - [`ledger`]: SQLite (WAL) payments/attempts/events/idempotency with a group-commit writer.
 //! - [`payments`]: the initiation flow and the failover rules; [`budget`]: the retry budget.
 //! - [`http`]: router, handlers, request validation, the one error → HTTP mapping.
@@ -19,6 +19,8 @@
 //! - [`alerts`]: alert values and the never-blocking alert queue; `alerts::deliver`: webhook delivery.
 //! - [`reload`]: hot reload (SIGHUP, file watch, `POST /admin/reload`) through one path.
 //! - [`pipeline`]: the forwarder: outbox → sinks (file, http, redis, nats), dead letters, replay.
+//! - [`callbacks`]: `POST /v1/callbacks/{gateway}`: verify, normalize, precedence, durable ACK;
+//!   [`watchdog`]: status checks for payments stuck non-final, `stale` events.
 //! - [`metrics`]: one `Metrics` struct on a registry passed in.
 //! - [`serve`]: bind, serve, graceful shutdown; [`state`]: shared application state.
 //! - [`sandbox`]: simulated gateways speaking each dialect, with a control API.
@@ -27,6 +29,7 @@
 
 pub mod alerts;
 pub mod budget;
+pub mod callbacks;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -46,3 +49,4 @@ pub mod sandbox;
 pub mod serve;
 pub mod state;
 pub mod upstream;
+pub mod watchdog;

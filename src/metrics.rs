@@ -44,6 +44,13 @@ pub struct Metrics {
     pub outbox_oldest_age_seconds: prometheus::Gauge,
     /// `dead_letters`: events some sink gave up on, awaiting replay.
     pub dead_letters: IntGauge,
+    /// `callbacks_total{gateway,result}`: accepted, duplicate, unchanged, conflict,
+    /// orphan, ignored, invalid_signature, malformed, unavailable.
+    pub callbacks: IntCounterVec,
+    /// `payments_stale_total`: payments still non-final after every status check.
+    pub payments_stale: prometheus::IntCounter,
+    /// `status_checks_total{gateway,result}`: watchdog status queries.
+    pub status_checks: IntCounterVec,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -159,6 +166,31 @@ impl Metrics {
                 g
             },
             dead_letters: gauge(r, "dead_letters", "Dead letters awaiting replay"),
+            callbacks: counter(
+                r,
+                "callbacks_total",
+                "Gateway callbacks by result",
+                &["gateway", "result"],
+            ),
+            payments_stale: {
+                let c = prometheus::IntCounter::with_opts(
+                    Opts::new(
+                        "payments_stale_total",
+                        "Payments still unresolved after every status check",
+                    )
+                    .namespace("switchyard"),
+                )
+                .unwrap_or_else(|e| panic!("metric payments_stale_total: {e}"));
+                r.register(Box::new(c.clone()))
+                    .unwrap_or_else(|e| panic!("register payments_stale_total: {e}"));
+                c
+            },
+            status_checks: counter(
+                r,
+                "status_checks_total",
+                "Watchdog status checks by result",
+                &["gateway", "result"],
+            ),
             upstream_duration,
             gateway_weight,
             registry,

@@ -142,6 +142,8 @@ pub async fn initiate(
     if let Err(e) = state.ledger.complete(completion).await {
         tracing::error!(error = %e, payment_id = %payment_id, "ledger could not record the completion");
     }
+    // The completion may have linked early callbacks (orphans) into the outbox.
+    state.outbox_notify.notify_one();
     Ok(Answer {
         http_status,
         body,

@@ -25,6 +25,9 @@ pub enum UpstreamError {
     BadResponse(String),
     #[error("cannot build HTTP client: {0}")]
     Build(String),
+    /// The connector has no such API (e.g. a callback-only gateway has no status query).
+    #[error("not supported by this gateway: {0}")]
+    NotSupported(String),
 }
 
 /// A gateway's HTTP answer.

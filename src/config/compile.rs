@@ -62,5 +62,7 @@ pub(crate) fn compile(
         routes,
         alerts: checked.alerts,
         pipeline: checked.pipeline,
+        callbacks: checked.callbacks,
+        watchdog: checked.watchdog,
     })
 }

@@ -25,6 +25,10 @@ pub struct RawConfig {
     pub pipeline: RawPipeline,
     #[serde(default, rename = "sink")]
     pub sinks: Vec<RawSink>,
+    #[serde(default)]
+    pub callbacks: RawCallbacks,
+    #[serde(default)]
+    pub watchdog: RawWatchdog,
 }
 
 /// `[server]`: the public listener (bootstrap) and request-path policy (hot).
@@ -184,4 +188,38 @@ pub struct RawSink {
     pub maxlen: Option<u64>,
     /// nats: the subject published to.
     pub subject: Option<String>,
+}
+
+/// `[callbacks]`: gateway webhook ingest (hot).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawCallbacks {
+    /// Largest accepted callback body in bytes (default 65536).
+    pub max_body_bytes: Option<u64>,
+    /// Replay window for gateways that sign a timestamp (default `"5m"`; `"off"`
+    /// disables the check, e.g. to verify recorded fixtures).
+    pub replay_tolerance: Option<String>,
+    /// Flag a late success (after failed/expired) `refund_required` (default false).
+    pub late_success_refund: Option<bool>,
+}
+
+/// `[watchdog]`: status checks for payments stuck non-final (hot).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawWatchdog {
+    /// Default true.
+    pub enabled: Option<bool>,
+    /// How long a payment may stay non-final before it is checked (default `"7m"`).
+    pub ttl: Option<String>,
+    /// Per-method TTL overrides, e.g. `{ upi_collect = "10m" }`.
+    #[serde(default)]
+    pub ttl_by_method: BTreeMap<String, String>,
+    /// No status check sooner than this after initiation (default `"90s"`, NPCI).
+    pub first_check_after: Option<String>,
+    /// Spacing between checks of one payment (default `"90s"`, NPCI minimum).
+    pub check_interval: Option<String>,
+    /// Status checks per payment before it is declared stale (default 3, NPCI).
+    pub max_checks: Option<u32>,
+    /// How often the watchdog looks for due payments (default `"15s"`).
+    pub scan_interval: Option<String>,
 }

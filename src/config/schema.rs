@@ -40,6 +40,8 @@ pub(crate) const ROOT: &[Field] = &[
     ("alert", Shape::Tables(ALERT)),
     ("pipeline", Shape::Table(PIPELINE)),
     ("sink", Shape::Tables(SINK)),
+    ("callbacks", Shape::Table(CALLBACKS)),
+    ("watchdog", Shape::Table(WATCHDOG)),
 ];
 const PIPELINE: &[Field] = &[
     ("max_attempts", Shape::U32),
@@ -59,6 +61,20 @@ const SINK: &[Field] = &[
     ("stream", Shape::Str),
     ("maxlen", Shape::U64),
     ("subject", Shape::Str),
+];
+const CALLBACKS: &[Field] = &[
+    ("max_body_bytes", Shape::U64),
+    ("replay_tolerance", Shape::Str),
+    ("late_success_refund", Shape::Bool),
+];
+const WATCHDOG: &[Field] = &[
+    ("enabled", Shape::Bool),
+    ("ttl", Shape::Str),
+    ("ttl_by_method", Shape::StrMap),
+    ("first_check_after", Shape::Str),
+    ("check_interval", Shape::Str),
+    ("max_checks", Shape::U32),
+    ("scan_interval", Shape::Str),
 ];
 const SERVER: &[Field] = &[
     ("listen", Shape::Str),

@@ -67,13 +67,16 @@ pub enum ConnectorKind {
     Generic,
     Razorpay,
     Cashfree,
+    /// Juspay UPI Merchant Stack (callbacks only: the Pay Callback, RSA-signed).
+    JuspayUpi,
 }
 
 impl ConnectorKind {
-    pub const ALL: [ConnectorKind; 3] = [
+    pub const ALL: [ConnectorKind; 4] = [
         ConnectorKind::Generic,
         ConnectorKind::Razorpay,
         ConnectorKind::Cashfree,
+        ConnectorKind::JuspayUpi,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +84,7 @@ impl ConnectorKind {
             ConnectorKind::Generic => "generic",
             ConnectorKind::Razorpay => "razorpay",
             ConnectorKind::Cashfree => "cashfree",
+            ConnectorKind::JuspayUpi => "juspay_upi",
         }
     }
 
@@ -142,6 +146,8 @@ pub struct Snapshot {
     pub alerts: Vec<AlertSpec>,
     /// `[pipeline]` and `[[sink]]` (read when the forwarder starts).
     pub pipeline: super::PipelineConfig,
+    pub callbacks: CallbackPolicy,
+    pub watchdog: WatchdogPolicy,
 }
 
 impl Snapshot {
@@ -159,4 +165,57 @@ pub struct AlertSpec {
     pub url: Secret,
     pub min_severity: crate::alerts::Severity,
     pub timeout: Duration,
+}
+
+/// `[callbacks]` as compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackPolicy {
+    pub max_body_bytes: usize,
+    /// `None`: no replay-window check.
+    pub replay_tolerance: Option<Duration>,
+    pub late_success_refund: bool,
+}
+
+impl Default for CallbackPolicy {
+    fn default() -> Self {
+        CallbackPolicy {
+            max_body_bytes: 65_536,
+            replay_tolerance: Some(Duration::from_secs(300)),
+            late_success_refund: false,
+        }
+    }
+}
+
+/// `[watchdog]` as compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchdogPolicy {
+    pub enabled: bool,
+    pub ttl: Duration,
+    pub ttl_by_method: HashMap<crate::model::Method, Duration>,
+    pub first_check_after: Duration,
+    pub check_interval: Duration,
+    pub max_checks: u32,
+    pub scan_interval: Duration,
+}
+
+impl WatchdogPolicy {
+    pub fn ttl_for(&self, method: Option<crate::model::Method>) -> Duration {
+        method
+            .and_then(|m| self.ttl_by_method.get(&m).copied())
+            .unwrap_or(self.ttl)
+    }
+}
+
+impl Default for WatchdogPolicy {
+    fn default() -> Self {
+        WatchdogPolicy {
+            enabled: true,
+            ttl: Duration::from_secs(420),
+            ttl_by_method: HashMap::new(),
+            first_check_after: Duration::from_secs(90),
+            check_interval: Duration::from_secs(90),
+            max_checks: 3,
+            scan_interval: Duration::from_secs(15),
+        }
+    }
 }

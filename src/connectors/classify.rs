@@ -14,7 +14,9 @@ const DETAIL_MAX: usize = 512;
 /// A transport failure as an outcome.
 pub fn transport(e: UpstreamError) -> Outcome {
     match e {
-        UpstreamError::NotSent(d) | UpstreamError::Build(d) => Outcome::NotSent { detail: d },
+        UpstreamError::NotSent(d) | UpstreamError::Build(d) | UpstreamError::NotSupported(d) => {
+            Outcome::NotSent { detail: d }
+        }
         // An answer we could not read, or anything after the write: the payment may exist.
         UpstreamError::SentUnknown(d) | UpstreamError::BadResponse(d) => {
             Outcome::SentUnknown { detail: d }

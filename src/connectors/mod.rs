@@ -9,6 +9,7 @@
 pub mod cashfree;
 mod classify;
 pub mod generic;
+pub mod juspay_upi;
 pub mod razorpay;
 pub mod sign;
 pub mod time_fmt;
@@ -25,6 +26,7 @@ use crate::upstream::{Upstream, UpstreamError};
 
 pub use cashfree::Cashfree;
 pub use generic::Generic;
+pub use juspay_upi::JuspayUpi;
 pub use razorpay::Razorpay;
 
 /// What we ask a gateway to do.
@@ -196,6 +198,9 @@ pub struct CallbackData {
     /// Full payer VPA as the gateway sent it: mask (`model::mask_vpa`) before logging.
     pub payer_vpa: Option<String>,
     pub occurred_at: Option<OffsetDateTime>,
+    /// Third-party validation failed (UPI.md section 5): with a success or deemed
+    /// status the money must be refunded, never counted as revenue.
+    pub tpv_failed: bool,
 }
 
 /// One gateway dialect.
@@ -232,6 +237,7 @@ pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
         ConnectorKind::Generic => Arc::new(Generic::new(spec, upstream)),
         ConnectorKind::Razorpay => Arc::new(Razorpay::new(spec, upstream)),
         ConnectorKind::Cashfree => Arc::new(Cashfree::new(spec, upstream)),
+        ConnectorKind::JuspayUpi => Arc::new(JuspayUpi::new(spec)?),
     })
 }
 

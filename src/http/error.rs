@@ -40,6 +40,9 @@ pub enum ApiError {
     GatewayTimeout,
     #[error("callback signature is invalid")]
     InvalidSignature,
+    /// A verified callback whose body could not be understood.
+    #[error("callback body is malformed: {0}")]
+    Malformed(String),
     #[error("missing or wrong bearer token")]
     Unauthorized,
     #[error("the service is not ready: {0}")]
@@ -78,6 +81,7 @@ impl ApiError {
             ApiError::GatewayError => "gateway_error",
             ApiError::GatewayTimeout => "gateway_timeout",
             ApiError::InvalidSignature => "invalid_signature",
+            ApiError::Malformed(_) => "malformed",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal => "internal",
@@ -89,9 +93,9 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidRequest { .. } | ApiError::IdempotencyKeyMissing => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::InvalidRequest { .. }
+            | ApiError::IdempotencyKeyMissing
+            | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::IdempotencyConflict | ApiError::RequestInProgress => StatusCode::CONFLICT,
@@ -179,6 +183,7 @@ mod tests {
             (ApiError::GatewayError, 502, "gateway_error"),
             (ApiError::GatewayTimeout, 504, "gateway_timeout"),
             (ApiError::InvalidSignature, 401, "invalid_signature"),
+            (ApiError::Malformed("x".into()), 400, "malformed"),
             (ApiError::Unauthorized, 401, "unauthorized"),
             (ApiError::ConfigInvalid(vec![]), 422, "config_invalid"),
             (ApiError::RestartRequired(vec![]), 409, "restart_required"),

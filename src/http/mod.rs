@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
+        .merge(crate::callbacks::routes())
         .fallback(api::fallback)
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))

@@ -24,12 +24,15 @@
 //! `initiated` event. The WAL (`<path>-wal`) must stay beside the database file:
 //! copy all three files (`db`, `-wal`, `-shm`) or none. Reopening replays the WAL.
 
+pub mod callbacks;
 pub mod delivery;
 mod ops;
 pub mod outbox;
+mod precedence;
 mod read;
 mod schema;
 mod types;
+pub mod watchdog;
 mod writer;
 
 #[cfg(test)]

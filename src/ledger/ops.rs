@@ -97,6 +97,8 @@ pub(crate) fn begin(conn: &Connection, intent: &Intent) -> Result<Begin, LedgerE
         }),
         intent.created_at,
     )?;
+    // A callback that arrived before this intent (another replica, a clock race).
+    super::callbacks::link_orphans(conn, &intent.payment_id, &intent.gateway, None)?;
     Ok(Begin::New)
 }
 
@@ -232,6 +234,13 @@ pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<(), LedgerEr
         Some(status),
         &detail,
         c.at,
+    )?;
+    // Callbacks that arrived before this answer (known only by the gateway's id).
+    super::callbacks::link_orphans(
+        conn,
+        &c.payment_id,
+        &c.gateway,
+        c.gateway_payment_id.as_deref(),
     )?;
     Ok(())
 }

@@ -131,6 +131,7 @@ END;
 "#,
     // pipeline: per-sink cursors and dead letters.
     super::delivery::MIGRATION,
+    super::callbacks::MIGRATION,
 ];
 
 /// The schema version this binary writes.

@@ -135,7 +135,7 @@ fn credentials(
         g.webhook_secret_env.as_deref(),
         g.webhook_secret_file.as_deref(),
     );
-    if kind != ConnectorKind::Generic {
+    if !matches!(kind, ConnectorKind::Generic | ConnectorKind::JuspayUpi) {
         let needs = [
             ("key_id", g.key_id_env.is_none() && g.key_id_file.is_none()),
             (

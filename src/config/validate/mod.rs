@@ -4,6 +4,7 @@
 //! only when no error was recorded.
 
 mod alerts;
+mod callbacks;
 mod gateways;
 mod pipeline;
 mod routes;
@@ -40,6 +41,8 @@ pub(crate) struct Checked {
     pub routes: Vec<RouteSpec>,
     pub alerts: Vec<super::AlertSpec>,
     pub pipeline: PipelineConfig,
+    pub callbacks: super::CallbackPolicy,
+    pub watchdog: super::WatchdogPolicy,
 }
 
 pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnostics<'_>) -> Checked {
@@ -70,6 +73,8 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnosti
         routes,
         alerts,
         pipeline,
+        callbacks: callbacks::callbacks(&raw.callbacks, diag),
+        watchdog: callbacks::watchdog(&raw.watchdog, diag),
     }
 }
 

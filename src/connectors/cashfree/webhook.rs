@@ -116,7 +116,16 @@ pub(super) fn parse_callback(headers: &HeaderMap, body: &[u8]) -> Result<Callbac
         .pointer("/data/payment")
         .filter(|p| p.get("payment_status").is_some());
     if let (true, Some(p)) = (typ.starts_with("PAYMENT_"), payment) {
-        let rep = payment_report(p);
+        // Webhooks carry `error_details` beside `payment`, not inside it.
+        let mut with_errors = p.clone();
+        if let (Some(o), Some(e)) = (
+            with_errors.as_object_mut(),
+            v.pointer("/data/error_details"),
+        ) && !o.contains_key("error_details")
+        {
+            o.insert("error_details".into(), e.clone());
+        }
+        let rep = payment_report(&with_errors);
         out.gateway_event_id = idem.unwrap_or_else(|| {
             format!(
                 "{typ}:{}:{}",

@@ -59,7 +59,9 @@ pub(crate) fn build(kind: ConnectorKind, a: &Accepted, phase: Phase) -> Callback
     };
     let event_id = event_id(a, phase);
     let body = match kind {
-        ConnectorKind::Generic => generic_body(a, phase, at, &event_id),
+        // The sandbox has no Juspay UPI initiation, so it never accepts such a
+        // payment; should one appear, it speaks the generic format.
+        ConnectorKind::Generic | ConnectorKind::JuspayUpi => generic_body(a, phase, at, &event_id),
         ConnectorKind::Razorpay => razorpay_body(a, phase, at),
         ConnectorKind::Cashfree => cashfree_body(a, phase, at),
     };
@@ -171,7 +173,7 @@ pub(crate) fn headers(
     now: OffsetDateTime,
 ) -> Vec<(&'static str, String)> {
     match kind {
-        ConnectorKind::Generic => {
+        ConnectorKind::Generic | ConnectorKind::JuspayUpi => {
             let ts = now.unix_timestamp();
             vec![
                 (generic::TIMESTAMP_HEADER, ts.to_string()),

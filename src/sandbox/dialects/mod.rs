@@ -43,6 +43,8 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
             .route("/pg/orders/sessions", post(cf_pay))
             .route("/pg/orders/{id}/payments", get(cf_payments))
             .route("/pg/links", post(cf_link)),
+        // Callback-only gateway: nothing to initiate against.
+        ConnectorKind::JuspayUpi => Router::new(),
     };
     r.with_state(shared)
 }

@@ -1,0 +1,469 @@
+//! Callbacks in the ledger: dedupe by `event_id`, precedence against the payment's
+//! current state, orphans (callbacks for payments not known yet) and their later
+//! linking, refunds, and the outbox row for every forwarded event — all inside one
+//! write job, so the event is durable before the callback is acknowledged.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::ops::append_event;
+use super::precedence::{Decision, decide};
+use super::{LedgerError, millis, outbox};
+use crate::model::{Flags, Incoming, Method, OrderAction, PaymentEvent, PaymentStatus};
+
+/// Migration (callbacks area): callback dedupe, orphans, refunds, watchdog bookkeeping.
+pub(crate) const MIGRATION: &str = r#"
+-- Every verified callback or status answer, by its deterministic event id: the
+-- dedupe key (a redelivery finds its row and changes nothing).
+CREATE TABLE callback_events (
+    event_id    TEXT    PRIMARY KEY NOT NULL,
+    gateway     TEXT    NOT NULL,
+    payment_id  TEXT,
+    source      TEXT    NOT NULL,
+    result      TEXT    NOT NULL,
+    status      TEXT,
+    raw_status  TEXT    NOT NULL,
+    raw_code    TEXT,
+    received_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX callback_events_by_payment ON callback_events (payment_id, received_at);
+
+-- Callbacks for payments this ledger did not know when they arrived.
+CREATE TABLE orphans (
+    event_id            TEXT    PRIMARY KEY NOT NULL,
+    gateway             TEXT    NOT NULL,
+    payment_ref         TEXT,
+    merchant_order_id   TEXT,
+    gateway_payment_id  TEXT,
+    late_success_refund INTEGER NOT NULL DEFAULT 0,
+    incoming            TEXT    NOT NULL CHECK (json_valid(incoming)),
+    received_at         INTEGER NOT NULL,
+    linked_payment_id   TEXT,
+    linked_at           INTEGER
+) STRICT;
+CREATE INDEX orphans_open_by_ref ON orphans (payment_ref) WHERE linked_at IS NULL;
+CREATE INDEX orphans_open_by_order ON orphans (merchant_order_id) WHERE linked_at IS NULL;
+CREATE INDEX orphans_open_by_gateway_id ON orphans (gateway, gateway_payment_id)
+    WHERE linked_at IS NULL;
+
+-- Refunds as their own objects; the payment's refunded/partially_refunded status is
+-- decided from the sum of succeeded refunds.
+CREATE TABLE refunds (
+    payment_id   TEXT    NOT NULL,
+    refund_id    TEXT    NOT NULL,
+    gateway      TEXT    NOT NULL,
+    status       TEXT    NOT NULL,
+    amount_paise INTEGER,
+    updated_at   INTEGER NOT NULL,
+    PRIMARY KEY (payment_id, refund_id)
+) STRICT;
+
+-- The watchdog's status checks per payment.
+CREATE TABLE watchdog (
+    payment_id    TEXT    PRIMARY KEY NOT NULL,
+    checks        INTEGER NOT NULL DEFAULT 0,
+    next_check_at INTEGER,
+    last_result   TEXT,
+    stale_at      INTEGER
+) STRICT;
+"#;
+
+/// What happened to one incoming event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyResult {
+    /// A state change (or a refund update): stored and queued in the outbox.
+    Accepted,
+    /// Seen before (same event id): nothing changed.
+    Duplicate,
+    /// A new event that does not move the payment (an older progress event).
+    Unchanged,
+    /// An older, contradicting event: stored, queued flagged `conflict`, state kept.
+    Conflict,
+    /// The payment is not known yet: stored, linked when it appears.
+    Orphan,
+}
+
+impl ApplyResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplyResult::Accepted => "accepted",
+            ApplyResult::Duplicate => "duplicate",
+            ApplyResult::Unchanged => "unchanged",
+            ApplyResult::Conflict => "conflict",
+            ApplyResult::Orphan => "orphan",
+        }
+    }
+}
+
+/// The result of [`apply`], with what the caller reports after the commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub result: ApplyResult,
+    /// The event queued in the outbox (accepted and conflict).
+    pub event: Option<PaymentEvent>,
+    /// The payment's method, for the health feed.
+    pub method: Option<Method>,
+}
+
+impl Applied {
+    fn bare(result: ApplyResult) -> Self {
+        Applied {
+            result,
+            event: None,
+            method: None,
+        }
+    }
+
+    /// `Some(true)`/`Some(false)` when this event moved the payment to success /
+    /// failure (what the health task's success rate counts).
+    pub fn final_outcome(&self) -> Option<bool> {
+        let e = self.event.as_ref()?;
+        if self.result != ApplyResult::Accepted || e.previous_status == Some(e.status) {
+            return None;
+        }
+        match e.status {
+            PaymentStatus::Succeeded => Some(true),
+            PaymentStatus::Failed | PaymentStatus::Expired => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// The payment row fields an event needs.
+pub(crate) struct PaymentRow {
+    pub payment_id: String,
+    pub order_id: String,
+    pub merchant_txn_id: String,
+    pub gateway: String,
+    pub gateway_payment_id: Option<String>,
+    pub utr: Option<String>,
+    pub rrn: Option<String>,
+    pub status: PaymentStatus,
+    pub amount: i64,
+    pub currency: String,
+    pub method: Option<Method>,
+}
+
+const PAYMENT_COLS: &str = "payment_id, order_id, merchant_txn_id, gateway, gateway_payment_id,
+     utr, rrn, status, amount_paise, currency, method";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PaymentRow, String)> {
+    let status: String = r.get(7)?;
+    let method: String = r.get(10)?;
+    Ok((
+        PaymentRow {
+            payment_id: r.get(0)?,
+            order_id: r.get(1)?,
+            merchant_txn_id: r.get(2)?,
+            gateway: r.get(3)?,
+            gateway_payment_id: r.get(4)?,
+            utr: r.get(5)?,
+            rrn: r.get(6)?,
+            status: PaymentStatus::Unknown,
+            amount: r.get(8)?,
+            currency: r.get(9)?,
+            method: Method::parse(&method),
+        },
+        status,
+    ))
+}
+
+pub(crate) fn load_payment(
+    conn: &Connection,
+    sql_where: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Option<PaymentRow>, LedgerError> {
+    let sql = format!("SELECT {PAYMENT_COLS} FROM payments WHERE {sql_where} LIMIT 1");
+    let found = conn.prepare_cached(&sql)?.query_row(args, row).optional()?;
+    let Some((mut p, status)) = found else {
+        return Ok(None);
+    };
+    p.status = PaymentStatus::parse(&status)
+        .ok_or_else(|| LedgerError::Corrupt(format!("payment status {status:?}")))?;
+    Ok(Some(p))
+}
+
+/// Finds the payment an event belongs to: by our id (echoed as the merchant
+/// reference), then by the gateway's payment id on that gateway.
+fn find_payment(conn: &Connection, inc: &Incoming) -> Result<Option<PaymentRow>, LedgerError> {
+    for id in [&inc.payment_ref, &inc.merchant_order_id]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(p) = load_payment(conn, "payment_id = ?1", &[id])? {
+            return Ok(Some(p));
+        }
+    }
+    if let Some(gid) = &inc.gateway_payment_id {
+        return load_payment(
+            conn,
+            "gateway = ?1 AND gateway_payment_id = ?2",
+            &[&inc.gateway, gid],
+        );
+    }
+    Ok(None)
+}
+
+/// Dedupe, precedence, state change, outbox: one incoming event. Run inside a
+/// [`Ledger::write`](super::Ledger::write) job.
+pub fn apply(
+    conn: &Connection,
+    inc: &Incoming,
+    late_success_refund: bool,
+) -> Result<Applied, LedgerError> {
+    let seen: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM callback_events WHERE event_id = ?1")?
+        .query_row([&inc.event_id], |r| r.get(0))
+        .optional()?;
+    if seen.is_some() {
+        return Ok(Applied::bare(ApplyResult::Duplicate));
+    }
+    let Some(p) = find_payment(conn, inc)? else {
+        conn.prepare_cached(
+            "INSERT INTO orphans (event_id, gateway, payment_ref, merchant_order_id,
+                 gateway_payment_id, late_success_refund, incoming, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            inc.event_id,
+            inc.gateway,
+            inc.payment_ref,
+            inc.merchant_order_id,
+            inc.gateway_payment_id,
+            late_success_refund,
+            serde_json::to_string(inc).map_err(|e| LedgerError::Internal(e.to_string()))?,
+            millis(inc.received_at),
+        ])?;
+        record(conn, inc, None, ApplyResult::Orphan)?;
+        return Ok(Applied::bare(ApplyResult::Orphan));
+    };
+    apply_to(conn, inc, &p, late_success_refund, false)
+}
+
+/// Applies the open orphans that belong to this payment (called when a payment
+/// appears or learns its gateway payment id). Returns how many were linked.
+pub(crate) fn link_orphans(
+    conn: &Connection,
+    payment_id: &str,
+    gateway: &str,
+    gateway_payment_id: Option<&str>,
+) -> Result<usize, LedgerError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT event_id, incoming, late_success_refund FROM orphans
+         WHERE linked_at IS NULL AND (payment_ref = ?1 OR merchant_order_id = ?1
+             OR (gateway = ?2 AND gateway_payment_id = ?3))
+         ORDER BY received_at, event_id",
+    )?;
+    let open: Vec<(String, String, bool)> = stmt
+        .query_map(params![payment_id, gateway, gateway_payment_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let n = open.len();
+    for (event_id, json, lsr) in open {
+        let inc: Incoming = serde_json::from_str(&json)
+            .map_err(|e| LedgerError::Corrupt(format!("orphan {event_id}: {e}")))?;
+        // Each orphan sees the state the previous one left.
+        let Some(cur) = load_payment(conn, "payment_id = ?1", &[&payment_id])? else {
+            break;
+        };
+        apply_to(conn, &inc, &cur, lsr, true)?;
+        conn.prepare_cached(
+            "UPDATE orphans SET linked_payment_id = ?2, linked_at = ?3 WHERE event_id = ?1",
+        )?
+        .execute(params![
+            event_id,
+            payment_id,
+            millis(time::OffsetDateTime::now_utc())
+        ])?;
+    }
+    Ok(n)
+}
+
+fn apply_to(
+    conn: &Connection,
+    inc: &Incoming,
+    p: &PaymentRow,
+    late_success_refund: bool,
+    orphan: bool,
+) -> Result<Applied, LedgerError> {
+    let mut target = inc.status;
+    if let (true, Some(r)) = (inc.kind == "refund", &inc.refund) {
+        let rid = r.refund_id.clone().unwrap_or_else(|| inc.event_id.clone());
+        conn.prepare_cached(
+            "INSERT INTO refunds (payment_id, refund_id, gateway, status, amount_paise, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (payment_id, refund_id) DO UPDATE SET
+                 status = CASE WHEN refunds.status = 'succeeded' THEN refunds.status
+                               ELSE excluded.status END,
+                 amount_paise = COALESCE(excluded.amount_paise, refunds.amount_paise),
+                 updated_at = excluded.updated_at",
+        )?
+        .execute(params![
+            p.payment_id,
+            rid,
+            inc.gateway,
+            r.refund_status,
+            r.amount,
+            millis(inc.received_at)
+        ])?;
+        if target == Some(PaymentStatus::Refunded) {
+            let total: i64 = conn
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(amount_paise), 0) FROM refunds
+                     WHERE payment_id = ?1 AND status = 'succeeded'",
+                )?
+                .query_row([&p.payment_id], |r| r.get(0))?;
+            if total > 0 && total < p.amount {
+                target = Some(PaymentStatus::PartiallyRefunded);
+            }
+        }
+    }
+    let mut flags = Flags {
+        orphan,
+        tpv_failed: inc.tpv_failed,
+        ..Flags::default()
+    };
+    let (result, status) = match target.map(|t| (t, decide(p.status, t))) {
+        // A refund update that does not move the payment is still news downstream.
+        None if inc.kind == "refund" => (ApplyResult::Accepted, p.status),
+        None | Some((_, Decision::Unchanged)) => (ApplyResult::Unchanged, p.status),
+        Some((_, Decision::Conflict)) => {
+            flags.conflict = true;
+            (ApplyResult::Conflict, p.status)
+        }
+        Some((t, Decision::Apply { late_success })) => {
+            flags.late_success = late_success;
+            (ApplyResult::Accepted, t)
+        }
+    };
+    if result == ApplyResult::Unchanged {
+        record(conn, inc, Some(&p.payment_id), result)?;
+        return Ok(Applied {
+            method: p.method,
+            ..Applied::bare(result)
+        });
+    }
+    let money_in = matches!(status, PaymentStatus::Succeeded | PaymentStatus::Deemed);
+    flags.refund_required = (inc.tpv_failed && money_in)
+        || (flags.late_success && late_success_refund && result == ApplyResult::Accepted);
+    if result == ApplyResult::Accepted && status != p.status {
+        update_payment(conn, inc, p, status)?;
+    }
+    let is_payment = inc.kind == "payment";
+    let event = PaymentEvent {
+        event_id: inc.event_id.clone(),
+        kind: inc.kind.clone(),
+        source: inc.source.clone(),
+        payment_id: p.payment_id.clone(),
+        order_id: p.order_id.clone(),
+        merchant_txn_id: p.merchant_txn_id.clone(),
+        gateway: p.gateway.clone(),
+        gateway_payment_id: p
+            .gateway_payment_id
+            .clone()
+            .or_else(|| inc.gateway_payment_id.clone()),
+        utr: if is_payment { inc.utr.clone() } else { None }.or_else(|| p.utr.clone()),
+        rrn: if is_payment { inc.rrn.clone() } else { None }.or_else(|| p.rrn.clone()),
+        status,
+        previous_status: Some(p.status),
+        reason: inc.reason,
+        raw_status: inc.raw_status.clone(),
+        raw_code: inc.raw_code.clone(),
+        amount: inc.amount.unwrap_or(p.amount),
+        currency: inc.currency.clone().unwrap_or_else(|| p.currency.clone()),
+        occurred_at: inc.occurred_at.unwrap_or(inc.received_at),
+        received_at: inc.received_at,
+        payer_vpa_masked: inc.payer_vpa_masked.clone(),
+        flags,
+        stale: false,
+        refund: inc.refund.clone(),
+        order_action: OrderAction::decide(status, flags, false),
+    };
+    forward(conn, &event)?;
+    record(conn, inc, Some(&p.payment_id), result)?;
+    Ok(Applied {
+        result,
+        event: Some(event),
+        method: p.method,
+    })
+}
+
+fn update_payment(
+    conn: &Connection,
+    inc: &Incoming,
+    p: &PaymentRow,
+    status: PaymentStatus,
+) -> Result<(), LedgerError> {
+    let failed = matches!(status, PaymentStatus::Failed | PaymentStatus::Expired);
+    let is_payment = inc.kind == "payment";
+    conn.prepare_cached(
+        "UPDATE payments SET status = ?2,
+             reason = CASE WHEN ?3 THEN ?4 ELSE NULL END,
+             raw_status = ?5,
+             gateway_payment_id = COALESCE(gateway_payment_id, ?6),
+             utr = COALESCE(?7, utr),
+             rrn = COALESCE(?8, rrn),
+             updated_at = ?9
+         WHERE payment_id = ?1",
+    )?
+    .execute(params![
+        p.payment_id,
+        status.as_str(),
+        failed,
+        inc.reason.map(|r| r.as_str()),
+        inc.raw_status,
+        inc.gateway_payment_id,
+        if is_payment { inc.utr.as_deref() } else { None },
+        if is_payment { inc.rrn.as_deref() } else { None },
+        millis(inc.received_at),
+    ])?;
+    Ok(())
+}
+
+/// The payment's event row and the outbox row, in the caller's transaction.
+pub(crate) fn forward(conn: &Connection, event: &PaymentEvent) -> Result<(), LedgerError> {
+    let body = serde_json::to_value(event).map_err(|e| LedgerError::Internal(e.to_string()))?;
+    append_event(
+        conn,
+        &event.payment_id,
+        &event.source,
+        Some(event.status),
+        &body,
+        event.received_at,
+    )?;
+    outbox::enqueue(
+        conn,
+        &event.event_id,
+        &event.payment_id,
+        &body.to_string(),
+        millis(event.received_at),
+    )?;
+    Ok(())
+}
+
+fn record(
+    conn: &Connection,
+    inc: &Incoming,
+    payment_id: Option<&str>,
+    result: ApplyResult,
+) -> Result<(), LedgerError> {
+    conn.prepare_cached(
+        "INSERT INTO callback_events (event_id, gateway, payment_id, source, result, status,
+             raw_status, raw_code, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (event_id) DO UPDATE SET payment_id = excluded.payment_id,
+             result = excluded.result",
+    )?
+    .execute(params![
+        inc.event_id,
+        inc.gateway,
+        payment_id,
+        inc.source,
+        result.as_str(),
+        inc.status.map(|s| s.as_str()),
+        inc.raw_status,
+        inc.raw_code,
+        millis(inc.received_at),
+    ])?;
+    Ok(())
+}

@@ -1,0 +1,255 @@
+//! The watchdog: payments stuck non-final (`initiated`, `pending`, `deemed`,
+//! `authorized`, `unknown`) past their TTL get status checks through their
+//! connector, and the answers become ordinary events (same precedence, same
+//! outbox). Per NPCI's 2025 rules (UPI.md section 1.4) the first check is never
+//! sooner than `first_check_after` (90 s) after initiation, checks are spaced by
+//! `check_interval` and capped at `max_checks` (3). A payment still unresolved
+//! after the last check gets one `stale` event and `payments_stale_total`.
+//!
+//! A payment left `unknown` by an initiation timeout is checked from
+//! `first_check_after` on, without waiting for its TTL: nobody knows whether the
+//! customer is being charged.
+//!
+//! Time: the ledger stores wall-clock UTC; the watchdog's [`Clock`] anchors the wall
+//! clock once and advances it with tokio's clock, so tests run on paused time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::callbacks::{normalize, report};
+use crate::config::WatchdogPolicy;
+use crate::connectors::StatusReport;
+use crate::ledger::LedgerError;
+use crate::ledger::callbacks::apply;
+use crate::ledger::watchdog::{Candidate, candidates, mark_stale, record_check};
+use crate::model::PaymentStatus;
+use crate::state::AppState;
+use crate::upstream::UpstreamError;
+
+/// Most payments looked at per scan.
+const SCAN_LIMIT: usize = 256;
+
+/// Asks a gateway for a payment's current state.
+#[async_trait]
+pub trait StatusSource: Send + Sync {
+    async fn status(
+        &self,
+        gateway: &str,
+        payment_id: &str,
+        gateway_payment_id: Option<&str>,
+    ) -> Result<StatusReport, UpstreamError>;
+}
+
+/// The configured connectors (the production source).
+struct Connectors(AppState);
+
+#[async_trait]
+impl StatusSource for Connectors {
+    async fn status(
+        &self,
+        gateway: &str,
+        payment_id: &str,
+        gateway_payment_id: Option<&str>,
+    ) -> Result<StatusReport, UpstreamError> {
+        let connector = match self.0.config.load().gateway(gateway) {
+            Some((_, g)) => Arc::clone(&g.connector),
+            None => {
+                return Err(UpstreamError::NotSupported(format!(
+                    "gateway {gateway} is no longer configured"
+                )));
+            }
+        };
+        connector.status(payment_id, gateway_payment_id).await
+    }
+}
+
+/// Wall-clock UTC that advances with tokio's (pausable) clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    wall: OffsetDateTime,
+    at: tokio::time::Instant,
+}
+
+impl Clock {
+    pub fn new() -> Self {
+        Clock {
+            wall: OffsetDateTime::now_utc(),
+            at: tokio::time::Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.wall + self.at.elapsed()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Starts the watchdog on the configured connectors; it stops when `stop` turns true.
+pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    let source = Arc::new(Connectors(state.clone()));
+    tokio::spawn(run(state.clone(), source, stop))
+}
+
+/// The loop: scan, sleep `scan_interval`, until `stop` turns true.
+pub async fn run(state: AppState, source: Arc<dyn StatusSource>, mut stop: watch::Receiver<bool>) {
+    let clock = Clock::new();
+    loop {
+        let policy = state.config.load().watchdog.clone();
+        if policy.enabled
+            && let Err(e) = scan(&state, source.as_ref(), &policy, clock.now()).await
+        {
+            tracing::warn!(error = %e, "watchdog scan failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(policy.scan_interval) => {}
+            _ = stop.wait_for(|v| *v) => return,
+        }
+    }
+}
+
+/// When the candidate's next check is due.
+pub fn due_at(c: &Candidate, policy: &WatchdogPolicy) -> OffsetDateTime {
+    if c.checks > 0
+        && let Some(next) = c.next_check_at
+    {
+        return next;
+    }
+    let wait = if c.status == PaymentStatus::Unknown {
+        policy.first_check_after
+    } else {
+        policy.ttl_for(c.method).max(policy.first_check_after)
+    };
+    c.created_at + wait
+}
+
+fn label(r: &Result<StatusReport, UpstreamError>) -> &'static str {
+    match r {
+        Ok(rep) if rep.status.is_final() => "final",
+        Ok(_) => "pending",
+        Err(UpstreamError::NotSupported(_)) => "not_supported",
+        Err(_) => "error",
+    }
+}
+
+/// One pass: every due payment gets its next check. Returns how many were checked.
+pub async fn scan(
+    state: &AppState,
+    source: &dyn StatusSource,
+    policy: &WatchdogPolicy,
+    now: OffsetDateTime,
+) -> Result<usize, LedgerError> {
+    let unknown_wait = policy.first_check_after;
+    let min_wait = policy
+        .ttl_by_method
+        .values()
+        .fold(policy.ttl, |a, b| a.min(*b))
+        .max(unknown_wait);
+    let due: Vec<Candidate> = state
+        .ledger
+        .query(move |c| candidates(c, now, min_wait, unknown_wait, SCAN_LIMIT))
+        .await?
+        .into_iter()
+        .filter(|c| due_at(c, policy) <= now)
+        .collect();
+    let lsr = state.config.load().callbacks.late_success_refund;
+    let mut checked = 0;
+    for c in due {
+        let answer = source
+            .status(&c.gateway, &c.payment_id, c.gateway_payment_id.as_deref())
+            .await;
+        let result = label(&answer);
+        state
+            .metrics
+            .status_checks
+            .with_label_values(&[&c.gateway, result])
+            .inc();
+        if let Err(e) = &answer {
+            tracing::info!(gateway = %c.gateway, payment_id = %c.payment_id, error = %e, "status check failed");
+        }
+        let inc = answer
+            .ok()
+            .map(|r| normalize::from_status(&c.gateway, &c.payment_id, &r, now));
+        let last = c.checks.saturating_add(1) >= policy.max_checks;
+        let next = now + Duration::max(policy.check_interval, Duration::from_secs(1));
+        let pid = c.payment_id.clone();
+        let (applied, stale) = state
+            .ledger
+            .write(move |conn| {
+                let applied = inc.map(|i| apply(conn, &i, lsr)).transpose()?;
+                record_check(conn, &pid, result, next)?;
+                // `mark_stale` does nothing when the answer made the payment final.
+                let stale = if last {
+                    mark_stale(conn, &pid, now)?
+                } else {
+                    None
+                };
+                Ok((applied, stale))
+            })
+            .await?;
+        checked += 1;
+        let gateway: Arc<str> = Arc::from(c.gateway.as_str());
+        if let Some(a) = &applied {
+            report(state, &gateway, a);
+        }
+        if stale.is_some() {
+            state.metrics.payments_stale.inc();
+            state.outbox_notify.notify_one();
+            tracing::warn!(gateway = %c.gateway, payment_id = %c.payment_id, checks = policy.max_checks, "payment stale after every status check");
+        }
+    }
+    Ok(checked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(status: PaymentStatus, checks: u32) -> Candidate {
+        Candidate {
+            payment_id: "p".into(),
+            gateway: "g".into(),
+            gateway_payment_id: None,
+            status,
+            method: Some(crate::model::Method::UpiCollect),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            checks,
+            next_check_at: Some(OffsetDateTime::UNIX_EPOCH + Duration::from_secs(1000)),
+        }
+    }
+
+    #[test]
+    fn due_times_follow_ttl_first_check_and_spacing() {
+        let mut p = WatchdogPolicy::default();
+        p.ttl_by_method
+            .insert(crate::model::Method::UpiCollect, Duration::from_secs(600));
+        let t0 = OffsetDateTime::UNIX_EPOCH;
+        assert_eq!(
+            due_at(&cand(PaymentStatus::Pending, 0), &p),
+            t0 + Duration::from_secs(600)
+        );
+        assert_eq!(
+            due_at(&cand(PaymentStatus::Unknown, 0), &p),
+            t0 + Duration::from_secs(90)
+        );
+        assert_eq!(
+            due_at(&cand(PaymentStatus::Pending, 1), &p),
+            t0 + Duration::from_secs(1000)
+        );
+        p.ttl = Duration::from_secs(10);
+        p.ttl_by_method.clear();
+        // A TTL shorter than the NPCI minimum still waits 90 s.
+        assert_eq!(
+            due_at(&cand(PaymentStatus::Pending, 0), &p),
+            t0 + Duration::from_secs(90)
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! The watchdog on paused time: a pending payment gets its status checks at the
+//! right times (TTL, then spaced) and ends `stale` when they all come back pending;
+//! a payment left `unknown` is checked from 90 s on and resolved by the answer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use switchyard::config;
+use switchyard::connectors::StatusReport;
+use switchyard::ledger::{Completion, Intent, Ledger, LedgerOptions, StoredResponse, outbox};
+use switchyard::metrics::Metrics;
+use switchyard::model::{Currency, Method, Paise, PaymentStatus};
+use switchyard::state::AppState;
+use switchyard::upstream::UpstreamError;
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+struct Fake {
+    t0: Instant,
+    calls: mpsc::UnboundedSender<(String, u64)>,
+}
+
+#[async_trait]
+impl switchyard::watchdog::StatusSource for Fake {
+    async fn status(
+        &self,
+        _gateway: &str,
+        payment_id: &str,
+        _gpid: Option<&str>,
+    ) -> Result<StatusReport, UpstreamError> {
+        let _ = self
+            .calls
+            .send((payment_id.to_string(), self.t0.elapsed().as_secs()));
+        let resolved = payment_id == "pay_unknown";
+        Ok(StatusReport {
+            status: if resolved {
+                PaymentStatus::Succeeded
+            } else {
+                PaymentStatus::Pending
+            },
+            reason: None,
+            gateway_payment_id: None,
+            utr: Some("412345678901".into()),
+            rrn: None,
+            raw_status: if resolved { "succeeded" } else { "pending" }.into(),
+            raw_code: None,
+            amount: None,
+        })
+    }
+}
+
+fn intent(id: &str, now: OffsetDateTime) -> Intent {
+    Intent {
+        payment_id: id.into(),
+        order_id: format!("o_{id}"),
+        idempotency_key: format!("k_{id}"),
+        request_hash: "h".into(),
+        amount: Paise(49_900),
+        currency: Currency::Inr,
+        method: Method::UpiCollect,
+        route: "default".into(),
+        gateway: "gen".into(),
+        created_at: now,
+        ttl_deadline: now,
+    }
+}
+
+async fn outbox_body(ledger: &Ledger, sql_where: &'static str) -> Option<serde_json::Value> {
+    ledger
+        .query(move |c| {
+            use rusqlite::OptionalExtension;
+            Ok(c.query_row(
+                &format!("SELECT body FROM outbox WHERE {sql_where}"),
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?)
+        })
+        .await
+        .unwrap()
+        .map(|s| serde_json::from_str(&s).unwrap())
+}
+
+#[tokio::test(start_paused = true)]
+async fn pending_payment_is_checked_on_schedule_then_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[ledger]\npath = {:?}\n\n[[gateway]]\nname = \"gen\"\nconnector = \"generic\"\n\
+         base_url = \"http://127.0.0.1:9\"\n\n[[route]]\nname = \"default\"\n\
+         split = [{{ gateway = \"gen\", weight = 100 }}]\n\n[watchdog]\nttl = \"2m\"\n\
+         first_check_after = \"90s\"\ncheck_interval = \"90s\"\nmax_checks = 3\nscan_interval = \"5s\"\n",
+        dir.path().join("l.db").display().to_string()
+    );
+    let snap = config::load_str(&text, "t.toml", &|_| Some("s".into()), 1).unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.db"), LedgerOptions::default()).unwrap();
+    let state = AppState::new(
+        snap,
+        ledger.clone(),
+        Metrics::new(prometheus::Registry::new()),
+    );
+
+    let now = OffsetDateTime::now_utc();
+    ledger.begin(intent("pay_pending", now)).await.unwrap();
+    ledger.begin(intent("pay_unknown", now)).await.unwrap();
+    ledger
+        .complete(Completion {
+            payment_id: "pay_unknown".into(),
+            idempotency_key: "k_pay_unknown".into(),
+            gateway: "gen".into(),
+            gateway_payment_id: None,
+            status: PaymentStatus::Unknown,
+            reason: None,
+            raw_status: None,
+            attempts: vec![],
+            response: StoredResponse {
+                http_status: 504,
+                body: b"{}".to_vec(),
+            },
+            at: now,
+        })
+        .await
+        .unwrap();
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let t0 = Instant::now();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(switchyard::watchdog::run(
+        state.clone(),
+        Arc::new(Fake { t0, calls: tx }),
+        stop_rx,
+    ));
+
+    let mut calls = Vec::new();
+    for _ in 0..4 {
+        calls.push(rx.recv().await.unwrap());
+    }
+    // Unknown: from 90 s on. Pending: at the TTL (2 min), then every 90 s.
+    let expect = [
+        ("pay_unknown", 90),
+        ("pay_pending", 120),
+        ("pay_pending", 210),
+        ("pay_pending", 300),
+    ];
+    for ((id, at), (got_id, got_at)) in expect.iter().zip(&calls) {
+        assert_eq!(got_id, id);
+        assert!(
+            (*at..*at + 5).contains(got_at),
+            "{id}: checked at {got_at}s, expected {at}s"
+        );
+    }
+    // The stale event is committed right after the last answer.
+    loop {
+        let woken = state.outbox_notify.notified();
+        if state.metrics.payments_stale.get() == 1 {
+            break;
+        }
+        woken.await;
+    }
+    let stale = outbox_body(
+        &ledger,
+        "payment_id = 'pay_pending' AND json_extract(body, '$.kind') = 'stale'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(stale["kind"], "stale");
+    assert_eq!(stale["stale"], true);
+    assert_eq!(stale["status"], "pending");
+    assert_eq!(stale["order_action"], "hold");
+    let resolved = outbox_body(&ledger, "payment_id = 'pay_unknown'")
+        .await
+        .unwrap();
+    assert_eq!(resolved["source"], "status_check");
+    assert_eq!(resolved["status"], "succeeded");
+    assert_eq!(resolved["previous_status"], "unknown");
+    let p = ledger.payment("pay_unknown").await.unwrap().unwrap();
+    assert_eq!(p.status, PaymentStatus::Succeeded);
+    assert_eq!(p.utr.as_deref(), Some("412345678901"));
+    let checks = |r: &str| {
+        state
+            .metrics
+            .status_checks
+            .with_label_values(&["gen", r])
+            .get()
+    };
+    assert_eq!((checks("pending"), checks("final")), (3, 1));
+
+    // No fourth check, ever.
+    tokio::time::sleep(Duration::from_secs(900)).await;
+    assert!(rx.try_recv().is_err(), "a stale payment was checked again");
+    let id = stale["event_id"].as_str().unwrap().to_string();
+    let seq = ledger.query(move |c| outbox::seq_of(c, &id)).await.unwrap();
+    assert!(seq.is_some(), "the stale event is in the outbox once");
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+}

@@ -1,6 +1,6 @@
 //! The binary under callback load: `kill -9` mid-burst loses no acknowledged
 //! callback (every 200's `event_id` is in the outbox after a restart, and a
-//! redelivery is a duplicate), plus the ignored `callbacks_bench` that measures
+//! redelivery is a duplicate, and every one reaches the file sink), plus the ignored `callbacks_bench` that measures
 //! durable callbacks per second and ACK latency.
 
 use std::io::{BufRead, BufReader};
@@ -205,8 +205,40 @@ async fn no_acknowledged_callback_is_lost_across_kill_9() {
         .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
         .unwrap();
     assert_eq!(total as usize, N);
+
+    // And the forwarder delivers them: every acknowledged event reaches the
+    // embedded default sink (`<ledger dir>/events.jsonl`), each exactly once by
+    // `event_id` after deduplication, none missing.
+    let sink = dir.path().join("events.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let delivered = loop {
+        let ids = sink_event_ids(&sink);
+        if ids.len() >= N || Instant::now() > deadline {
+            break ids;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await; // polling with a deadline
+    };
+    for id in &acked {
+        assert!(
+            delivered.contains(id),
+            "acknowledged {id} never reached the sink"
+        );
+    }
+    assert_eq!(delivered.len(), N, "every event delivered");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// Distinct `event_id`s in a JSON-lines sink file (at-least-once: a line may repeat
+/// after a crash; a consumer deduplicates by `event_id`).
+fn sink_event_ids(path: &Path) -> std::collections::HashSet<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Default::default();
+    };
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["event_id"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// `cargo test --release --test callbacks_crash -- --ignored --nocapture`

@@ -93,6 +93,7 @@ impl Server {
         let grace = state.config.load().server.shutdown_grace;
         let app = crate::http::router(state.clone());
         let (tx, rx) = tokio::sync::watch::channel(false);
+        crate::health::task::spawn(&state, rx.clone());
         if let Some(admin) = self.admin {
             let mut stop = rx.clone();
             let admin_app = crate::http::admin::router(state.clone());

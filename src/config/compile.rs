@@ -44,6 +44,7 @@ pub(crate) fn compile(
                 matcher: r.matcher,
                 split,
                 fallback: r.fallback,
+                ramps: r.ramps,
             }),
             Err(e) => diag.error(&format!("route[{i}].split"), e.to_string()),
         }
@@ -60,5 +61,6 @@ pub(crate) fn compile(
         gateways,
         gateway_index,
         routes,
+        health: checked.health,
     })
 }

@@ -4,6 +4,7 @@
 
 mod compile;
 mod describe;
+pub mod health;
 pub mod raw;
 mod schema;
 mod snapshot;

@@ -19,6 +19,8 @@ pub struct RawConfig {
     pub gateways: Vec<RawGateway>,
     #[serde(default, rename = "route")]
     pub routes: Vec<RawRoute>,
+    #[serde(default)]
+    pub health: super::health::RawHealth,
 }
 
 /// `[server]`: the public listener (bootstrap) and request-path policy (hot).
@@ -123,4 +125,6 @@ pub struct RawMatch {
 pub struct RawSplit {
     pub gateway: Option<String>,
     pub weight: Option<u32>,
+    /// Progressive rollout of this entry (`[health]` gates each step).
+    pub ramp: Option<super::health::RawRamp>,
 }

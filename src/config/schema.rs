@@ -22,6 +22,10 @@ pub(crate) enum Shape {
     I64,
     Bool,
     StrList,
+    /// A number, integer or float.
+    F64,
+    /// An array of non-negative integers.
+    U32List,
     /// A table of string values (`tags`).
     StrMap,
     Table(&'static [Field]),
@@ -37,6 +41,7 @@ pub(crate) const ROOT: &[Field] = &[
     ("ledger", Shape::Table(LEDGER)),
     ("gateway", Shape::Tables(GATEWAY)),
     ("route", Shape::Tables(ROUTE)),
+    ("health", Shape::Table(HEALTH)),
 ];
 const SERVER: &[Field] = &[
     ("listen", Shape::Str),
@@ -86,7 +91,37 @@ const MATCH: &[Field] = &[
     ("currency", Shape::Str),
     ("tags", Shape::StrMap),
 ];
-const SPLIT: &[Field] = &[("gateway", Shape::Str), ("weight", Shape::U32)];
+const SPLIT: &[Field] = &[
+    ("gateway", Shape::Str),
+    ("weight", Shape::U32),
+    ("ramp", Shape::Table(RAMP)),
+];
+const RAMP: &[Field] = &[("steps", Shape::U32List), ("dwell", Shape::Str)];
+const HEALTH: &[Field] = &[
+    ("window", Shape::Str),
+    ("drop_points", Shape::F64),
+    ("alpha", Shape::F64),
+    ("min_samples", Shape::U32),
+    ("hard_down_consecutive", Shape::U32),
+    ("hard_down_percent", Shape::U32),
+    ("hard_down_min", Shape::U32),
+    ("hard_down_window", Shape::Str),
+    ("latency_rise", Shape::Str),
+    ("latency_sustain", Shape::Str),
+    ("latency_min_samples", Shape::U32),
+    ("error_percent", Shape::F64),
+    ("error_window", Shape::Str),
+    ("error_min", Shape::U32),
+    ("cooldown", Shape::Str),
+    ("cooldown_max", Shape::Str),
+    ("cooldown_decay", Shape::Str),
+    ("jitter_percent", Shape::U32),
+    ("probe_percent", Shape::U32),
+    ("probe_min_samples", Shape::U32),
+    ("ramp_steps", Shape::U32List),
+    ("ramp_dwell", Shape::Str),
+    ("dry_run", Shape::Bool),
+];
 
 /// Key names that hold a secret when written inline.
 const SECRET_WORDS: &[&str] = &[
@@ -208,6 +243,25 @@ fn walk_item(
             match arr.iter().find(|v| v.as_str().is_none()) {
                 Some(v) => Err(format!(
                     "expected an array of strings, found an element of type {}",
+                    v.type_name()
+                )),
+                None => Ok(()),
+            }
+        }
+        Shape::F64 => match item.as_value() {
+            Some(Value::Float(_) | Value::Integer(_)) => Ok(()),
+            _ => Err(format!("expected a number, {}", found())),
+        },
+        Shape::U32List => {
+            let arr = item
+                .as_array()
+                .ok_or_else(|| format!("expected an array of integers, {}", found()))?;
+            match arr
+                .iter()
+                .find(|v| v.as_integer().is_none_or(|n| u32::try_from(n).is_err()))
+            {
+                Some(v) => Err(format!(
+                    "expected an array of non-negative integers, found {}",
                     v.type_name()
                 )),
                 None => Ok(()),
@@ -356,6 +410,8 @@ mod tests {
                 Shape::U32 | Shape::U64 | Shape::I64 => out.push_str(&format!("{name} = 1\n")),
                 Shape::Bool => out.push_str(&format!("{name} = true\n")),
                 Shape::StrList => out.push_str(&format!("{name} = [\"x\"]\n")),
+                Shape::F64 => out.push_str(&format!("{name} = 1.5\n")),
+                Shape::U32List => out.push_str(&format!("{name} = [1]\n")),
                 Shape::StrMap => out.push_str(&format!("{name} = {{ k = \"v\" }}\n")),
                 Shape::Table(f) | Shape::Tables(f) => tables.push((name, shape, *f)),
             }

@@ -138,6 +138,8 @@ pub struct Snapshot {
     pub gateways: Vec<Gateway>,
     pub gateway_index: HashMap<String, GatewayIdx>,
     pub routes: Vec<Route>,
+    /// `[health]`: rollback thresholds and recovery pacing.
+    pub health: super::health::HealthPolicy,
 }
 
 impl Snapshot {

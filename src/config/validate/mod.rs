@@ -25,6 +25,8 @@ pub(crate) struct RouteSpec {
     pub matcher: Matcher,
     pub split: Vec<SplitEntry>,
     pub fallback: Vec<usize>,
+    /// `(gateway, ramp)` for split entries that declare a progressive rollout.
+    pub ramps: Vec<(usize, super::health::Ramp)>,
 }
 
 /// Everything a valid file says, before connectors and split tables are built.
@@ -35,6 +37,7 @@ pub(crate) struct Checked {
     pub admin_token: Option<Secret>,
     pub gateways: Vec<GatewaySpec>,
     pub routes: Vec<RouteSpec>,
+    pub health: super::health::HealthPolicy,
 }
 
 pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnostics<'_>) -> Checked {
@@ -55,7 +58,9 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnosti
     let server = server(&raw.server, diag);
     let (gateways, names) = gateways::validate(&raw.gateways, env, diag);
     let routes = routes::validate(&raw.routes, &names, diag);
+    let health = super::health::validate(&raw.health, diag);
     Checked {
+        health,
         bootstrap,
         server,
         admin_token,

@@ -244,7 +244,8 @@ impl Controller {
         out
     }
 
-    /// Pooled window success rate of the healthy peers with enough outcomes.
+    /// Pooled window success rate of the healthy peers with enough outcomes
+    /// (and no lean towards a drop of their own).
     pub fn peer_baseline(&self, name: &str) -> Option<Baseline> {
         let finals = self.finals();
         let (mut ok, mut n) = (0, 0);
@@ -253,7 +254,12 @@ impl Controller {
                 continue;
             };
             let (o, t) = g.window.total().success(finals);
-            if g.machine.state == State::Healthy && t >= u64::from(self.policy.min_samples) {
+            // A peer whose own test leans towards a drop is no baseline: when the
+            // whole route sinks together, its window still remembers better times.
+            if g.machine.state == State::Healthy
+                && t >= u64::from(self.policy.min_samples)
+                && g.own.llr <= 0.0
+            {
                 ok += o;
                 n += t;
             }

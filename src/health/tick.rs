@@ -148,9 +148,11 @@ impl Controller {
             if members.len() < 2 {
                 continue;
             }
+            // Degraded, out already, or leaning towards a drop against its own
+            // history (the members cross the threshold a few ticks apart).
             let all = members.iter().all(|m| {
                 let h = &self.gateways[*m];
-                h.degraded || h.machine.state != State::Healthy
+                h.degraded || h.machine.state != State::Healthy || h.own.llr > 0.0
             });
             let any_live = members.iter().any(|m| {
                 let h = &self.gateways[*m];

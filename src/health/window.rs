@@ -182,14 +182,16 @@ impl Window {
             return;
         }
         let len = self.len_secs();
-        for (i, stamp) in self.stamps.iter_mut().enumerate() {
-            if *stamp != u64::MAX && *stamp + len <= sec {
+        let from = (self.head + 1).max(sec.saturating_sub(len - 1));
+        for s in from..=sec {
+            let i = (s % len) as usize;
+            if self.stamps[i] != u64::MAX && self.stamps[i] != s {
                 self.total.sub(&self.buckets[i]);
                 self.buckets[i] = Stats::default();
-                *stamp = u64::MAX;
+                self.stamps[i] = u64::MAX;
             }
         }
-        self.head = self.head.max(sec);
+        self.head = sec;
     }
 
     fn slot(&mut self, sec: u64) -> &mut Stats {
@@ -222,21 +224,18 @@ impl Window {
 
     /// The last `span` seconds up to and including `now`.
     pub fn recent(&self, now: u64, span: u64) -> Stats {
-        let mut s = Stats::default();
-        for (b, &stamp) in self.buckets.iter().zip(&self.stamps) {
-            if stamp != u64::MAX && stamp <= now && stamp + span > now {
-                s.add(b);
-            }
-        }
-        s
+        self.between((now + 1).saturating_sub(span), now + 1)
     }
 
-    /// Seconds `[from, to)`.
+    /// Seconds `[from, to)` still in the ring.
     pub fn between(&self, from: u64, to: u64) -> Stats {
+        let len = self.len_secs();
+        let from = from.max(to.saturating_sub(len));
         let mut s = Stats::default();
-        for (b, &stamp) in self.buckets.iter().zip(&self.stamps) {
-            if stamp != u64::MAX && stamp >= from && stamp < to {
-                s.add(b);
+        for sec in from..to {
+            let i = (sec % len) as usize;
+            if self.stamps[i] == sec {
+                s.add(&self.buckets[i]);
             }
         }
         s

@@ -17,6 +17,7 @@ use crate::state::AppState;
 /// The admin router, token check included.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .merge(super::admin_health::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state)

@@ -16,6 +16,7 @@
 pub mod client;
 pub mod payload;
 pub mod report;
+pub mod rollback;
 pub mod run;
 
 pub use payload::TargetKind;

@@ -33,6 +33,28 @@ enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Rollback detection trade-off on simulated time (no network): median
+    /// detection time by traffic and drop, false rollbacks over a simulated day.
+    RollbackSim {
+        /// Seeds per (traffic, drop) cell.
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+        /// Give up on detecting a drop after this many simulated seconds.
+        #[arg(long, default_value_t = 3600)]
+        limit_secs: u64,
+        /// Length of the stable run counting false rollbacks, simulated seconds.
+        #[arg(long, default_value_t = 86_400)]
+        day_secs: u64,
+        /// Traffic levels, requests per second over two gateways.
+        #[arg(long, value_delimiter = ',', default_value = "5,20,100,500")]
+        rates: Vec<f64>,
+        /// Drops in percentage points (from 95%).
+        #[arg(long, value_delimiter = ',', default_value = "2,5,15")]
+        drops: Vec<f64>,
+        /// Print JSON instead of the Markdown table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +94,32 @@ fn main() -> ExitCode {
     let (mode, c) = match cli.command {
         Cmd::Closed { common } => (Mode::Closed, common),
         Cmd::Open { rate, common } => (Mode::Open { rate }, common),
+        Cmd::RollbackSim {
+            seeds,
+            limit_secs,
+            day_secs,
+            rates,
+            drops,
+            json,
+        } => {
+            let plan = loadtest::rollback::SimPlan {
+                rates,
+                drops,
+                seeds,
+                limit_secs,
+                day_secs,
+            };
+            let rows = loadtest::rollback::run(&plan);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).unwrap_or_default()
+                );
+            } else {
+                print!("{}", loadtest::rollback::render(&rows, &plan));
+            }
+            return ExitCode::SUCCESS;
+        }
     };
     let plan = match (secs(c.duration, "duration"), secs(c.timeout, "timeout")) {
         (Ok(duration), Ok(timeout)) => Plan {

@@ -203,3 +203,45 @@ async fn a_refusing_gateway_is_ejected_by_the_health_task_and_customers_never_se
     );
     assert!(m.contains("switchyard_gateway_state{gateway=\"a\",state=\"ejected\"} 1"));
 }
+
+#[tokio::test]
+async fn health_state_survives_a_config_swap_and_new_weights_apply() {
+    let ga = FakeGateway::start(Behaviour::Create).await;
+    let gb = FakeGateway::start(Behaviour::Create).await;
+    let s = two_gateways(ga.addr, gb.addr).await;
+    let (st, _) = admin(
+        &s,
+        "POST",
+        "/admin/gateways/a/drain",
+        Some(json!({"reason": "r"})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let text = format!(
+        "[admin]\ntoken_env = \"T\"\n\n{}{}{}",
+        gateway("a", ga.addr, false),
+        gateway("b", gb.addr, false),
+        route(
+            "{ gateway = \"a\", weight = 20 }, { gateway = \"b\", weight = 80 }",
+            "\"b\""
+        )
+    );
+    let snap = switchyard::config::load_str(&text, "reload.toml", &|_| Some(ADMIN_TOKEN.into()), 2)
+        .unwrap();
+    s.state.swap_config(snap);
+    let (_, r) = admin(&s, "GET", "/admin/routes", None).await;
+    let split = r["routes"][0]["split"].as_array().unwrap();
+    assert_eq!(split[0]["state"], "drained", "{r}");
+    assert_eq!(split[0]["effective_permille"], 0);
+    assert_eq!(split[1]["configured_permille"], 800);
+    for i in 0..10 {
+        let (status, body, _) = s.pay(&format!("r{i}"), payment(&format!("ord_r{i}"))).await;
+        assert_eq!(status, 201);
+        assert_eq!(body["gateway"], "b");
+    }
+    let m = s.state.metrics.render();
+    assert!(
+        m.contains("switchyard_gateway_weight{gateway=\"b\",route=\"default\"} 800"),
+        "{m}"
+    );
+}

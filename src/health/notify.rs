@@ -1,12 +1,11 @@
-//! Making events known: a tracing event, the `gateway_state` and
-//! `rollbacks_total` metrics, an alert (text plus structured evidence) and, for
-//! transitions, a row in the ledger's audit table. Never blocks the caller: the
+//! Making events known: a tracing event, the `rollbacks_total` metric, an alert
+//! (text plus structured evidence) and, for transitions, a row in the ledger's
+//! audit table. Never blocks the caller: the
 //! audit write runs on its own task.
 
 use time::OffsetDateTime;
 
 use super::controller::Event;
-use super::machine::State;
 use crate::alerts::{Alert, Severity};
 use crate::ledger::audit::{AuditRow, insert};
 use crate::state::AppState;
@@ -20,19 +19,13 @@ pub fn emit(state: &AppState, events: Vec<Event>) -> Option<tokio::task::JoinHan
     for e in events {
         log(&e);
         let m = &state.metrics;
-        if let Some(g) = &e.gateway {
-            if e.transition && !e.to.is_empty() {
-                for s in State::NAMES {
-                    m.gateway_state
-                        .with_label_values(&[g, s])
-                        .set(i64::from(s == e.to));
-                }
-            }
-            if e.kind == "rollback" {
-                m.rollbacks
-                    .with_label_values(&[g, e.trigger.as_str()])
-                    .inc();
-            }
+        // `gateway_state` is set by `task::publish` for every gateway.
+        if let Some(g) = &e.gateway
+            && e.kind == "rollback"
+        {
+            m.rollbacks
+                .with_label_values(&[g, e.trigger.as_str()])
+                .inc();
         }
         let at = OffsetDateTime::now_utc();
         if e.transition {

@@ -68,6 +68,14 @@ pub fn publish(state: &AppState, c: &mut Controller) -> Vec<Event> {
     state.admission.store(eff);
     let finals = c.finals();
     for (name, g) in &c.gateways {
+        let now = g.machine.state.name();
+        for st in super::machine::State::NAMES {
+            state
+                .metrics
+                .gateway_state
+                .with_label_values(&[name, st])
+                .set(i64::from(st == now));
+        }
         let (ok, n) = g.window.total().success(finals);
         if n > 0 {
             state

@@ -6,7 +6,36 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::schema::{Field, Shape};
 use super::spans::Diagnostics;
+
+/// The shape of `[health]` and of a split entry's `ramp` (see `schema`).
+pub(crate) const RAMP: &[Field] = &[("steps", Shape::U32List), ("dwell", Shape::Str)];
+pub(crate) const HEALTH: &[Field] = &[
+    ("window", Shape::Str),
+    ("drop_points", Shape::F64),
+    ("alpha", Shape::F64),
+    ("min_samples", Shape::U32),
+    ("hard_down_consecutive", Shape::U32),
+    ("hard_down_percent", Shape::U32),
+    ("hard_down_min", Shape::U32),
+    ("hard_down_window", Shape::Str),
+    ("latency_rise", Shape::Str),
+    ("latency_sustain", Shape::Str),
+    ("latency_min_samples", Shape::U32),
+    ("error_percent", Shape::F64),
+    ("error_window", Shape::Str),
+    ("error_min", Shape::U32),
+    ("cooldown", Shape::Str),
+    ("cooldown_max", Shape::Str),
+    ("cooldown_decay", Shape::Str),
+    ("jitter_percent", Shape::U32),
+    ("probe_percent", Shape::U32),
+    ("probe_min_samples", Shape::U32),
+    ("ramp_steps", Shape::U32List),
+    ("ramp_dwell", Shape::Str),
+    ("dry_run", Shape::Bool),
+];
 
 /// `[health]` as written.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -331,57 +360,4 @@ pub(crate) fn ramp(raw: &RawRamp, path: &str, diag: &mut Diagnostics<'_>) -> Opt
         steps: raw.steps.clone(),
         dwell,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::config::load_str;
-
-    const BASE: &str = r#"
-[[gateway]]
-name = "a"
-connector = "generic"
-base_url = "http://127.0.0.1:1"
-[[gateway]]
-name = "b"
-connector = "generic"
-base_url = "http://127.0.0.1:2"
-[[route]]
-name = "default"
-split = [{ gateway = "a", weight = 1 }, { gateway = "b", weight = 1, ramp = { steps = [5, 25], dwell = "10m" } }]
-"#;
-
-    fn env(_: &str) -> Option<String> {
-        None
-    }
-
-    #[test]
-    fn health_section_and_ramp_compile() {
-        let text = format!("{BASE}\n[health]\ndrop_points = 3\nwindow = \"5m\"\ndry_run = true\n");
-        let s = load_str(&text, "t.toml", &env, 1).unwrap();
-        assert_eq!(s.health.drop_points, 3.0);
-        assert_eq!(s.health.window.as_secs(), 300);
-        assert!(s.health.dry_run);
-        assert_eq!(s.routes[0].ramps.len(), 1);
-        assert_eq!(s.routes[0].ramps[0].1.steps, vec![5, 25]);
-    }
-
-    #[test]
-    fn every_health_error_is_reported_at_its_key() {
-        let text = BASE.replace("[5, 25]", "[25, 5]")
-            + "\n[health]\nalpha = 2.0\ncooldown = \"forever\"\nprobe_percent = 0\nramp_steps = []\nlatency_rise = 5\n";
-        let errs = load_str(&text, "t.toml", &env, 1).unwrap_err().0;
-        let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
-        for p in [
-            "route[0].split[1].ramp.steps",
-            "health.alpha",
-            "health.cooldown",
-            "health.probe_percent",
-            "health.ramp_steps",
-            "health.latency_rise",
-        ] {
-            assert!(paths.contains(&p), "{p} missing from {paths:?}");
-        }
-        assert!(errs.iter().all(|e| e.line.is_some()), "{errs:?}");
-    }
 }

@@ -5,6 +5,8 @@
 mod compile;
 mod describe;
 pub mod health;
+#[cfg(test)]
+mod health_tests;
 pub mod raw;
 mod schema;
 mod snapshot;

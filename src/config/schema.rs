@@ -41,7 +41,7 @@ pub(crate) const ROOT: &[Field] = &[
     ("ledger", Shape::Table(LEDGER)),
     ("gateway", Shape::Tables(GATEWAY)),
     ("route", Shape::Tables(ROUTE)),
-    ("health", Shape::Table(HEALTH)),
+    ("health", Shape::Table(super::health::HEALTH)),
 ];
 const SERVER: &[Field] = &[
     ("listen", Shape::Str),
@@ -94,33 +94,7 @@ const MATCH: &[Field] = &[
 const SPLIT: &[Field] = &[
     ("gateway", Shape::Str),
     ("weight", Shape::U32),
-    ("ramp", Shape::Table(RAMP)),
-];
-const RAMP: &[Field] = &[("steps", Shape::U32List), ("dwell", Shape::Str)];
-const HEALTH: &[Field] = &[
-    ("window", Shape::Str),
-    ("drop_points", Shape::F64),
-    ("alpha", Shape::F64),
-    ("min_samples", Shape::U32),
-    ("hard_down_consecutive", Shape::U32),
-    ("hard_down_percent", Shape::U32),
-    ("hard_down_min", Shape::U32),
-    ("hard_down_window", Shape::Str),
-    ("latency_rise", Shape::Str),
-    ("latency_sustain", Shape::Str),
-    ("latency_min_samples", Shape::U32),
-    ("error_percent", Shape::F64),
-    ("error_window", Shape::Str),
-    ("error_min", Shape::U32),
-    ("cooldown", Shape::Str),
-    ("cooldown_max", Shape::Str),
-    ("cooldown_decay", Shape::Str),
-    ("jitter_percent", Shape::U32),
-    ("probe_percent", Shape::U32),
-    ("probe_min_samples", Shape::U32),
-    ("ramp_steps", Shape::U32List),
-    ("ramp_dwell", Shape::Str),
-    ("dry_run", Shape::Bool),
+    ("ramp", Shape::Table(super::health::RAMP)),
 ];
 
 /// Key names that hold a secret when written inline.

@@ -5,7 +5,7 @@
 //! - [`detectors`]: hard down, 5xx spike, sustained latency; [`sprt`]: the
 //!   sequential success-rate test.
 //! - [`machine`]: the per-gateway state machine, cooldowns, recovery gate.
-//! - [`controller`] and its tick ([`tick`]), [`shares`] (effective shares, panic
+//! - [`controller`] and its tick ([`tick`], [`step`]), [`shares`] (effective shares, panic
 //!   mode, progressive rollout), [`manual`] (admin commands), [`view`] (admin JSON).
 //! - [`admission`]: the published table the request path reads (`ArcSwap`).
 //! - [`task`]: the task driving it all; [`notify`]: logs, metrics, alerts, audit.
@@ -21,6 +21,7 @@ pub mod notify;
 pub mod shares;
 pub mod sim;
 pub mod sprt;
+pub mod step;
 pub mod task;
 pub mod tick;
 pub mod view;

@@ -90,6 +90,23 @@ async fn drain_moves_all_traffic_is_audited_and_restore_brings_it_back() {
         assert_eq!(body["gateway"], "b");
     }
     assert_eq!(ga.hits(), 0);
+    // The observations reach the health task just after the answers: wait for them.
+    for _ in 0..1000 {
+        if s.state.health_ctl.lock().gateways["b"]
+            .window
+            .total()
+            .attempts()
+            == 20
+        {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let (_, v) = admin(&s, "GET", "/admin/gateways", None).await;
+    let b = &v["gateways"][1];
+    assert_eq!(b["name"], "b");
+    assert_eq!(b["window"]["attempts"], 20);
+    assert_eq!(b["window_by_method"]["upi_intent"]["created"], 20);
     let (_, r) = admin(&s, "GET", "/admin/routes", None).await;
     let split = r["routes"][0]["split"].as_array().unwrap();
     assert_eq!(split[0]["gateway"], "a");

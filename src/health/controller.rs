@@ -53,6 +53,8 @@ pub struct Event {
 #[derive(Debug, Clone)]
 pub struct GatewayHealth {
     pub window: Window,
+    /// The same counts per payment method (shown by the admin API).
+    pub by_method: BTreeMap<&'static str, Window>,
     /// Outcomes since the current state was entered (recovery gates).
     pub since: Stats,
     /// Outcomes since the last tick (fed to the sequential tests).
@@ -81,6 +83,7 @@ impl GatewayHealth {
         let sec = now_ms / 1000;
         GatewayHealth {
             window: Window::new(p.window.as_secs()),
+            by_method: BTreeMap::new(),
             since: Stats::default(),
             pending: Stats::default(),
             consecutive: 0,
@@ -159,6 +162,7 @@ impl Controller {
                 .or_insert_with(|| GatewayHealth::new(now_ms, p));
             if window_changed {
                 g.window = Window::new(p.window.as_secs());
+                g.by_method.clear();
             }
         }
         let mut rollouts = HashMap::new();
@@ -185,6 +189,7 @@ impl Controller {
                 gateway,
                 class,
                 latency,
+                method,
                 ..
             } => {
                 let Some(g) = self.gateways.get_mut(&**gateway) else {
@@ -192,6 +197,11 @@ impl Controller {
                 };
                 let ms = latency.as_millis() as u64;
                 g.window.record_attempt(sec, *class, ms);
+                let len = g.window.len_secs();
+                g.by_method
+                    .entry(method.as_str())
+                    .or_insert_with(|| Window::new(len))
+                    .record_attempt(sec, *class, ms);
                 g.since.record_attempt(*class, ms);
                 g.pending.record_attempt(*class, ms);
                 if class.is_technical_failure() {
@@ -204,12 +214,19 @@ impl Controller {
                 }
             }
             Observation::Final {
-                gateway, succeeded, ..
+                gateway,
+                succeeded,
+                method,
             } => {
                 let Some(g) = self.gateways.get_mut(&**gateway) else {
                     return;
                 };
                 g.window.record_final(sec, *succeeded);
+                let len = g.window.len_secs();
+                g.by_method
+                    .entry(method.as_str())
+                    .or_insert_with(|| Window::new(len))
+                    .record_final(sec, *succeeded);
                 g.since.record_final(*succeeded);
                 g.pending.record_final(*succeeded);
                 self.last_final_sec = Some(sec);

@@ -18,6 +18,9 @@ impl Controller {
         let sec = now_ms / 1000;
         for g in self.gateways.values_mut() {
             g.window.advance(sec);
+            for w in g.by_method.values_mut() {
+                w.advance(sec);
+            }
         }
         let names: Vec<String> = self.gateways.keys().cloned().collect();
         for n in &names {

@@ -30,6 +30,11 @@ impl Controller {
                     "strikes": g.machine.strikes,
                     "last_cooldown_secs": g.machine.last_cooldown_ms / 1000,
                     "window": g.window.total().to_json(),
+                    "window_by_method": g
+                        .by_method
+                        .iter()
+                        .map(|(m, w)| (m.to_string(), w.total().to_json()))
+                        .collect::<serde_json::Map<String, Value>>(),
                     "success_test": g.sprt.to_json(a),
                     "own_baseline": self.own_baseline(name),
                     "peer_baseline": self.peer_baseline(name),

@@ -1,8 +1,11 @@
 //! `switchyard demo`: the simulated gateways and the service in one process on the
 //! bundled `config/demo.toml`, about a minute of payments with a live per-gateway
 //! view; the sandboxes send signed callbacks back to the server
-//! (`/v1/callbacks/<gateway>`); halfway through one gateway stops accepting
-//! connections and its orders fail over, then it comes back; a summary at the end.
+//! (`/v1/callbacks/<gateway>`); at 40% one gateway stops accepting connections: its orders fail over,
+//! the health controller ejects it (the evidence is shown), probes it after the
+//! cooldown (and ejects it again for longer while it is still down); at 60% it
+//! comes back and the probe, the ramp steps and the recovery show up live; a
+//! summary at the end.
 //!
 //! Everything binds to loopback port 0 (the demo rewrites the config's ports to the
 //! ones it got), so it runs next to anything else; it leaves only `data/demo.db*`.
@@ -124,7 +127,8 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
     let total = seconds * u64::from(rate);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / rate);
     let mut tasks = tokio::task::JoinSet::new();
-    let (down_at, up_at) = (total / 2, total * 3 / 4);
+    let (down_at, up_at) = (total * 2 / 5, total * 3 / 5);
+    let mut seen_incidents = 0usize;
     for i in 0..total {
         tick.tick().await;
         if i == down_at {
@@ -132,7 +136,7 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
             announce(
                 &event,
                 format!(
-                    "t={:>2}s  {VICTIM} stops accepting connections: its orders fail over (nothing was sent, so it is safe)",
+                    "t={:>2}s  {VICTIM} stops accepting connections: its orders fail over (nothing was sent, so it is safe) until health ejects it",
                     start.elapsed().as_secs()
                 ),
             );
@@ -142,7 +146,7 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
             announce(
                 &event,
                 format!(
-                    "t={:>2}s  {VICTIM} is back: its orders return to it (sticky hash)",
+                    "t={:>2}s  {VICTIM} is back: health probes it, ramps it up, then its orders return to it (sticky hash)",
                     start.elapsed().as_secs()
                 ),
             );
@@ -183,6 +187,13 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
         });
         while tasks.try_join_next().is_some() {}
         if i % u64::from(rate.max(4) / 4) == 0 {
+            let (news, states) = health_news(&state, &mut seen_incidents);
+            for text in news {
+                announce(
+                    &event,
+                    format!("t={:>2}s  health: {text}", start.elapsed().as_secs()),
+                );
+            }
             overall.set_position(start.elapsed().as_secs());
             overall.set_message(format!("{} payments sent", sent.load(Ordering::Relaxed)));
             let t = tally.lock().await;
@@ -201,8 +212,9 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
                 } else {
                     ""
                 };
+                let health = states.get(name).map_or("", String::as_str);
                 let line = format!(
-                    "{:>5.1}%  created {:>5}  declined {:>4}  errors {:>3}  via failover {:>4}{down}",
+                    "{:>5.1}%  {health:<9} created {:>5}  declined {:>4}  errors {:>3}  via failover {:>4}{down}",
                     n as f64 * 100.0 / done as f64,
                     r[0],
                     r[1],
@@ -243,9 +255,34 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// New health incidents since the last call (their one-line text, evidence
+/// included) and each gateway's state now.
+fn health_news(
+    state: &crate::state::AppState,
+    seen: &mut usize,
+) -> (Vec<String>, BTreeMap<String, String>) {
+    let c = state.health_ctl.lock();
+    let news = c
+        .incidents
+        .iter()
+        .skip(*seen)
+        .map(|e| e.text.clone())
+        .collect();
+    *seen = c.incidents.len();
+    let states = c
+        .gateways
+        .iter()
+        .map(|(n, g)| (n.clone(), g.machine.state.name().to_string()))
+        .collect();
+    (news, states)
+}
+
 /// Shows an event in the live view, or prints it when there is no terminal.
 fn announce(event: &ProgressBar, msg: String) {
-    if !std::io::stderr().is_terminal() {
+    if std::io::stderr().is_terminal() {
+        // Kept above the bars, so a burst of events is not overwritten.
+        event.println(&msg);
+    } else {
         println!("{msg}");
     }
     event.set_message(msg);

@@ -3,8 +3,8 @@
 //! are bounded: gateway and route names from the config, and fixed enums.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 #[derive(Clone)]
@@ -51,6 +51,12 @@ pub struct Metrics {
     pub payments_stale: prometheus::IntCounter,
     /// `status_checks_total{gateway,result}`: watchdog status queries.
     pub status_checks: IntCounterVec,
+    /// `gateway_state{gateway,state}`: 1 for the gateway's current state.
+    pub gateway_state: IntGaugeVec,
+    /// `rollbacks_total{gateway,trigger}`.
+    pub rollbacks: IntCounterVec,
+    /// `gateway_success_ratio{gateway}` over the health window.
+    pub gateway_success_ratio: GaugeVec,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -94,7 +100,34 @@ impl Metrics {
         .unwrap_or_else(|e| panic!("metric gateway_weight: {e}"));
         r.register(Box::new(gateway_weight.clone()))
             .unwrap_or_else(|e| panic!("register gateway_weight: {e}"));
+        let gateway_state = IntGaugeVec::new(
+            Opts::new("gateway_state", "1 for the gateway's current health state")
+                .namespace("switchyard"),
+            &["gateway", "state"],
+        )
+        .unwrap_or_else(|e| panic!("metric gateway_state: {e}"));
+        r.register(Box::new(gateway_state.clone()))
+            .unwrap_or_else(|e| panic!("register gateway_state: {e}"));
+        let gateway_success_ratio = GaugeVec::new(
+            Opts::new(
+                "gateway_success_ratio",
+                "Success ratio over the health window",
+            )
+            .namespace("switchyard"),
+            &["gateway"],
+        )
+        .unwrap_or_else(|e| panic!("metric gateway_success_ratio: {e}"));
+        r.register(Box::new(gateway_success_ratio.clone()))
+            .unwrap_or_else(|e| panic!("register gateway_success_ratio: {e}"));
         Metrics {
+            gateway_state,
+            gateway_success_ratio,
+            rollbacks: counter(
+                r,
+                "rollbacks_total",
+                "Automatic rollbacks by gateway and trigger",
+                &["gateway", "trigger"],
+            ),
             requests: counter(
                 r,
                 "requests_total",

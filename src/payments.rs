@@ -78,7 +78,9 @@ pub async fn initiate(
         StickyKey::OrderId => &req.order_id,
         StickyKey::IdempotencyKey => idempotency_key,
     };
-    let avail = |g: usize| state.availability.is_available(&snap.gateways[g].spec.name);
+    let admission = state.admission.load();
+    let h2 = crate::health::admission_hash(key);
+    let avail = |r: usize, g: usize| admission.admits(snap.generation, r, g, h2);
     let plan = match plan(&snap.routes, &req, sticky_hash(key), avail) {
         Ok(Some(p)) => p,
         Ok(None) => return Err(ApiError::NoRoute),
@@ -88,6 +90,7 @@ pub async fn initiate(
             });
         }
     };
+    drop(admission);
     let route = snap.routes[plan.route].name.clone();
     let now = OffsetDateTime::now_utc();
     let payment_id = new_payment_id();

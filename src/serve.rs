@@ -108,6 +108,7 @@ impl Server {
         crate::alerts::deliver::spawn(&state, rx.clone());
         let pipeline = crate::pipeline::spawn(&state, rx.clone());
         crate::watchdog::spawn(&state, rx.clone());
+        crate::health::task::spawn(&state, rx.clone());
         if let Some(admin) = self.admin {
             let mut stop = rx.clone();
             let admin_app = crate::http::admin::router(state.clone());

@@ -7,7 +7,7 @@ use arc_swap::ArcSwap;
 use crate::alerts::{ALERT_QUEUE, Alert, Alerter};
 use crate::budget::RetryBudget;
 use crate::config::Snapshot;
-use crate::health::{Availability, FEED_CAPACITY, HealthFeed, Observation};
+use crate::health::{Admission, FEED_CAPACITY, HealthControl, HealthFeed, Observation};
 use crate::ledger::Ledger;
 use crate::metrics::Metrics;
 
@@ -19,7 +19,10 @@ pub struct Inner {
     pub config: ArcSwap<Snapshot>,
     pub ledger: Ledger,
     pub metrics: Metrics,
-    pub availability: Availability,
+    /// Effective per-route shares the request path reads (published by health).
+    pub admission: Admission,
+    /// The health controller: the task, admin commands and reloads go through it.
+    pub health_ctl: HealthControl,
     pub budget: RetryBudget,
     /// Outcomes for the health task (`try_send`; never waits).
     pub health: HealthFeed,
@@ -44,10 +47,12 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(snapshot: Snapshot, ledger: Ledger, metrics: Metrics) -> Self {
-        let availability = Availability::default();
-        availability.sync(snapshot.gateways.iter().map(|g| g.spec.name.as_str()));
         metrics.config_generation.set(snapshot.generation as i64);
-        publish_weights(&metrics, &snapshot);
+        let health_ctl = HealthControl::new(&snapshot);
+        let admission = Admission::default();
+        let eff = health_ctl.sync(&snapshot);
+        eff.publish(&metrics, &snapshot);
+        admission.store(eff);
         let (health, health_rx) = HealthFeed::channel(FEED_CAPACITY);
         let (alerts, alerts_rx) = Alerter::channel(ALERT_QUEUE);
         let reload = crate::reload::Reloader::new(snapshot.generation);
@@ -55,7 +60,8 @@ impl AppState {
             config: ArcSwap::from_pointee(snapshot),
             ledger,
             metrics,
-            availability,
+            admission,
+            health_ctl,
             budget: RetryBudget::default(),
             health,
             health_rx: Mutex::new(Some(health_rx)),
@@ -69,17 +75,19 @@ impl AppState {
 
 impl AppState {
     /// Swaps in a new config and brings everything derived from it up to date
-    /// (availability flags, published weights, the generation gauge). The one
-    /// entry point for a config swap: hot reload calls it; the health task owns
-    /// what it does beyond the swap itself.
+    /// (health policy and membership, effective shares, published weights, the
+    /// generation gauge). The one entry point for a config swap: hot reload calls
+    /// it. Health state survives for gateways that still exist (keyed by name).
     pub fn swap_config(&self, snapshot: Snapshot) {
-        self.availability
-            .sync(snapshot.gateways.iter().map(|g| g.spec.name.as_str()));
         self.metrics
             .config_generation
             .set(snapshot.generation as i64);
-        publish_weights(&self.metrics, &snapshot);
+        let eff = self.health_ctl.sync(&snapshot);
+        eff.publish(&self.metrics, &snapshot);
+        // Config first, then its table: in between, the generation check admits
+        // everything for a moment rather than applying old indices to new routes.
         self.config.store(Arc::new(snapshot));
+        self.admission.store(eff);
     }
 }
 

@@ -20,6 +20,7 @@ pub mod client;
 pub mod http;
 pub mod payload;
 pub mod report;
+pub mod rollback;
 pub mod run;
 pub mod scenario;
 pub mod stack;

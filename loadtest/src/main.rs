@@ -35,6 +35,28 @@ enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Rollback detection trade-off on simulated time (no network): median
+    /// detection time by traffic and drop, false rollbacks over a simulated day.
+    RollbackSim {
+        /// Seeds per (traffic, drop) cell.
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+        /// Give up on detecting a drop after this many simulated seconds.
+        #[arg(long, default_value_t = 3600)]
+        limit_secs: u64,
+        /// Length of the stable run counting false rollbacks, simulated seconds.
+        #[arg(long, default_value_t = 86_400)]
+        day_secs: u64,
+        /// Traffic levels, requests per second over two gateways.
+        #[arg(long, value_delimiter = ',', default_value = "5,20,100,500")]
+        rates: Vec<f64>,
+        /// Drops in percentage points (from 95%).
+        #[arg(long, value_delimiter = ',', default_value = "2,5,15")]
+        drops: Vec<f64>,
+        /// Print JSON instead of the Markdown table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Scenario: open loop direct vs through switchyard: added p50/p99 (default 2000/s, 60 s).
     Latency {
         #[command(flatten)]
@@ -134,7 +156,9 @@ fn scenario_main(cmd: Cmd) -> ExitCode {
                 let c = s.common(200.0, 150.0)?;
                 (s, scenario::incident::run(&c).await)
             }
-            Cmd::Closed { .. } | Cmd::Open { .. } => return Err("not a scenario".to_string()),
+            Cmd::Closed { .. } | Cmd::Open { .. } | Cmd::RollbackSim { .. } => {
+                return Err("not a scenario".to_string());
+            }
         };
         let out = out.map_err(|e| format!("{e:#}"))?;
         if !s.json {
@@ -189,6 +213,32 @@ fn main() -> ExitCode {
     let (mode, c) = match cli.command {
         Cmd::Closed { common } => (Mode::Closed, common),
         Cmd::Open { rate, common } => (Mode::Open { rate }, common),
+        Cmd::RollbackSim {
+            seeds,
+            limit_secs,
+            day_secs,
+            rates,
+            drops,
+            json,
+        } => {
+            let plan = loadtest::rollback::SimPlan {
+                rates,
+                drops,
+                seeds,
+                limit_secs,
+                day_secs,
+            };
+            let rows = loadtest::rollback::run(&plan);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).unwrap_or_default()
+                );
+            } else {
+                print!("{}", loadtest::rollback::render(&rows, &plan));
+            }
+            return ExitCode::SUCCESS;
+        }
         other => return scenario_main(other),
     };
     let plan = match (secs(c.duration, "duration"), secs(c.timeout, "timeout")) {

@@ -44,6 +44,7 @@ pub(crate) fn compile(
                 matcher: r.matcher,
                 split,
                 fallback: r.fallback,
+                ramps: r.ramps,
             }),
             Err(e) => diag.error(&format!("route[{i}].split"), e.to_string()),
         }
@@ -64,5 +65,6 @@ pub(crate) fn compile(
         pipeline: checked.pipeline,
         callbacks: checked.callbacks,
         watchdog: checked.watchdog,
+        health: checked.health,
     })
 }

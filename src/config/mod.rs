@@ -4,6 +4,9 @@
 
 mod compile;
 mod describe;
+pub mod health;
+#[cfg(test)]
+mod health_tests;
 pub mod pipeline;
 pub mod raw;
 mod schema;

@@ -29,6 +29,8 @@ pub struct RawConfig {
     pub callbacks: RawCallbacks,
     #[serde(default)]
     pub watchdog: RawWatchdog,
+    #[serde(default)]
+    pub health: super::health::RawHealth,
 }
 
 /// `[server]`: the public listener (bootstrap) and request-path policy (hot).
@@ -133,6 +135,8 @@ pub struct RawMatch {
 pub struct RawSplit {
     pub gateway: Option<String>,
     pub weight: Option<u32>,
+    /// Progressive rollout of this entry (`[health]` gates each step).
+    pub ramp: Option<super::health::RawRamp>,
 }
 
 /// `[[alert]]`: one webhook that receives alerts (hot-reloadable).

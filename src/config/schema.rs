@@ -22,6 +22,10 @@ pub(crate) enum Shape {
     I64,
     Bool,
     StrList,
+    /// A number, integer or float.
+    F64,
+    /// An array of non-negative integers.
+    U32List,
     /// A table of string values (`tags`).
     StrMap,
     Table(&'static [Field]),
@@ -42,6 +46,7 @@ pub(crate) const ROOT: &[Field] = &[
     ("sink", Shape::Tables(SINK)),
     ("callbacks", Shape::Table(CALLBACKS)),
     ("watchdog", Shape::Table(WATCHDOG)),
+    ("health", Shape::Table(super::health::HEALTH)),
 ];
 const PIPELINE: &[Field] = &[
     ("max_attempts", Shape::U32),
@@ -131,7 +136,11 @@ const ALERT: &[Field] = &[
     ("min_severity", Shape::Str),
     ("timeout", Shape::Str),
 ];
-const SPLIT: &[Field] = &[("gateway", Shape::Str), ("weight", Shape::U32)];
+const SPLIT: &[Field] = &[
+    ("gateway", Shape::Str),
+    ("weight", Shape::U32),
+    ("ramp", Shape::Table(super::health::RAMP)),
+];
 
 /// Key names that hold a secret when written inline.
 const SECRET_WORDS: &[&str] = &[
@@ -253,6 +262,25 @@ fn walk_item(
             match arr.iter().find(|v| v.as_str().is_none()) {
                 Some(v) => Err(format!(
                     "expected an array of strings, found an element of type {}",
+                    v.type_name()
+                )),
+                None => Ok(()),
+            }
+        }
+        Shape::F64 => match item.as_value() {
+            Some(Value::Float(_) | Value::Integer(_)) => Ok(()),
+            _ => Err(format!("expected a number, {}", found())),
+        },
+        Shape::U32List => {
+            let arr = item
+                .as_array()
+                .ok_or_else(|| format!("expected an array of integers, {}", found()))?;
+            match arr
+                .iter()
+                .find(|v| v.as_integer().is_none_or(|n| u32::try_from(n).is_err()))
+            {
+                Some(v) => Err(format!(
+                    "expected an array of non-negative integers, found {}",
                     v.type_name()
                 )),
                 None => Ok(()),
@@ -401,6 +429,8 @@ mod tests {
                 Shape::U32 | Shape::U64 | Shape::I64 => out.push_str(&format!("{name} = 1\n")),
                 Shape::Bool => out.push_str(&format!("{name} = true\n")),
                 Shape::StrList => out.push_str(&format!("{name} = [\"x\"]\n")),
+                Shape::F64 => out.push_str(&format!("{name} = 1.5\n")),
+                Shape::U32List => out.push_str(&format!("{name} = [1]\n")),
                 Shape::StrMap => out.push_str(&format!("{name} = {{ k = \"v\" }}\n")),
                 Shape::Table(f) | Shape::Tables(f) => tables.push((name, shape, *f)),
             }

@@ -148,6 +148,8 @@ pub struct Snapshot {
     pub pipeline: super::PipelineConfig,
     pub callbacks: CallbackPolicy,
     pub watchdog: WatchdogPolicy,
+    /// `[health]`: rollback thresholds and recovery pacing.
+    pub health: super::health::HealthPolicy,
 }
 
 impl Snapshot {

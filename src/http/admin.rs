@@ -19,6 +19,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(super::admin_ops::routes())
         .merge(super::admin_pipeline::routes())
+        .merge(super::admin_health::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state)

@@ -1,6 +1,7 @@
 //! HTTP: the public router, request ids, error mapping.
 
 pub mod admin;
+pub mod admin_health;
 mod admin_ops;
 mod admin_pipeline;
 mod api;

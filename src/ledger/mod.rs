@@ -24,6 +24,7 @@
 //! `initiated` event. The WAL (`<path>-wal`) must stay beside the database file:
 //! copy all three files (`db`, `-wal`, `-shm`) or none. Reopening replays the WAL.
 
+pub mod audit;
 pub mod callbacks;
 pub mod delivery;
 mod ops;

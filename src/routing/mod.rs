@@ -18,4 +18,6 @@ pub struct Route {
     pub matcher: Matcher,
     pub split: SplitTable,
     pub fallback: Vec<GatewayIdx>,
+    /// Split entries under progressive rollout (`ramp = {..}`).
+    pub ramps: Vec<(GatewayIdx, crate::config::health::Ramp)>,
 }

@@ -12,15 +12,16 @@ pub struct Plan {
     pub gateways: Vec<GatewayIdx>,
 }
 
-/// The first route whose matcher accepts `req`; its sticky pick among the available
-/// split gateways, then its available fallbacks (no gateway twice). `Err(route)`
+/// The first route whose matcher accepts `req`; its sticky pick among the split
+/// gateways `available(route, gateway)` admits, then its admitted fallbacks (no
+/// gateway twice). `Err(route)`
 /// names the route that matched when nothing in it is available; `Ok(None)` means no
 /// route matched.
 pub fn plan(
     routes: &[Route],
     req: &PaymentRequest,
     hash: u64,
-    available: impl Fn(GatewayIdx) -> bool + Copy,
+    available: impl Fn(usize, GatewayIdx) -> bool + Copy,
 ) -> Result<Option<Plan>, usize> {
     let Some((ri, route)) = routes
         .iter()
@@ -30,11 +31,11 @@ pub fn plan(
         return Ok(None);
     };
     let mut gateways = Vec::with_capacity(1 + route.fallback.len());
-    if let Some(g) = route.split.pick(hash, available) {
+    if let Some(g) = route.split.pick(hash, |g| available(ri, g)) {
         gateways.push(g);
     }
     for &g in &route.fallback {
-        if available(g) && !gateways.contains(&g) {
+        if available(ri, g) && !gateways.contains(&g) {
             gateways.push(g);
         }
     }
@@ -84,6 +85,7 @@ mod tests {
             )
             .unwrap(),
             fallback: fallback.to_vec(),
+            ramps: Vec::new(),
         }
     }
 
@@ -115,7 +117,7 @@ mod tests {
     #[test]
     fn rules_pick_the_right_route() {
         let r = routes();
-        let p = |rq: &PaymentRequest| plan(&r, rq, 7, |_| true).unwrap().unwrap();
+        let p = |rq: &PaymentRequest| plan(&r, rq, 7, |_, _| true).unwrap().unwrap();
         assert_eq!(p(&req(Method::Card, 100, &[("tier", "vip")])).route, 0);
         assert_eq!(p(&req(Method::UpiIntent, 1_000_000, &[])).route, 1);
         assert_eq!(p(&req(Method::UpiIntent, 999_999, &[])).route, 2);
@@ -134,20 +136,25 @@ mod tests {
             &[(0, 1)],
             &[],
         )];
-        assert_eq!(plan(&r, &req(Method::UpiQr, 1, &[]), 1, |_| true), Ok(None));
+        assert_eq!(
+            plan(&r, &req(Method::UpiQr, 1, &[]), 1, |_, _| true),
+            Ok(None)
+        );
     }
 
     #[test]
     fn unavailable_primary_is_skipped_for_fallback() {
         let r = routes();
         let rq = req(Method::UpiIntent, 1_000_000, &[]);
-        let p = plan(&r, &rq, sticky_hash("x"), |g| g != 1)
+        let p = plan(&r, &rq, sticky_hash("x"), |_, g| g != 1)
             .unwrap()
             .unwrap();
         assert_eq!(p.gateways, vec![0]);
-        let p = plan(&r, &rq, sticky_hash("x"), |_| true).unwrap().unwrap();
+        let p = plan(&r, &rq, sticky_hash("x"), |_, _| true)
+            .unwrap()
+            .unwrap();
         assert_eq!(p.gateways, vec![1, 0]);
-        assert_eq!(plan(&r, &rq, 1, |_| false), Err(1));
+        assert_eq!(plan(&r, &rq, 1, |_, _| false), Err(1));
     }
 
     #[test]
@@ -155,7 +162,7 @@ mod tests {
         let r = routes();
         let rq = req(Method::Card, 500, &[]);
         for i in 0..200 {
-            let p = plan(&r, &rq, sticky_hash(&format!("o{i}")), |_| true)
+            let p = plan(&r, &rq, sticky_hash(&format!("o{i}")), |_, _| true)
                 .unwrap()
                 .unwrap();
             let mut seen = p.gateways.clone();

@@ -113,10 +113,15 @@ pub async fn closed_addr() -> SocketAddr {
     a
 }
 
+/// The admin bearer token the harness configures (every env lookup returns it).
+pub const ADMIN_TOKEN: &str = "test-secret";
+
 pub struct TestServer {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub state: switchyard::state::AppState,
+    /// The admin listener (the harness configures [`ADMIN_TOKEN`]).
+    pub admin_addr: Option<SocketAddr>,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -129,7 +134,7 @@ impl TestServer {
         let db = dir.path().join("ledger.db");
         let text = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\nrequest_timeout = \"3s\"\nmax_body_bytes = 4096\n\n\
-             [admin]\nlisten = \"127.0.0.1:0\"\n\n[ledger]\npath = {:?}\n\n{body}",
+             [admin]\nlisten = \"127.0.0.1:0\"\ntoken_env = \"SWITCHYARD_ADMIN_TOKEN\"\n\n[ledger]\npath = {:?}\n\n{body}",
             db.display().to_string()
         );
         let snap = match config::load_str(&text, "test.toml", &|_| Some("test-secret".into()), 1) {
@@ -140,6 +145,7 @@ impl TestServer {
             .await
             .unwrap();
         let addr = server.local_addr().unwrap();
+        let admin_addr = server.admin_addr();
         let state = server.state.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(server.run(async move {
@@ -149,9 +155,19 @@ impl TestServer {
             addr,
             client: reqwest::Client::new(),
             state,
+            admin_addr,
             _dir: dir,
             _stop: tx,
         }
+    }
+
+    /// A URL on the admin listener (token: [`ADMIN_TOKEN`]).
+    pub fn admin_url(&self, path: &str) -> String {
+        format!(
+            "http://{}{}",
+            self.admin_addr.expect("admin listener"),
+            path
+        )
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -29,6 +29,8 @@ pub(crate) struct RouteSpec {
     pub matcher: Matcher,
     pub split: Vec<SplitEntry>,
     pub fallback: Vec<usize>,
+    /// `(gateway, ramp)` for split entries that declare a progressive rollout.
+    pub ramps: Vec<(usize, super::health::Ramp)>,
 }
 
 /// Everything a valid file says, before connectors and split tables are built.
@@ -43,6 +45,7 @@ pub(crate) struct Checked {
     pub pipeline: PipelineConfig,
     pub callbacks: super::CallbackPolicy,
     pub watchdog: super::WatchdogPolicy,
+    pub health: super::health::HealthPolicy,
 }
 
 pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnostics<'_>) -> Checked {
@@ -65,7 +68,9 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnosti
     let routes = routes::validate(&raw.routes, &names, diag);
     let alerts = alerts::validate(&raw.alerts, env, diag);
     let pipeline = pipeline::validate(&raw.pipeline, &raw.sinks, &bootstrap.ledger_path, env, diag);
+    let health = super::health::validate(&raw.health, diag);
     Checked {
+        health,
         bootstrap,
         server,
         admin_token,

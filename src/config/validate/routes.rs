@@ -60,6 +60,7 @@ pub(super) fn validate(
             matcher,
             split: split(r, &at, names, diag),
             fallback: fallback(&r.fallback, &at, names, diag),
+            ramps: ramps(r, &at, names, diag),
         });
     }
     routes
@@ -181,6 +182,26 @@ fn split(
         diag.error(&at, SplitError::ZeroTotal.to_string());
     }
     entries
+}
+
+fn ramps(
+    r: &RawRoute,
+    at: &str,
+    names: &GatewayNames,
+    diag: &mut Diagnostics<'_>,
+) -> Vec<(usize, crate::config::health::Ramp)> {
+    let mut out = Vec::new();
+    for (i, s) in r.split.iter().enumerate() {
+        let (Some(raw), Some(g)) = (&s.ramp, s.gateway.as_deref().and_then(|n| names.get(n)))
+        else {
+            continue;
+        };
+        if let Some(ramp) = crate::config::health::ramp(raw, &format!("{at}.split[{i}].ramp"), diag)
+        {
+            out.push((g, ramp));
+        }
+    }
+    out
 }
 
 fn fallback(

@@ -200,6 +200,7 @@ fn main() -> ExitCode {
             duration,
             timeout,
             max_requests: c.max_requests,
+            callbacks: None,
         },
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");

@@ -101,6 +101,7 @@ pub(crate) fn open_plan(c: &Common, url: String, kind: TargetKind, duration: Dur
         duration,
         timeout: Duration::from_secs(5),
         max_requests: None,
+        callbacks: None,
     }
 }
 

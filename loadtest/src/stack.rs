@@ -86,10 +86,13 @@ impl Stack {
             std::process::id(),
             crate::payload::run_id()
         ));
-        std::fs::create_dir_all(&dir)?;
+        // The config in its own directory, as in a deployment: switchyard watches the
+        // config's directory for changes, and every ledger or sink write in it would
+        // wake that watcher (measured: ~15% of switchyard's CPU under callbacks).
+        std::fs::create_dir_all(dir.join("config"))?;
         let lo = |p| SocketAddr::from(([127, 0, 0, 1], p));
         let mut stack = Stack {
-            config_path: dir.join("switchyard.toml"),
+            config_path: dir.join("config/switchyard.toml"),
             ledger_path: dir.join("ledger.db"),
             sink_path: opts.file_sink.then(|| dir.join("events.jsonl")),
             listen: lo(free_port()?),

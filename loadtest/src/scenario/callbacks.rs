@@ -111,6 +111,25 @@ fn read_event_ids(path: &Path, pos: &mut u64, ids: &mut HashSet<String>) -> anyh
     Ok(())
 }
 
+/// switchyard's `(ledger_commits, ledger_writes)` from `GET /metrics`: group commits
+/// (one WAL fsync each) and write commands since start.
+async fn ledger_counters(stack: &Stack) -> anyhow::Result<(u64, u64)> {
+    let (status, text) = crate::http::request(stack.listen, "GET", "/metrics", &[], None).await?;
+    if status != 200 {
+        bail!("GET /metrics answered {status}");
+    }
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    };
+    Ok((
+        value("switchyard_ledger_commits"),
+        value("switchyard_ledger_writes"),
+    ))
+}
+
 /// Waits until the sink holds every id of `acked` or [`DRAIN`] passed: the distinct
 /// ids in the sink, how many of `acked` are among them, and the time waited.
 async fn drain(sink: &Path, acked: &HashSet<String>) -> anyhow::Result<(usize, usize, Duration)> {
@@ -142,7 +161,12 @@ pub async fn run(c: &Common) -> anyhow::Result<Outcome> {
     let mut plan = open_plan(c, url, TargetKind::Callback, c.duration);
     plan.max_requests = Some(n);
     plan.callbacks = Some(payments);
+    let before = ledger_counters(&stack).await?;
     let r = crate::run(plan).await?;
+    let after = ledger_counters(&stack).await?;
+    // The timed phase's writes: the callbacks plus the forwarder's bookkeeping.
+    let commits = after.0.saturating_sub(before.0);
+    let writes = after.1.saturating_sub(before.1);
     let acked: HashSet<String> = r.acked_event_ids.iter().cloned().collect();
     let sink = stack.sink_path.clone();
     let (sink_events, acked_in_sink, waited) = match &sink {
@@ -165,6 +189,16 @@ pub async fn run(c: &Common) -> anyhow::Result<Outcome> {
     o.row("ack_p99_ms", "ACK p99 (ms)", ms(r.p99_us));
     o.row("ack_p999_ms", "ACK p99.9 (ms)", ms(r.p999_us));
     o.row("ack_max_ms", "ACK max (ms)", ms(r.max_us));
+    o.row(
+        "commits",
+        "ledger group commits (fsyncs) while timed",
+        commits,
+    );
+    o.row(
+        "writes_per_commit",
+        "ledger writes per group commit",
+        writes as f64 / commits.max(1) as f64,
+    );
     o.row(
         "sink_events",
         "distinct events in the file sink",

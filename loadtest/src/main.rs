@@ -40,7 +40,8 @@ enum Cmd {
         #[command(flatten)]
         s: ScenarioArgs,
     },
-    /// Scenario: signed callbacks: durable ACKs/s and ACK latency (default 10000/s, 30 s).
+    /// Scenario: payments created first, then one signed callback each: durable ACKs/s,
+    /// ACK latency, every ACKed event in the file sink (default 10000/s, 30 s).
     Callbacks {
         #[command(flatten)]
         s: ScenarioArgs,

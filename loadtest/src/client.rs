@@ -72,6 +72,8 @@ pub struct Conn {
     target: Target,
     sender: Option<SendRequest<Full<Bytes>>>,
     connect_timeout: Duration,
+    /// The body of the last complete answer (empty after a failure).
+    last_body: Bytes,
 }
 
 impl Conn {
@@ -80,6 +82,7 @@ impl Conn {
             target,
             sender: None,
             connect_timeout,
+            last_body: Bytes::new(),
         }
     }
 
@@ -98,8 +101,14 @@ impl Conn {
         Some(sender)
     }
 
+    /// The body of the last complete answer ([`Conn::send`] returned a status), else empty.
+    pub fn last_body(&self) -> &Bytes {
+        &self.last_body
+    }
+
     /// Sends one payment and reads the whole answer, within `timeout` (connect included).
     pub async fn send(&mut self, p: Payload, timeout: Duration) -> Outcome {
+        self.last_body = Bytes::new();
         match tokio::time::timeout(timeout, self.send_inner(p)).await {
             Ok(o) => {
                 if !matches!(o, Outcome::Status(_)) {
@@ -150,7 +159,10 @@ impl Conn {
         };
         let status = resp.status().as_u16();
         match resp.into_body().collect().await {
-            Ok(_) => Outcome::Status(status),
+            Ok(b) => {
+                self.last_body = b.to_bytes();
+                Outcome::Status(status)
+            }
             Err(_) => Outcome::Io,
         }
     }

@@ -62,7 +62,8 @@ enum Cmd {
         #[command(flatten)]
         s: ScenarioArgs,
     },
-    /// Scenario: signed callbacks: durable ACKs/s and ACK latency (default 10000/s, 30 s).
+    /// Scenario: payments created first, then one signed callback each: durable ACKs/s,
+    /// ACK latency, every ACKed event in the file sink (default 10000/s, 30 s).
     Callbacks {
         #[command(flatten)]
         s: ScenarioArgs,
@@ -250,6 +251,7 @@ fn main() -> ExitCode {
             duration,
             timeout,
             max_requests: c.max_requests,
+            callbacks: None,
         },
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");

@@ -1,5 +1,6 @@
 //! Per-worker tallies, their merge, and the final report (text or one-line JSON).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -23,6 +24,10 @@ pub struct Tally {
     pub io: u64,
     /// Open loop: sends that started more than 2 ms after their intended time.
     pub late_sends: u64,
+    /// Callbacks: the `event_id` of every 2xx answer (switchyard's id of the event).
+    pub acked_event_ids: Vec<String>,
+    /// Callbacks: 2xx answers by their `result` (`accepted`, `orphan`, `duplicate`, ...).
+    pub ack_results: BTreeMap<String, u64>,
 }
 
 impl Default for Tally {
@@ -45,6 +50,8 @@ impl Tally {
             timeout: 0,
             io: 0,
             late_sends: 0,
+            acked_event_ids: Vec::new(),
+            ack_results: BTreeMap::new(),
         }
     }
 
@@ -78,6 +85,27 @@ impl Tally {
         self.timeout += o.timeout;
         self.io += o.io;
         self.late_sends += o.late_sends;
+        self.acked_event_ids
+            .extend(o.acked_event_ids.iter().cloned());
+        for (k, v) in &o.ack_results {
+            *self.ack_results.entry(k.clone()).or_default() += v;
+        }
+    }
+
+    /// Records a callback ACK's answer `{"result": "...", "event_id": "..."}`.
+    pub fn record_ack(&mut self, body: &[u8]) {
+        #[derive(serde::Deserialize)]
+        struct Ack {
+            result: Option<String>,
+            event_id: Option<String>,
+        }
+        let ack: Option<Ack> = serde_json::from_slice(body).ok();
+        let (result, id) = ack.map_or((None, None), |a| (a.result, a.event_id));
+        let result = result.unwrap_or_else(|| "unreadable".to_string());
+        *self.ack_results.entry(result).or_default() += 1;
+        if let Some(id) = id {
+            self.acked_event_ids.push(id);
+        }
     }
 }
 
@@ -123,6 +151,12 @@ pub struct Report {
     pub p999_us: u64,
     pub max_us: u64,
     pub mean_us: f64,
+    /// Callbacks: 2xx answers by their `result`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ack_results: BTreeMap<String, u64>,
+    /// Callbacks: the `event_id` of every 2xx answer (not serialized: it can be long).
+    #[serde(skip)]
+    pub acked_event_ids: Vec<String>,
 }
 
 impl Report {
@@ -164,6 +198,8 @@ impl Report {
             p999_us: q(0.999),
             max_us: if h.is_empty() { 0 } else { h.max() },
             mean_us: if h.is_empty() { 0.0 } else { h.mean() },
+            ack_results: t.ack_results.clone(),
+            acked_event_ids: t.acked_event_ids.clone(),
         }
     }
 

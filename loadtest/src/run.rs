@@ -8,7 +8,7 @@ use anyhow::bail;
 use tokio::time::Instant;
 
 use crate::client::{Conn, Outcome, Target};
-use crate::payload::{Payloads, TargetKind, run_id};
+use crate::payload::{CreatedPayment, Payloads, TargetKind, run_id};
 use crate::report::{Report, ReportHead, Tally};
 
 /// A send that starts this much after its intended time counts as late (the Tokio timer
@@ -43,6 +43,9 @@ pub struct Plan {
     pub timeout: Duration,
     /// Stop after this many requests even if the duration has not elapsed.
     pub max_requests: Option<u64>,
+    /// [`TargetKind::Callback`]: the `i`-th request is a callback for the `i`-th of these
+    /// payments (`None`: for made-up payments, which switchyard stores as orphans).
+    pub callbacks: Option<Arc<[CreatedPayment]>>,
 }
 
 /// Runs the plan to completion: at most `duration` of sending plus one request timeout.
@@ -75,7 +78,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<Report> {
     let mut tasks = Vec::with_capacity(plan.connections);
     for w in 0..plan.connections {
         let conn = Conn::new(target.clone(), plan.timeout);
-        let payloads = Payloads::new(plan.kind, &run, w);
+        let payloads = Payloads::new(plan.kind, &run, w).for_payments(plan.callbacks.clone());
         let issued = issued.clone();
         let timeout = plan.timeout;
         tasks.push(tokio::spawn(async move {
@@ -117,15 +120,16 @@ async fn closed_worker(
     limit: u64,
 ) -> Tally {
     let mut tally = Tally::new();
-    let mut seq = 0u64;
     while Instant::now() < deadline {
-        if issued.fetch_add(1, Ordering::Relaxed) >= limit {
+        // The global index: distinct across workers (callbacks: one per payment).
+        let seq = issued.fetch_add(1, Ordering::Relaxed);
+        if seq >= limit {
             break;
         }
-        seq += 1;
         let sent = Instant::now();
         let outcome = conn.send(payloads.make(seq), timeout).await;
         tally.record(outcome, sent.elapsed());
+        record_ack(&mut tally, &payloads, &conn, outcome);
         if outcome == Outcome::Connect {
             tokio::time::sleep(CONNECT_BACKOFF).await;
         }
@@ -163,6 +167,16 @@ async fn open_worker(
         // From the intended time when the send was late (a stall of the target or of a
         // busy connection counts in full), from the real send when it was early.
         tally.record(outcome, sent.min(intended).elapsed());
+        record_ack(&mut tally, &payloads, &conn, outcome);
     }
     tally
+}
+
+/// Callbacks: keeps a 2xx answer's `result` and `event_id`.
+fn record_ack(tally: &mut Tally, payloads: &Payloads, conn: &Conn, outcome: Outcome) {
+    if payloads.kind() == TargetKind::Callback
+        && matches!(outcome, Outcome::Status(s) if (200..300).contains(&s))
+    {
+        tally.record_ack(conn.last_body());
+    }
 }

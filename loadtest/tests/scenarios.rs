@@ -54,11 +54,16 @@ async fn soak_smoke() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "its callbacks are orphans (no payment behind them), which reach the sink only once linked"]
 async fn callbacks_smoke() {
     let o = scenario::callbacks::run(&common(200.0, 1.0)).await.unwrap();
-    assert_eq!(o.json["acked"], 200, "{o}");
-    assert_eq!(o.json["sink_events"], 200, "{o}");
+    let j = &o.json;
+    assert_eq!(j["payments"], 200, "{o}");
+    assert_eq!(j["acked"], 200, "{o}");
+    assert_eq!(j["acked_ids"], 200, "{o}");
+    // Every callback found its payment and changed it: none is an orphan.
+    assert_eq!(j["ack_results"]["accepted"], 200, "{o}");
+    assert_eq!(j["sink_events"], 200, "{o}");
+    assert_eq!(j["acked_in_sink"], 200, "{o}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,7 @@ fn plan(mode: Mode, url: String, kind: TargetKind, connections: usize) -> Plan {
         duration: Duration::from_millis(800),
         timeout: Duration::from_secs(3),
         max_requests: Some(20_000),
+        callbacks: None,
     }
 }
 

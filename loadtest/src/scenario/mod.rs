@@ -2,8 +2,8 @@
 //! and one JSON object.
 //!
 //! - [`latency`]: open loop, direct vs through switchyard: the added p50/p99;
-//! - [`callbacks`]: sustained signed callbacks: durable ACKs/s and ACK latency, with
-//!   the forwarder running to the file sink;
+//! - [`callbacks`]: payments created first, then sustained signed callbacks for them:
+//!   durable ACKs/s and ACK latency, and every ACKed event in the file sink;
 //! - [`soak`]: moderate rate; RSS and fds of the switchyard process over time, ledger
 //!   bytes per payment;
 //! - [`reload`]: hot reload every second under load (SIGHUP or `POST /admin/reload`):
@@ -101,6 +101,7 @@ pub(crate) fn open_plan(c: &Common, url: String, kind: TargetKind, duration: Dur
         duration,
         timeout: Duration::from_secs(5),
         max_requests: None,
+        callbacks: None,
     }
 }
 

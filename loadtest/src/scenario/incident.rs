@@ -52,7 +52,13 @@ fn first(log: &[(f64, String, String)], gw: &str, from: f64, healthy: bool) -> O
 }
 
 pub async fn run(c: &Common) -> anyhow::Result<Outcome> {
-    let mut stack = Stack::start(&StackOptions::new(&c.bin)).await?;
+    // Sandbox callbacks on: a gateway's success rate is judged on final outcomes
+    // (DESIGN §5), and the sandbox settles accepted payments at its success rate.
+    // Without them only initiation-time declines change, which never count against
+    // a gateway, so `b`'s degradation would be invisible by design.
+    let mut opts = StackOptions::new(&c.bin);
+    opts.sandbox_callbacks = true;
+    let mut stack = Stack::start(&opts).await?;
     for gw in ["a", "b"] {
         knob(&stack, gw, json!({ "success_rate": 0.95 })).await?;
     }

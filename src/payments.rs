@@ -142,11 +142,14 @@ pub async fn initiate(
         response: stored,
         ..completion
     };
-    if let Err(e) = state.ledger.complete(completion).await {
-        tracing::error!(error = %e, payment_id = %payment_id, "ledger could not record the completion");
+    match state.ledger.complete(completion).await {
+        // Early callbacks (orphans) linked into the outbox: wake the forwarder.
+        Ok(linked) if linked > 0 => state.outbox_notify.notify_one(),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, payment_id = %payment_id, "ledger could not record the completion")
+        }
     }
-    // The completion may have linked early callbacks (orphans) into the outbox.
-    state.outbox_notify.notify_one();
     Ok(Answer {
         http_status,
         body,

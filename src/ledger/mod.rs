@@ -183,9 +183,10 @@ impl Ledger {
     }
 
     /// Final linkage, attempts (upserted by position, 1-based), a `completed` event,
-    /// and the response stored on the idempotency row (marked completed).
-    pub async fn complete(&self, c: Completion) -> Result<(), LedgerError> {
-        self.call(|reply| Cmd::Complete(Box::new(c), reply)).await
+    /// and the response stored on the idempotency row (marked completed). Returns
+    /// how many early callbacks (orphans) it linked, i.e. queued to the outbox.
+    pub async fn complete(&self, c: Completion) -> Result<usize, LedgerError> {
+        self.write(move |conn| ops::complete(conn, &c)).await
     }
 
     /// A payment with its attempts and events, or `None`.

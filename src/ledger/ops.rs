@@ -139,7 +139,7 @@ pub(crate) fn attempt_start(
 /// A payment that is already in a final status (a callback got there first) keeps
 /// it: the initiation answer never overrides a later, more authoritative state. The
 /// event records both.
-pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<(), LedgerError> {
+pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<usize, LedgerError> {
     let current: Option<String> = conn
         .prepare_cached("SELECT status FROM payments WHERE payment_id = ?1")?
         .query_row(params![c.payment_id], |r| r.get(0))
@@ -241,8 +241,7 @@ pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<(), LedgerEr
         &c.payment_id,
         &c.gateway,
         c.gateway_payment_id.as_deref(),
-    )?;
-    Ok(())
+    )
 }
 
 /// Proves the database is writable: a heartbeat row in `meta`.

@@ -14,7 +14,7 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Begin, Completion, Intent, LedgerError, LedgerStats, ops};
+use super::{Begin, Intent, LedgerError, LedgerStats, ops};
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, LedgerError>>;
 
@@ -28,7 +28,6 @@ pub(crate) enum Cmd {
         at: OffsetDateTime,
         reply: Reply<()>,
     },
-    Complete(Box<Completion>, Reply<()>),
     Ping(Reply<()>),
     /// Any other write, run inside its own savepoint like the rest (see
     /// [`Ledger::write`](super::Ledger::write)).
@@ -288,7 +287,6 @@ fn run_one(conn: &Connection, cmd: Cmd) -> Done {
             reply,
             ops::attempt_start(conn, &payment_id, seq, &gateway, at),
         ),
-        Cmd::Complete(c, reply) => Done::Unit(reply, ops::complete(conn, &c)),
         Cmd::Ping(reply) => Done::Unit(reply, ops::ping(conn, OffsetDateTime::now_utc())),
         Cmd::Job(mut job) => {
             let r = job.run(conn);
@@ -336,9 +334,8 @@ fn fail(cmd: Cmd, e: LedgerError) -> Done {
             )
         }
         Cmd::Begin(_, reply) => Done::Begin(reply, Err(e)),
-        Cmd::AttemptStart { reply, .. }
-        | Cmd::Complete(_, reply)
-        | Cmd::Ping(reply)
-        | Cmd::Shutdown(reply) => Done::Unit(reply, Err(e)),
+        Cmd::AttemptStart { reply, .. } | Cmd::Ping(reply) | Cmd::Shutdown(reply) => {
+            Done::Unit(reply, Err(e))
+        }
     }
 }

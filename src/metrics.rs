@@ -14,6 +14,10 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     /// `upstream_duration_seconds{gateway}`: each gateway attempt.
     pub upstream_duration: HistogramVec,
+    /// `ledger_write_duration_seconds{op}`: from handing a write to the ledger to its
+    /// durable commit (`begin`, `complete`, `callback`): queueing, the group commit
+    /// and its fsync.
+    pub ledger_write_duration: HistogramVec,
     /// `upstream_attempts_total{gateway,outcome}`: each attempt by its outcome class.
     pub upstream_attempts: IntCounterVec,
     /// `failovers_total{from,to,reason}`.
@@ -31,6 +35,7 @@ pub struct Metrics {
     /// `ledger_commits_total` and `ledger_batch_max` come from the ledger's own stats.
     pub ledger_commits: IntGauge,
     pub ledger_writes: IntGauge,
+    pub ledger_syncs: IntGauge,
     /// `alerts_sent_total{alert,result}`: webhook deliveries (`ok`, `failed`, `dropped`).
     pub alerts_sent: IntCounterVec,
     /// `alerts_total{kind,severity}`: every alert raised (delivered or not), so
@@ -92,6 +97,20 @@ impl Metrics {
         .unwrap_or_else(|e| panic!("metric upstream_duration_seconds: {e}"));
         r.register(Box::new(upstream_duration.clone()))
             .unwrap_or_else(|e| panic!("register upstream_duration_seconds: {e}"));
+        let ledger_write_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "ledger_write_duration_seconds",
+                "Ledger write latency until durable (queue, group commit, fsync)",
+            )
+            .namespace("switchyard")
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+            &["op"],
+        )
+        .unwrap_or_else(|e| panic!("metric ledger_write_duration_seconds: {e}"));
+        r.register(Box::new(ledger_write_duration.clone()))
+            .unwrap_or_else(|e| panic!("register ledger_write_duration_seconds: {e}"));
         let gateway_weight = IntGaugeVec::new(
             Opts::new("gateway_weight", "Configured share of a route, permille")
                 .namespace("switchyard"),
@@ -162,6 +181,11 @@ impl Metrics {
             ),
             ledger_commits: gauge(r, "ledger_commits", "Ledger group commits since start"),
             ledger_writes: gauge(r, "ledger_writes", "Ledger write commands since start"),
+            ledger_syncs: gauge(
+                r,
+                "ledger_syncs",
+                "fdatasyncs of the ledger WAL since start (each covers every commit before it)",
+            ),
             alerts_sent: counter(
                 r,
                 "alerts_sent_total",
@@ -225,6 +249,7 @@ impl Metrics {
                 &["gateway", "result"],
             ),
             upstream_duration,
+            ledger_write_duration,
             gateway_weight,
             registry,
         }

@@ -93,12 +93,14 @@ fn env_for_configs() -> Vec<(String, String)> {
     v
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn intent_rows_survive_kill_9() {
-    let gw = FakeGateway::start(Behaviour::Hang).await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("ledger.db");
-    let cfg = dir.path().join("sy.toml");
+/// Writes a one-gateway config for `gw` with its ledger at `db`, starts
+/// `switchyard serve` on it and returns the child and its bound address.
+async fn serve_one_gateway(
+    dir: &std::path::Path,
+    db: &std::path::Path,
+    gw: std::net::SocketAddr,
+) -> (std::process::Child, String) {
+    let cfg = dir.join("sy.toml");
     std::fs::write(
         &cfg,
         format!(
@@ -106,7 +108,7 @@ async fn intent_rows_survive_kill_9() {
              [ledger]\npath = {:?}\n[[gateway]]\nname = \"gw\"\nconnector = \"generic\"\nbase_url = \"http://{}\"\ntimeout = \"60s\"\n\
              [[route]]\nname = \"r\"\nsplit = [{{ gateway = \"gw\", weight = 1 }}]\n",
             db.display().to_string(),
-            gw.addr
+            gw
         ),
     )
     .unwrap();
@@ -137,6 +139,15 @@ async fn intent_rows_survive_kill_9() {
     })
     .await
     .unwrap();
+    (child, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intent_rows_survive_kill_9() {
+    let gw = FakeGateway::start(Behaviour::Hang).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let (mut child, addr) = serve_one_gateway(dir.path(), &db, gw.addr).await;
 
     const N: usize = 40;
     let client = reqwest::Client::new();
@@ -173,4 +184,60 @@ async fn intent_rows_survive_kill_9() {
         .query_row("SELECT SUM(amount_paise) FROM payments", [], |r| r.get(0))
         .unwrap();
     assert_eq!(sum as usize, (0..N).map(|i| 100 + i).sum::<usize>());
+}
+
+/// A completion is answered at commit (not after its fsync): every payment whose
+/// 201 reached the caller must still show the gateway's answer after kill -9.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answered_completions_survive_kill_9() {
+    let gw = FakeGateway::start(Behaviour::Create).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let (mut child, addr) = serve_one_gateway(dir.path(), &db, gw.addr).await;
+
+    const N: usize = 200;
+    let client = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for i in 0..N {
+        let (client, url) = (client.clone(), format!("http://{addr}/v1/payments"));
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .header("Idempotency-Key", format!("done-{i}"))
+                .json(&serde_json::json!({"order_id": format!("ord_{i}"), "amount": 100 + i, "method": "upi_intent"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            let v: serde_json::Value = r.json().await.unwrap();
+            v["payment_id"].as_str().unwrap().to_string()
+        }));
+    }
+    let mut answered = Vec::new();
+    for t in tasks {
+        answered.push(t.await.unwrap());
+    }
+    child.kill().unwrap(); // SIGKILL, right after the last answer
+    child.wait().unwrap();
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for id in &answered {
+        let (status, gpid): (String, Option<String>) = conn
+            .query_row(
+                "SELECT status, gateway_payment_id FROM payments WHERE payment_id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_ne!(status, "initiated", "{id}: completion lost across kill -9");
+        assert!(gpid.is_some(), "{id}: gateway payment id lost");
+    }
+    let completed: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM idempotency WHERE completed = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(completed as usize, N);
 }

@@ -86,9 +86,8 @@ async fn ingest(
     };
     let event_id = inc.event_id.clone();
     let lsr = snap.callbacks.late_success_refund;
-    let applied = state
-        .ledger
-        .write(move |conn| apply(conn, &inc, lsr))
+    let write = state.ledger.write(move |conn| apply(conn, &inc, lsr));
+    let applied = crate::payments::timed(&state, "callback", write)
         .await
         .map_err(|e| {
             count("unavailable");

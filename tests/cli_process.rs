@@ -186,8 +186,8 @@ async fn intent_rows_survive_kill_9() {
     assert_eq!(sum as usize, (0..N).map(|i| 100 + i).sum::<usize>());
 }
 
-/// A completion is answered at commit (not after its fsync): every payment whose
-/// 201 reached the caller must still show the gateway's answer after kill -9.
+/// Every payment whose 201 reached the caller still shows the gateway's answer
+/// (its completion) after kill -9, right after the last answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answered_completions_survive_kill_9() {
     let gw = FakeGateway::start(Behaviour::Create).await;

@@ -56,7 +56,6 @@ use tokio::sync::{mpsc, oneshot};
 pub use types::*;
 
 use read::ReadPool;
-pub use writer::Durability;
 use writer::{Cmd, Counters};
 
 /// How the ledger commits.
@@ -227,14 +226,8 @@ impl Ledger {
     /// Final linkage, attempts (upserted by position, 1-based), a `completed` event,
     /// and the response stored on the idempotency row (marked completed). Returns
     /// how many early callbacks (orphans) it linked, i.e. queued to the outbox.
-    ///
-    /// Answered at commit ([`Durability::Committed`]), not after the fsync: the
-    /// intent was durable before the gateway was called, and if power fails before
-    /// the next sync the payment is left `initiated` for the watchdog, exactly as
-    /// after a crash during the gateway call (docs/BENCHMARKS.md measures the gain).
     pub async fn complete(&self, c: Completion) -> Result<usize, LedgerError> {
-        self.write_with(Durability::Committed, move |conn| ops::complete(conn, &c))
-            .await
+        self.write(move |conn| ops::complete(conn, &c)).await
     }
 
     /// A payment with its attempts and events, or `None`.
@@ -259,19 +252,7 @@ impl Ledger {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, LedgerError> + Send + 'static,
     {
-        self.write_with(Durability::Durable, f).await
-    }
-
-    /// [`Ledger::write`] with a chosen [`Durability`]: `Committed` answers once the
-    /// batch committed (visible to readers, survives kill -9) without waiting for
-    /// its fsync. Use it only where losing the write to a power failure is recovered
-    /// by design.
-    pub async fn write_with<T, F>(&self, durability: Durability, f: F) -> Result<T, LedgerError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, LedgerError> + Send + 'static,
-    {
-        self.call(|reply| Cmd::Job(Box::new(writer::FnJob::new(f, reply, durability))))
+        self.call(|reply| Cmd::Job(Box::new(writer::FnJob::new(f, reply))))
             .await
     }
 

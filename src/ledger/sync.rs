@@ -198,7 +198,7 @@ mod ledger_tests {
     use std::sync::atomic::AtomicI64;
 
     use super::*;
-    use crate::ledger::writer::{Durability, FnJob, Job};
+    use crate::ledger::writer::{FnJob, Job};
     use crate::ledger::{Ledger, LedgerError, LedgerOptions, outbox};
 
     #[tokio::test]
@@ -219,15 +219,13 @@ mod ledger_tests {
         ledger.shutdown().await.unwrap();
     }
 
-    fn job(
-        durability: Durability,
-    ) -> (
+    fn job() -> (
         Done,
         tokio::sync::oneshot::Receiver<Result<(), LedgerError>>,
     ) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let conn = rusqlite::Connection::open_in_memory().unwrap();
-        let mut j = FnJob::new(|_: &rusqlite::Connection| Ok(()), tx, durability);
+        let mut j = FnJob::new(|_: &rusqlite::Connection| Ok(()), tx);
         j.run(&conn).unwrap();
         (Done::Job(Box::new(j), Ok(())), rx)
     }
@@ -237,8 +235,8 @@ mod ledger_tests {
         let dir = tempfile::tempdir().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         let in_flight = Arc::new(InFlight::default());
-        let (a, mut a_rx) = job(Durability::Durable);
-        let (b, mut b_rx) = job(Durability::Durable);
+        let (a, mut a_rx) = job();
+        let (b, mut b_rx) = job();
         in_flight.add();
         tx.send(Group {
             done: vec![a],

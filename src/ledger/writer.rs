@@ -44,25 +44,6 @@ pub(crate) trait Job: Send {
     fn answer(self: Box<Self>, commit_err: Option<&str>);
     /// The command could not run at all (or its savepoint failed).
     fn fail(self: Box<Self>, e: LedgerError);
-    /// Whether the caller waits for the fsync ([`Durability::Durable`]) or only for
-    /// the commit ([`Durability::Committed`]).
-    fn durability(&self) -> Durability {
-        Durability::Durable
-    }
-}
-
-/// When a write's caller is answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    /// After the WAL holding the commit was fsynced: survives power loss. Every
-    /// write-ahead record and every acknowledged callback is of this kind.
-    Durable,
-    /// As soon as the transaction committed (written to the WAL, visible to every
-    /// reader, survives kill -9); it is on stable storage after the sync that
-    /// follows, a fraction of a millisecond later. Only for writes whose loss on
-    /// power failure is recovered by design (the initiation's completion: the
-    /// payment stays `initiated` and the watchdog resolves it from the gateway).
-    Committed,
 }
 
 /// A closure as a [`Job`], its result held until the commit.
@@ -70,16 +51,14 @@ pub(crate) struct FnJob<T, F> {
     f: Option<F>,
     out: Option<Result<T, LedgerError>>,
     reply: Reply<T>,
-    durability: Durability,
 }
 
 impl<T, F> FnJob<T, F> {
-    pub(crate) fn new(f: F, reply: Reply<T>, durability: Durability) -> Self {
+    pub(crate) fn new(f: F, reply: Reply<T>) -> Self {
         FnJob {
             f: Some(f),
             out: None,
             reply,
-            durability,
         }
     }
 }
@@ -119,10 +98,6 @@ where
     fn fail(self: Box<Self>, e: LedgerError) {
         drop(self.reply.send(Err(e)));
     }
-
-    fn durability(&self) -> Durability {
-        self.durability
-    }
 }
 
 #[derive(Default)]
@@ -158,11 +133,6 @@ pub(crate) enum Done {
 }
 
 impl Done {
-    /// Answered at commit rather than after the sync.
-    pub(crate) fn at_commit(&self) -> bool {
-        matches!(self, Done::Job(job, _) if job.durability() == Durability::Committed)
-    }
-
     pub(crate) fn succeeded(&self) -> bool {
         match self {
             Done::Begin(_, r) => r.is_ok(),
@@ -264,13 +234,8 @@ pub(crate) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Cmd>, parts: Part
         match (&answerer, committed) {
             (_, None) => {}
             (Answerer::Synced(tx, busy), Some(c)) if c.commit_err.is_none() => {
-                // Committed-class writes are answered now; the rest after the sync,
-                // which runs for every commit (it also makes those durable).
-                let (now, later): (Vec<Done>, Vec<Done>) =
-                    c.done.into_iter().partition(Done::at_commit);
-                now.into_iter().for_each(|d| d.answer(None));
                 let group = super::sync::Group {
-                    done: later,
+                    done: c.done,
                     outbox_seq: outbox_seq(&conn),
                 };
                 busy.add();

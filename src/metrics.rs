@@ -35,7 +35,6 @@ pub struct Metrics {
     /// `ledger_commits_total` and `ledger_batch_max` come from the ledger's own stats.
     pub ledger_commits: IntGauge,
     pub ledger_writes: IntGauge,
-    pub ledger_syncs: IntGauge,
     /// `alerts_sent_total{alert,result}`: webhook deliveries (`ok`, `failed`, `dropped`).
     pub alerts_sent: IntCounterVec,
     /// `alerts_total{kind,severity}`: every alert raised (delivered or not), so
@@ -181,11 +180,6 @@ impl Metrics {
             ),
             ledger_commits: gauge(r, "ledger_commits", "Ledger group commits since start"),
             ledger_writes: gauge(r, "ledger_writes", "Ledger write commands since start"),
-            ledger_syncs: gauge(
-                r,
-                "ledger_syncs",
-                "fdatasyncs of the ledger WAL since start (each covers every commit before it)",
-            ),
             alerts_sent: counter(
                 r,
                 "alerts_sent_total",

@@ -163,7 +163,6 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let stats = state.ledger.stats();
     state.metrics.ledger_commits.set(stats.commits as i64);
     state.metrics.ledger_writes.set(stats.writes as i64);
-    state.metrics.ledger_syncs.set(stats.syncs as i64);
     (
         [(
             header::CONTENT_TYPE,

@@ -100,6 +100,17 @@ pub(crate) struct Pass {
     copied: i64,
 }
 
+impl Drop for Checkpointer {
+    /// A checkpointer dropped without [`Checkpointer::stop`] (a failed ledger open)
+    /// still ends its thread.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(h) = &self.handle {
+            h.thread().unpark();
+        }
+    }
+}
+
 /// One `PASSIVE` checkpoint.
 pub(crate) fn passive(conn: &Connection) -> Result<Pass, rusqlite::Error> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {

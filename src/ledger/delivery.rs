@@ -103,23 +103,11 @@ pub fn rows_after(
     after: i64,
     limit: usize,
 ) -> Result<Vec<OutboxRow>, LedgerError> {
-    rows_between(conn, after, i64::MAX, limit)
-}
-
-/// Up to `limit` outbox rows with `after < seq <= upto`, in order. The sink
-/// workers pass [`Ledger::durable_outbox_seq`](super::Ledger::durable_outbox_seq)
-/// as `upto`, so a row is never forwarded before it is durable.
-pub fn rows_between(
-    conn: &Connection,
-    after: i64,
-    upto: i64,
-    limit: usize,
-) -> Result<Vec<OutboxRow>, LedgerError> {
     let mut st = conn.prepare_cached(
         "SELECT seq, event_id, payment_id, body, created_at FROM outbox
-         WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
+         WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
-    let rows = st.query_map(params![after, upto, limit as i64], row)?;
+    let rows = st.query_map(params![after, limit as i64], row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -7,14 +7,13 @@
 //!   `INTEGER` unix milliseconds UTC; money is `INTEGER` paise.
 //! - [`writer`]: the group-commit writer thread (savepoint per command).
 //! - `ops`: the SQL of each write command.
+//! - `checkpoint`: WAL checkpoints on their own thread, so no commit waits for one.
 //! - `read`: queries on a small pool of read-only connections, run on tokio's
 //!   blocking pool, never on the writer.
 //!
-//! - `sync`: the sync thread that fdatasyncs the WAL after commits, off the writer.
-//!
 //! Durability: with `synchronous_full` every write method returns only after the
-//! transaction holding it has been committed and the WAL fdatasynced (by the sync
-//! thread, so the writer never waits for the disk). Without it a committed write
+//! transaction holding it has been committed with `PRAGMA synchronous = FULL` in WAL
+//! mode, i.e. after the WAL was fsynced. Without it (`NORMAL`) a committed write
 //! survives a process crash (kill -9) but may be lost on power failure.
 //!
 //! Testing durability (kill -9): a write is durable exactly when its `await`
@@ -35,7 +34,6 @@ pub mod outbox;
 mod precedence;
 mod read;
 mod schema;
-mod sync;
 mod types;
 pub mod watchdog;
 mod writer;
@@ -44,7 +42,6 @@ mod writer;
 mod tests;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -89,9 +86,6 @@ pub struct LedgerStats {
     pub grouped_commits: u64,
     /// Transactions that failed to begin or commit.
     pub failed_commits: u64,
-    /// fdatasyncs of the WAL (with `synchronous_full`): each covers every commit
-    /// made since the previous one.
-    pub syncs: u64,
     /// Background checkpoint passes (WAL frames copied into the database file).
     pub checkpoints: u64,
 }
@@ -106,8 +100,6 @@ struct Inner {
     tx: mpsc::Sender<Cmd>,
     reads: Arc<ReadPool>,
     counters: Arc<Counters>,
-    /// The highest outbox `seq` known durable (see [`sync`]).
-    durable_outbox: Arc<AtomicI64>,
     writer: Mutex<Option<JoinHandle<()>>>,
     path: PathBuf,
 }
@@ -131,60 +123,38 @@ impl Ledger {
                 path.display()
             )));
         }
-        // The connection never fsyncs inside COMMIT: with `synchronous_full` the sync
-        // thread fdatasyncs the WAL after each commit, before any caller is answered
-        // (see `sync` for why that is as durable as SQLite's FULL); without it, a
-        // committed write survives kill -9 but not power loss. NORMAL still syncs the
-        // WAL before each checkpoint and the WAL header when the log restarts.
+        let sync = if opts.synchronous_full {
+            "FULL"
+        } else {
+            "NORMAL"
+        };
         // temp_store = MEMORY: the per-command savepoints' statement journals stay in
         // memory instead of spilling to temp files (measured: ~23% less CPU per payment,
         // docs/BENCHMARKS.md "Profile").
-        conn.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
-        )?;
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
+        ))?;
         schema::migrate(&mut conn)?;
         // The writer runs a few dozen distinct statements (payments, callbacks,
         // outbox, delivery, audit, savepoints); rusqlite's default cache of 16 would
         // evict and re-prepare them in turn.
         conn.set_prepared_statement_cache_capacity(128);
+        let counters = Arc::new(Counters::default());
+        // WAL checkpoints run on their own thread, not inside a commit (checkpoint.rs).
+        let checkpointer = checkpoint::Checkpointer::start(path, Arc::clone(&counters))?;
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
 
         let max = opts.group_commit_max.max(1);
         let (tx, rx) = mpsc::channel(max.saturating_mul(4).max(1024));
-        let counters = Arc::new(Counters::default());
-        let durable_outbox = Arc::new(AtomicI64::new(writer::outbox_seq(&conn)));
-        let (answerer, sync_thread) = if opts.synchronous_full {
-            let (stx, srx) = std::sync::mpsc::channel();
-            let mut wal = path.as_os_str().to_owned();
-            wal.push("-wal");
-            let (c, d) = (Arc::clone(&counters), Arc::clone(&durable_outbox));
-            let busy = Arc::new(sync::InFlight::default());
-            let b = Arc::clone(&busy);
-            let h = std::thread::Builder::new()
-                .name("ledger-sync".into())
-                .spawn(move || sync::run(PathBuf::from(wal), srx, c, d, b))?;
-            (writer::Answerer::Synced(stx, busy), Some(h))
-        } else {
-            (writer::Answerer::Direct, None)
-        };
-        let checkpointer = checkpoint::Checkpointer::start(path, Arc::clone(&counters))?;
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
-        let parts = writer::Parts {
-            counters: Arc::clone(&counters),
-            group_commit_max: max,
-            answerer,
-            sync_thread,
-            durable: Arc::clone(&durable_outbox),
-            checkpointer: Some(checkpointer),
-        };
+        let thread_counters = Arc::clone(&counters);
         let handle = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || writer::run(conn, rx, parts))?;
+            .spawn(move || writer::run(conn, rx, thread_counters, max, Some(checkpointer)))?;
         Ok(Ledger {
             inner: Arc::new(Inner {
                 tx,
                 reads: Arc::new(ReadPool::new(path, 4)),
                 counters,
-                durable_outbox,
                 writer: Mutex::new(Some(handle)),
                 path: path.to_path_buf(),
             }),
@@ -292,12 +262,6 @@ impl Ledger {
                 .map_err(|_| LedgerError::Internal("the writer thread panicked".into()))?;
         }
         result
-    }
-
-    /// The highest outbox `seq` whose row is durable: what the pipeline may forward.
-    /// Rows above it are committed but their fsync has not returned yet.
-    pub fn durable_outbox_seq(&self) -> i64 {
-        self.inner.durable_outbox.load(Ordering::Acquire)
     }
 
     /// Counters from the writer.

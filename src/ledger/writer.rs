@@ -107,7 +107,6 @@ pub(crate) struct Counters {
     max_batch: AtomicU64,
     grouped_commits: AtomicU64,
     failed_commits: AtomicU64,
-    pub(crate) syncs: AtomicU64,
     pub(crate) checkpoints: AtomicU64,
 }
 
@@ -119,21 +118,20 @@ impl Counters {
             max_batch: self.max_batch.load(Ordering::Relaxed),
             grouped_commits: self.grouped_commits.load(Ordering::Relaxed),
             failed_commits: self.failed_commits.load(Ordering::Relaxed),
-            syncs: self.syncs.load(Ordering::Relaxed),
             checkpoints: self.checkpoints.load(Ordering::Relaxed),
         }
     }
 }
 
 /// A command's result held until the batch commits.
-pub(crate) enum Done {
+enum Done {
     Begin(Reply<Begin>, Result<Begin, LedgerError>),
     Unit(Reply<()>, Result<(), LedgerError>),
     Job(Box<dyn Job>, Result<(), LedgerError>),
 }
 
 impl Done {
-    pub(crate) fn succeeded(&self) -> bool {
+    fn succeeded(&self) -> bool {
         match self {
             Done::Begin(_, r) => r.is_ok(),
             Done::Unit(_, r) => r.is_ok(),
@@ -142,7 +140,7 @@ impl Done {
     }
 
     /// Answers the caller; `commit_err` replaces a success when the commit failed.
-    pub(crate) fn answer(self, commit_err: Option<&str>) {
+    fn answer(self, commit_err: Option<&str>) {
         // A caller that gave up (dropped its receiver) is not an error here.
         match (self, commit_err) {
             (Done::Job(job, Ok(())), e) => job.answer(e),
@@ -159,99 +157,27 @@ fn commit_failed(e: &str) -> LedgerError {
     LedgerError::CommitFailed(e.to_owned())
 }
 
-/// Where a committed batch goes to be answered.
-pub(crate) enum Answerer {
-    /// Answer right after the commit (`synchronous = NORMAL`, or tests): durable
-    /// against a process crash, not against power loss.
-    Direct,
-    /// Hand the batch to the sync thread, which answers it after the fdatasync of
-    /// the WAL that covers it ([`super::sync`]); `InFlight` counts the batches it
-    /// has not answered yet.
-    Synced(
-        std::sync::mpsc::Sender<super::sync::Group>,
-        Arc<super::sync::InFlight>,
-    ),
-}
-
-/// What the writer thread works with besides its connection and queue.
-pub(crate) struct Parts {
-    pub(crate) counters: Arc<Counters>,
-    pub(crate) group_commit_max: usize,
-    pub(crate) answerer: Answerer,
-    pub(crate) sync_thread: Option<std::thread::JoinHandle<()>>,
-    /// The durable outbox watermark, advanced here when there is no sync thread.
-    pub(crate) durable: Arc<std::sync::atomic::AtomicI64>,
-    /// The background checkpointer (`None`: SQLite's automatic checkpoints).
-    pub(crate) checkpointer: Option<super::checkpoint::Checkpointer>,
-}
-
 /// The writer thread's body. Returns when every sender is gone or after a shutdown.
-pub(crate) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Cmd>, parts: Parts) {
-    let Parts {
-        counters,
-        group_commit_max,
-        answerer,
-        sync_thread,
-        durable,
-        checkpointer,
-    } = parts;
+pub(crate) fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Cmd>,
+    counters: Arc<Counters>,
+    group_commit_max: usize,
+    checkpointer: Option<super::checkpoint::Checkpointer>,
+) {
     let max = group_commit_max.max(1);
     let mut batch = Vec::with_capacity(max);
     let mut shutdown_waiters: Vec<Reply<()>> = Vec::new();
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
-        let mut taken = 1;
-        // Keep adding queued commands to this transaction; while the sync thread is
-        // still syncing the previous batch, also wait (briefly, repeatedly) for
-        // more: committing now would only queue behind that sync, and every commit
-        // rewrites the B-trees' hot pages, so fewer, larger commits cost less CPU
-        // per command (docs/BENCHMARKS.md).
-        let mut more = || {
-            while taken < max {
-                match rx.try_recv() {
-                    Ok(cmd) => {
-                        taken += 1;
-                        return Some(cmd);
-                    }
-                    Err(mpsc::error::TryRecvError::Disconnected) => return None,
-                    Err(mpsc::error::TryRecvError::Empty) => {}
-                }
-                match &answerer {
-                    Answerer::Synced(_, busy) if busy.wait_briefly() => {}
-                    _ => return None,
-                }
-            }
-            None
-        };
-        let before = shutdown_waiters.len();
-        let committed = run_batch(
-            &mut conn,
-            &mut batch,
-            &counters,
-            &mut shutdown_waiters,
-            &mut more,
-        );
-        match (&answerer, committed) {
-            (_, None) => {}
-            (Answerer::Synced(tx, busy), Some(c)) if c.commit_err.is_none() => {
-                let group = super::sync::Group {
-                    done: c.done,
-                    outbox_seq: outbox_seq(&conn),
-                };
-                busy.add();
-                if let Err(std::sync::mpsc::SendError(g)) = tx.send(group) {
-                    // The sync thread is gone: nothing can be confirmed durable.
-                    busy.done(1);
-                    g.fail("the ledger's sync thread stopped");
-                }
-            }
-            (_, Some(c)) => {
-                if c.commit_err.is_none() {
-                    durable.fetch_max(outbox_seq(&conn), Ordering::Release);
-                }
-                c.answer();
+        while batch.len() < max {
+            match rx.try_recv() {
+                Ok(cmd) => batch.push(cmd),
+                Err(_) => break,
             }
         }
+        let before = shutdown_waiters.len();
+        process_batch(&mut conn, &mut batch, &counters, &mut shutdown_waiters);
         if let Some(ck) = &checkpointer
             && ck.take_finish_request()
         {
@@ -264,14 +190,6 @@ pub(crate) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Cmd>, parts: Part
     }
     if let Some(ck) = checkpointer {
         ck.stop();
-    }
-    // Every batch handed to the sync thread is synced and answered before the
-    // shutdown is confirmed.
-    drop(answerer);
-    if let Some(h) = sync_thread
-        && h.join().is_err()
-    {
-        tracing::error!("ledger: the sync thread panicked");
     }
     let result = checkpoint(&conn);
     for w in shutdown_waiters {
@@ -286,65 +204,21 @@ pub(crate) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Cmd>, parts: Part
     }
 }
 
-/// The highest outbox `seq` ever assigned (0 for none): read after a commit, it
-/// bounds what the forwarder may read once that commit is durable.
-pub(crate) fn outbox_seq(conn: &Connection) -> i64 {
-    conn.prepare_cached("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
-        .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
-        .unwrap_or(0)
-}
-
 fn checkpoint(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
 }
 
-/// A batch that ran: every command's result, waiting for its answer.
-pub(crate) struct Committed {
-    pub(crate) done: Vec<Done>,
-    /// The commit failed: every success becomes this error.
-    pub(crate) commit_err: Option<String>,
-}
-
-impl Committed {
-    pub(crate) fn answer(self) {
-        let any_ok = self.done.iter().any(Done::succeeded);
-        if self.commit_err.is_some() && !any_ok {
-            self.done.into_iter().for_each(|d| d.answer(None));
-        } else {
-            let e = self.commit_err.as_deref();
-            self.done.into_iter().for_each(|d| d.answer(e));
-        }
-    }
-}
-
 /// Runs `batch` (drained) as one transaction and answers every caller.
-#[cfg(test)]
 pub(crate) fn process_batch(
     conn: &mut Connection,
     batch: &mut Vec<Cmd>,
     counters: &Counters,
     shutdown_waiters: &mut Vec<Reply<()>>,
 ) {
-    if let Some(c) = run_batch(conn, batch, counters, shutdown_waiters, &mut || None) {
-        c.answer();
-    }
-}
-
-/// Runs `batch` (drained), then every command `more` yields until it yields
-/// `None`, as one transaction. Answers the callers whose commands could not be
-/// committed; returns the rest (`None` when nothing is left to answer).
-pub(crate) fn run_batch(
-    conn: &mut Connection,
-    batch: &mut Vec<Cmd>,
-    counters: &Counters,
-    shutdown_waiters: &mut Vec<Reply<()>>,
-    more: &mut dyn FnMut() -> Option<Cmd>,
-) -> Option<Committed> {
     let mut done = Vec::with_capacity(batch.len());
     let mut writes = 0u64;
     let mut began = conn.execute_batch("BEGIN IMMEDIATE");
-    let mut queued = batch.drain(..);
-    while let Some(cmd) = queued.next().or_else(&mut *more) {
+    for cmd in batch.drain(..) {
         if let Cmd::Shutdown(reply) = cmd {
             shutdown_waiters.push(reply);
             continue;
@@ -372,12 +246,12 @@ pub(crate) fn run_batch(
             // Only shutdown requests: nothing to commit.
             let _ = conn.execute_batch("ROLLBACK");
         }
-        return None;
+        return;
     }
     if began.is_err() {
         counters.failed_commits.fetch_add(1, Ordering::Relaxed);
         done.into_iter().for_each(|d| d.answer(None));
-        return None;
+        return;
     }
     let commit_err = match conn.execute_batch("COMMIT") {
         Ok(()) => {
@@ -398,7 +272,13 @@ pub(crate) fn run_batch(
             Some(e.to_string())
         }
     };
-    Some(Committed { done, commit_err })
+    let any_ok = done.iter().any(Done::succeeded);
+    if commit_err.is_some() && !any_ok {
+        done.into_iter().for_each(|d| d.answer(None));
+    } else {
+        done.into_iter()
+            .for_each(|d| d.answer(commit_err.as_deref()));
+    }
 }
 
 /// One command inside its own savepoint.
@@ -445,8 +325,7 @@ fn run_one(conn: &Connection, cmd: Cmd) -> Done {
 }
 
 /// Runs a parameterless statement through the statement cache: the savepoint
-/// statements run twice per command, and parsing them each time cost ~4% of the
-/// writer's CPU (docs/BENCHMARKS.md).
+/// statements run twice per command, and `execute_batch` parsed them every time.
 fn exec_cached(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
 }

@@ -20,14 +20,11 @@ pub(crate) async fn run(
     let sink = fwd.sink.name.clone();
     while !*stop.borrow() {
         let name = sink.clone();
-        // Only rows whose commit is durable (the sync thread may not have synced
-        // the newest ones yet; their writers are woken, and wake us, once it has).
-        let upto = fwd.ledger.durable_outbox_seq();
         let rows = fwd
             .ledger
             .query(move |c| {
                 let after = delivery::cursor(c, &name)?;
-                delivery::rows_between(c, after, upto, batch)
+                delivery::rows_after(c, after, batch)
             })
             .await;
         let rows = match rows {

@@ -112,9 +112,7 @@ fn read_event_ids(path: &Path, pos: &mut u64, ids: &mut HashSet<String>) -> anyh
 }
 
 /// switchyard's `(ledger_commits, ledger_writes)` from `GET /metrics`: group commits
-/// (each made durable by one WAL fdatasync on the ledger's sync thread, which may
-/// cover several; `switchyard_ledger_syncs` counts those) and write commands since
-/// start.
+/// (one WAL fsync each) and write commands since start.
 async fn ledger_counters(stack: &Stack) -> anyhow::Result<(u64, u64)> {
     let (status, text) = crate::http::request(stack.listen, "GET", "/metrics", &[], None).await?;
     if status != 200 {

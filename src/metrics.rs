@@ -249,6 +249,16 @@ impl Metrics {
         }
     }
 
+    /// Awaits a ledger write, observing `ledger_write_duration_seconds{op}`.
+    pub async fn time_ledger_write<T>(&self, op: &str, write: impl Future<Output = T>) -> T {
+        let t0 = std::time::Instant::now();
+        let out = write.await;
+        self.ledger_write_duration
+            .with_label_values(&[op])
+            .observe(t0.elapsed().as_secs_f64());
+        out
+    }
+
     pub fn registry(&self) -> &Registry {
         &self.registry
     }

@@ -107,7 +107,11 @@ pub async fn initiate(
         created_at: now,
         ttl_deadline: now + DEFAULT_PENDING_TTL,
     };
-    match timed(state, "begin", state.ledger.begin(intent)).await {
+    match state
+        .metrics
+        .time_ledger_write("begin", state.ledger.begin(intent))
+        .await
+    {
         Ok(Begin::New) => {}
         Ok(Begin::Replay(stored)) => {
             return Ok(Answer {
@@ -142,7 +146,11 @@ pub async fn initiate(
         response: stored,
         ..completion
     };
-    match timed(state, "complete", state.ledger.complete(completion)).await {
+    match state
+        .metrics
+        .time_ledger_write("complete", state.ledger.complete(completion))
+        .await
+    {
         // Early callbacks (orphans) linked into the outbox: wake the forwarder.
         Ok(linked) if linked > 0 => state.outbox_notify.notify_one(),
         Ok(_) => {}
@@ -155,18 +163,6 @@ pub async fn initiate(
         body,
         replayed: false,
     })
-}
-
-/// Awaits a ledger write, observing `ledger_write_duration_seconds{op}`.
-pub(crate) async fn timed<T>(state: &AppState, op: &str, write: impl Future<Output = T>) -> T {
-    let t0 = Instant::now();
-    let out = write.await;
-    state
-        .metrics
-        .ledger_write_duration
-        .with_label_values(&[op])
-        .observe(t0.elapsed().as_secs_f64());
-    out
 }
 
 /// What the attempt loop ended with.

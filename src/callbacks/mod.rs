@@ -87,7 +87,9 @@ async fn ingest(
     let event_id = inc.event_id.clone();
     let lsr = snap.callbacks.late_success_refund;
     let write = state.ledger.write(move |conn| apply(conn, &inc, lsr));
-    let applied = crate::payments::timed(&state, "callback", write)
+    let applied = state
+        .metrics
+        .time_ledger_write("callback", write)
         .await
         .map_err(|e| {
             count("unavailable");

@@ -30,7 +30,7 @@ use super::LedgerError;
 use super::writer::Counters;
 
 /// Frames left in the WAL after a pass above which the writer finishes the job.
-pub(crate) const FINISH_AT: i64 = 4_000;
+const FINISH_AT: i64 = 4_000;
 
 const EVERY: Duration = Duration::from_millis(10);
 
@@ -91,7 +91,7 @@ impl Checkpointer {
 
 /// What one checkpoint pass did.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Pass {
+struct Pass {
     /// Another checkpoint held the lock: nothing was done.
     busy: bool,
     /// Frames in the WAL when the pass began.
@@ -112,7 +112,7 @@ impl Drop for Checkpointer {
 }
 
 /// One `PASSIVE` checkpoint.
-pub(crate) fn passive(conn: &Connection) -> Result<Pass, rusqlite::Error> {
+fn passive(conn: &Connection) -> Result<Pass, rusqlite::Error> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
         Ok(Pass {
             busy: r.get::<_, i64>(0)? != 0,

@@ -149,7 +149,7 @@ impl Ledger {
         let thread_counters = Arc::clone(&counters);
         let handle = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || writer::run(conn, rx, thread_counters, max, Some(checkpointer)))?;
+            .spawn(move || writer::run(conn, rx, thread_counters, max, checkpointer))?;
         Ok(Ledger {
             inner: Arc::new(Inner {
                 tx,

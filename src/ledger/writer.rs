@@ -163,7 +163,7 @@ pub(crate) fn run(
     mut rx: mpsc::Receiver<Cmd>,
     counters: Arc<Counters>,
     group_commit_max: usize,
-    checkpointer: Option<super::checkpoint::Checkpointer>,
+    checkpointer: super::checkpoint::Checkpointer,
 ) {
     let max = group_commit_max.max(1);
     let mut batch = Vec::with_capacity(max);
@@ -178,19 +178,15 @@ pub(crate) fn run(
         }
         let before = shutdown_waiters.len();
         process_batch(&mut conn, &mut batch, &counters, &mut shutdown_waiters);
-        if let Some(ck) = &checkpointer
-            && ck.take_finish_request()
-        {
-            ck.finish(&conn);
+        if checkpointer.take_finish_request() {
+            checkpointer.finish(&conn);
         }
         if before == 0 && !shutdown_waiters.is_empty() {
             // Refuse new commands; keep draining what is already queued.
             rx.close();
         }
     }
-    if let Some(ck) = checkpointer {
-        ck.stop();
-    }
+    checkpointer.stop();
     let result = checkpoint(&conn);
     for w in shutdown_waiters {
         let r = match &result {

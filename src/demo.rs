@@ -22,7 +22,8 @@ use rand::Rng;
 use tokio::sync::Mutex;
 
 use crate::commands::CommandError;
-use crate::config::{self, ConnectorKind};
+use crate::config;
+use crate::connectors::ConnectorKind;
 use crate::metrics::Metrics;
 use crate::sandbox::{CallbackConfig, KnobsPatch, SandboxGateway, SandboxHandle};
 use crate::serve::Server;

@@ -48,5 +48,4 @@ pub mod routing;
 pub mod sandbox;
 pub mod serve;
 pub mod state;
-pub mod upstream;
 pub mod watchdog;

@@ -229,7 +229,7 @@ impl Attempts<'_> {
                 gateway: Arc::clone(&self.snap.gateways[gw].name),
                 route: Arc::from(self.route),
                 method: self.req.method,
-                class: outcome.health_class(),
+                class: (&outcome).into(),
                 latency: elapsed,
             });
             attempts.push(AttemptRecord {

@@ -23,12 +23,12 @@ use tokio::sync::watch;
 use crate::callbacks::{normalize, report};
 use crate::config::WatchdogPolicy;
 use crate::connectors::StatusReport;
+use crate::connectors::upstream::UpstreamError;
 use crate::ledger::LedgerError;
 use crate::ledger::callbacks::apply;
 use crate::ledger::watchdog::{Candidate, candidates, mark_stale, record_check};
 use crate::model::PaymentStatus;
 use crate::state::AppState;
-use crate::upstream::UpstreamError;
 
 /// Most payments looked at per scan.
 const SCAN_LIMIT: usize = 256;

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use switchyard::config::{ConnectorKind, Credentials, GatewaySpec, Secret};
 use switchyard::connectors::{self, Connector, InitiateRequest, Outcome};
+use switchyard::connectors::{ConnectorKind, Credentials, GatewaySpec};
+use switchyard::model::Secret;
 use switchyard::model::{
     Currency, Customer, Method, NextAction, Paise, PaymentRequest, PaymentStatus, Reason, Vpa,
 };

@@ -14,8 +14,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use switchyard::config::{ConnectorKind, Credentials, GatewaySpec, Secret};
 use switchyard::connectors::{self, Connector, InitiateRequest, Outcome, VerifyOptions};
+use switchyard::connectors::{ConnectorKind, Credentials, GatewaySpec};
+use switchyard::model::Secret;
 use switchyard::model::{Currency, Customer, Method, Paise, PaymentRequest, PaymentStatus, Vpa};
 use switchyard::sandbox::{
     CallbackConfig, CallbackKnobs, Controls, KnobsPatch, RetryPolicy, SandboxGateway, SandboxHandle,

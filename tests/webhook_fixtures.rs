@@ -9,8 +9,9 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use switchyard::callbacks::normalize;
-use switchyard::config::{ConnectorKind, Credentials, GatewaySpec, Secret};
 use switchyard::connectors::{self, CallbackData, RefundStatus, VerifyOptions};
+use switchyard::connectors::{ConnectorKind, Credentials, GatewaySpec};
+use switchyard::model::Secret;
 use switchyard::model::{PaymentStatus, Reason};
 use time::OffsetDateTime;
 

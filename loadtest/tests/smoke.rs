@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use loadtest::{Mode, Plan, TargetKind};
-use switchyard::config::{self, ConnectorKind};
+use switchyard::config;
+use switchyard::connectors::ConnectorKind;
 use switchyard::metrics::Metrics;
 use switchyard::sandbox::SandboxGateway;
 use switchyard::serve::Server;

@@ -75,13 +75,7 @@ pub struct RawRamp {
     pub dwell: Option<String>,
 }
 
-/// A compiled progressive rollout: percent of the entry's weight per step; after
-/// the last step the entry gets its whole weight.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ramp {
-    pub steps: Vec<u32>,
-    pub dwell: Duration,
-}
+pub use crate::routing::Ramp;
 
 /// The compiled `[health]` section.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Secret;
+use crate::model::Secret;
 
 /// `[pipeline]` with its defaults applied, and the sinks (never empty: with no
 /// `[[sink]]` the embedded default is a file sink beside the ledger).

@@ -9,34 +9,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::connectors::Connector;
+use crate::connectors::GatewaySpec;
+use crate::model::Secret;
 use crate::routing::Route;
 
-/// Index of a gateway in [`Snapshot::gateways`].
-pub type GatewayIdx = usize;
+use crate::routing::GatewayIdx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StickyKey {
     OrderId,
     IdempotencyKey,
-}
-
-/// A secret read from the environment or a file at load time. `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
 }
 
 /// Settings that need a restart to change (listeners, ledger). A reload that changes
@@ -62,58 +44,7 @@ pub struct ServerPolicy {
     pub public_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectorKind {
-    Generic,
-    Razorpay,
-    Cashfree,
-    /// Juspay UPI Merchant Stack (callbacks only: the Pay Callback, RSA-signed).
-    JuspayUpi,
-}
-
-impl ConnectorKind {
-    pub const ALL: [ConnectorKind; 4] = [
-        ConnectorKind::Generic,
-        ConnectorKind::Razorpay,
-        ConnectorKind::Cashfree,
-        ConnectorKind::JuspayUpi,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectorKind::Generic => "generic",
-            ConnectorKind::Razorpay => "razorpay",
-            ConnectorKind::Cashfree => "cashfree",
-            ConnectorKind::JuspayUpi => "juspay_upi",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-/// Credentials resolved from their references.
-#[derive(Debug, Clone, Default)]
-pub struct Credentials {
-    pub key_id: Option<Secret>,
-    pub key_secret: Option<Secret>,
-    pub webhook_secret: Option<Secret>,
-}
-
 /// One gateway as compiled: its settings and the connector built for them.
-#[derive(Debug, Clone)]
-pub struct GatewaySpec {
-    pub name: String,
-    pub kind: ConnectorKind,
-    pub base_url: String,
-    pub credentials: Credentials,
-    pub connect_timeout: Duration,
-    pub timeout: Duration,
-    pub pool_size: usize,
-    pub idempotent: bool,
-}
-
 pub struct Gateway {
     /// `spec.name`, shared cheaply with the health feed.
     pub name: Arc<str>,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::model::{Currency, Method, Paise, PaymentRequest};
+use crate::model::{Currency, Method, Paise, PaymentRequest, Secret};
 use crate::routing::sticky_hash;
 
 fn any_env(name: &str) -> Option<String> {

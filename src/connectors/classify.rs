@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use super::Outcome;
+use crate::connectors::upstream::{UpstreamError, not_processed};
 use crate::model::Reason;
-use crate::upstream::{UpstreamError, not_processed};
 
 /// Longest piece of a gateway body kept in an outcome's detail (it is logged).
 const DETAIL_MAX: usize = 512;
@@ -35,7 +35,7 @@ pub fn transport(e: UpstreamError) -> Outcome {
 /// without the id are `Error5xx { not_processed: true }`. A 4xx is classified as usual.
 /// `Ok` carries the id found under `id_field` of the 2xx body.
 pub fn order_step(
-    result: Result<crate::upstream::Response, UpstreamError>,
+    result: Result<crate::connectors::upstream::Response, UpstreamError>,
     id_field: &str,
     decline: impl Fn(&Value) -> DeclineInfo,
 ) -> Result<String, Outcome> {

@@ -13,9 +13,9 @@ use super::{
     CallbackData, Connector, Created, InitiateRequest, Outcome, ParseError, RefundStatus,
     SignatureError, StatusReport, VerifyOptions,
 };
-use crate::config::{ConnectorKind, Credentials, GatewaySpec};
+use crate::connectors::upstream::{Upstream, UpstreamError};
+use crate::connectors::{ConnectorKind, Credentials, GatewaySpec};
 use crate::model::{Method, NextAction, Paise, PaymentStatus, Reason};
-use crate::upstream::{Upstream, UpstreamError};
 
 /// Header carrying `sha256=<hex HMAC-SHA256(timestamp + "." + body)>`.
 pub const SIGNATURE_HEADER: &str = "x-switchyard-signature";

@@ -12,7 +12,9 @@ pub mod generic;
 pub mod juspay_upi;
 pub mod razorpay;
 pub mod sign;
+mod spec;
 pub mod time_fmt;
+pub mod upstream;
 
 use std::sync::Arc;
 
@@ -20,9 +22,9 @@ use async_trait::async_trait;
 use http::HeaderMap;
 use time::OffsetDateTime;
 
-use crate::config::{ConnectorKind, GatewaySpec};
 use crate::model::{NextAction, Paise, PaymentRequest, PaymentStatus, Reason};
-use crate::upstream::{Upstream, UpstreamError};
+pub use spec::{ConnectorKind, Credentials, GatewaySpec};
+use upstream::{Upstream, UpstreamError};
 
 pub use cashfree::Cashfree;
 pub use generic::Generic;
@@ -84,18 +86,6 @@ impl Outcome {
             Outcome::NotSent { .. } => "not_sent",
             Outcome::Error5xx { .. } => "error_5xx",
             Outcome::SentUnknown { .. } => "sent_unknown",
-        }
-    }
-
-    /// How the health task counts this outcome.
-    pub fn health_class(&self) -> crate::health::AttemptClass {
-        use crate::health::AttemptClass;
-        match self {
-            Outcome::Created(_) => AttemptClass::Created,
-            Outcome::Declined { .. } => AttemptClass::Declined,
-            Outcome::NotSent { .. } => AttemptClass::NotSent,
-            Outcome::Error5xx { .. } => AttemptClass::Error5xx,
-            Outcome::SentUnknown { .. } => AttemptClass::Timeout,
         }
     }
 

@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 
 use super::sign;
 use super::{InitiateRequest, SignatureError, VerifyOptions, build};
-use crate::config::{ConnectorKind, Credentials, GatewaySpec, Secret};
+use crate::connectors::{ConnectorKind, Credentials, GatewaySpec};
+use crate::model::Secret;
 use crate::model::{Currency, Customer, Method, Paise, PaymentRequest, Vpa};
 
 fn spec(kind: ConnectorKind) -> GatewaySpec {

@@ -10,8 +10,9 @@ use arc_swap::{ArcSwap, Guard};
 
 use super::controller::RouteMembers;
 use super::shares::RouteShares;
-use crate::config::{GatewayIdx, Snapshot};
+use crate::config::Snapshot;
 use crate::metrics::Metrics;
+use crate::routing::GatewayIdx;
 
 const ADMIT_SEED: u64 = 0x4845_414c_5448_5f41; // "HEALTH_A"
 

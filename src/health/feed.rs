@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::connectors::Outcome;
 use crate::model::Method;
 
 /// Capacity of the feed: about two seconds of a sale-day peak.
@@ -28,6 +29,19 @@ pub enum AttemptClass {
     Error5xx,
     /// Timed out or reset after the request was written.
     Timeout,
+}
+
+impl From<&Outcome> for AttemptClass {
+    /// How the health task counts a classified initiation attempt.
+    fn from(outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Created(_) => AttemptClass::Created,
+            Outcome::Declined { .. } => AttemptClass::Declined,
+            Outcome::NotSent { .. } => AttemptClass::NotSent,
+            Outcome::Error5xx { .. } => AttemptClass::Error5xx,
+            Outcome::SentUnknown { .. } => AttemptClass::Timeout,
+        }
+    }
 }
 
 impl AttemptClass {

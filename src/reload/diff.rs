@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{GatewaySpec, Snapshot};
+use crate::config::Snapshot;
+use crate::connectors::GatewaySpec;
 
 /// Lines describing how `new` differs from `old`, gateways first, then routes,
 /// server policy, admin token and alert webhooks.

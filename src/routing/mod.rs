@@ -9,7 +9,18 @@ pub use plan::{Plan, plan};
 pub use rules::Matcher;
 pub use split::{SLOTS, SplitEntry, SplitError, SplitTable, sticky_hash};
 
-use crate::config::GatewayIdx;
+use std::time::Duration;
+
+/// Index of a gateway in the compiled config's gateway list.
+pub type GatewayIdx = usize;
+
+/// A compiled progressive rollout: percent of the entry's weight per step; after
+/// the last step the entry gets its whole weight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ramp {
+    pub steps: Vec<u32>,
+    pub dwell: Duration,
+}
 
 /// A compiled `[[route]]`.
 #[derive(Debug, Clone)]
@@ -19,5 +30,5 @@ pub struct Route {
     pub split: SplitTable,
     pub fallback: Vec<GatewayIdx>,
     /// Split entries under progressive rollout (`ramp = {..}`).
-    pub ramps: Vec<(GatewayIdx, crate::config::health::Ramp)>,
+    pub ramps: Vec<(GatewayIdx, Ramp)>,
 }

@@ -1,7 +1,7 @@
 //! Turning a request into an ordered list of gateways to try.
 
-use crate::config::GatewayIdx;
 use crate::model::PaymentRequest;
+use crate::routing::GatewayIdx;
 
 use super::Route;
 

@@ -8,7 +8,7 @@
 //! hands the missing share to the others roughly by weight while every key whose
 //! gateway is still available keeps its gateway.
 
-use crate::config::GatewayIdx;
+use crate::routing::GatewayIdx;
 
 /// Slots in a split table: weights resolve to 0.1% steps.
 pub const SLOTS: usize = 1000;

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::{ConnectorKind, GatewaySpec};
+use crate::connectors::{ConnectorKind, GatewaySpec};
 
 use callbacks::Callbacks;
 pub use callbacks::{

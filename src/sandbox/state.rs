@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use super::callbacks::Callbacks;
 use super::{Knobs, KnobsPatch, Stats};
-use crate::config::ConnectorKind;
+use crate::connectors::ConnectorKind;
 
 const PPM: u32 = 1_000_000;
 

@@ -7,7 +7,8 @@ use super::{duration, http_url, one_of, secret_ref};
 use crate::alerts::Severity;
 use crate::config::raw::RawAlert;
 use crate::config::spans::Diagnostics;
-use crate::config::{AlertSpec, EnvLookup, Secret};
+use crate::config::{AlertSpec, EnvLookup};
+use crate::model::Secret;
 
 pub(crate) fn validate(
     raw: &[RawAlert],

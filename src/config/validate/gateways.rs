@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 
 use super::{duration, http_url, one_of, secret_ref};
+use crate::config::EnvLookup;
 use crate::config::raw::RawGateway;
 use crate::config::spans::Diagnostics;
 use crate::config::suggest::hint;
-use crate::config::{ConnectorKind, Credentials, EnvLookup, GatewaySpec};
+use crate::connectors::{ConnectorKind, Credentials, GatewaySpec};
 
 /// Gateway names in file order, for lookups (first definition wins) and suggestions.
 #[derive(Debug, Default)]

@@ -17,7 +17,9 @@ use super::pipeline::PipelineConfig;
 use super::raw::{RawAdmin, RawConfig, RawLedger, RawServer};
 use super::spans::Diagnostics;
 use super::suggest::hint;
-use super::{Bootstrap, EnvLookup, GatewaySpec, Secret, ServerPolicy, StickyKey};
+use super::{Bootstrap, EnvLookup, ServerPolicy, StickyKey};
+use crate::connectors::GatewaySpec;
+use crate::model::Secret;
 use crate::routing::{Matcher, SplitEntry};
 
 pub(crate) use gateways::GatewayNames;

@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::{duration, http_url, int_in, one_of, secret_ref};
+use crate::config::EnvLookup;
 use crate::config::pipeline::{PipelineConfig, SinkKind, SinkSpec, default_sink};
 use crate::config::raw::{RawPipeline, RawSink};
 use crate::config::spans::Diagnostics;
-use crate::config::{EnvLookup, Secret};
+use crate::model::Secret;
 
 #[derive(Clone, Copy)]
 enum Kind {

@@ -189,7 +189,7 @@ fn ramps(
     at: &str,
     names: &GatewayNames,
     diag: &mut Diagnostics<'_>,
-) -> Vec<(usize, crate::config::health::Ramp)> {
+) -> Vec<(usize, crate::routing::Ramp)> {
     let mut out = Vec::new();
     for (i, s) in r.split.iter().enumerate() {
         let (Some(raw), Some(g)) = (&s.ramp, s.gateway.as_deref().and_then(|n| names.get(n)))

@@ -20,9 +20,9 @@ use super::{
     CallbackData, Connector, InitiateRequest, Outcome, ParseError, SignatureError, StatusReport,
     VerifyOptions,
 };
-use crate::config::{ConnectorKind, Credentials, GatewaySpec};
+use crate::connectors::upstream::{Upstream, UpstreamError};
+use crate::connectors::{ConnectorKind, Credentials, GatewaySpec};
 use crate::model::{Paise, PaymentStatus, Reason};
-use crate::upstream::{Upstream, UpstreamError};
 
 pub use request::{link_body, order_body, pay_body};
 use response::{decline_info, link_created, pay_created, payment_report, rank};
@@ -66,7 +66,10 @@ impl Cashfree {
         )
     }
 
-    async fn get(&self, path: &str) -> Result<crate::upstream::Response, UpstreamError> {
+    async fn get(
+        &self,
+        path: &str,
+    ) -> Result<crate::connectors::upstream::Response, UpstreamError> {
         let rb = self.auth(self.upstream.client().get(self.upstream.url(path)));
         self.upstream.send(rb).await
     }

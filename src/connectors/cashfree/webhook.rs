@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::response::payment_report;
 use super::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use crate::config::Credentials;
+use crate::connectors::Credentials;
 use crate::connectors::classify::{id_str, str_of};
 use crate::connectors::sign::{self, header};
 use crate::connectors::time_fmt;

@@ -22,8 +22,8 @@ use super::{
     CallbackData, Connector, InitiateRequest, Outcome, ParseError, SignatureError, StatusReport,
     VerifyOptions,
 };
-use crate::config::{ConnectorKind, GatewaySpec};
-use crate::upstream::UpstreamError;
+use crate::connectors::upstream::UpstreamError;
+use crate::connectors::{ConnectorKind, GatewaySpec};
 
 pub use webhook::{SIGNATURE_HEADER, sign_callback};
 

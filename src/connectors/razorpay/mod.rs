@@ -18,9 +18,9 @@ use super::{
     CallbackData, Connector, InitiateRequest, Outcome, ParseError, SignatureError, StatusReport,
     VerifyOptions,
 };
-use crate::config::{ConnectorKind, Credentials, GatewaySpec};
+use crate::connectors::upstream::{Upstream, UpstreamError};
+use crate::connectors::{ConnectorKind, Credentials, GatewaySpec};
 use crate::model::PaymentStatus;
-use crate::upstream::{Upstream, UpstreamError};
 
 pub use request::{link_body, order_body, upi_payment_body};
 use response::{decline_info, link_created, link_report, payment_report, rank, upi_created};

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::response::payment_report;
 use super::{EVENT_ID_HEADER, NOTE_PAYMENT_ID, SIGNATURE_HEADER};
-use crate::config::Credentials;
+use crate::connectors::Credentials;
 use crate::connectors::classify::{id_str, str_of};
 use crate::connectors::sign::{self, header};
 use crate::connectors::time_fmt;

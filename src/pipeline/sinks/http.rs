@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use super::{Partial, Sink, SinkError};
-use crate::config::Secret;
 use crate::connectors::sign::hmac_sha256_hex;
 use crate::ledger::delivery::OutboxRow;
+use crate::model::Secret;
 
 pub const SIGNATURE_HEADER: &str = "x-switchyard-signature";
 

@@ -7,7 +7,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::offset;
 
 use super::Accepted;
-use crate::config::ConnectorKind;
+use crate::connectors::ConnectorKind;
 use crate::connectors::{cashfree, generic, razorpay};
 use crate::model::Paise;
 

@@ -21,7 +21,7 @@ use arc_swap::ArcSwapOption;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
-use crate::config::{ConnectorKind, GatewaySpec};
+use crate::connectors::{ConnectorKind, GatewaySpec};
 use knobs::KnobState;
 pub use knobs::{CallbackKnobs, CallbackKnobsPatch, CallbackStats};
 pub use send::RetryPolicy;

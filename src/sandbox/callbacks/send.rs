@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use super::Accepted;
 use super::format::{self, Callback};
 use super::knobs::{KnobState, Plan};
-use crate::config::ConnectorKind;
+use crate::connectors::ConnectorKind;
 
 /// Retries of one callback: `attempts` in all, backoff doubling from `base` to `cap`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::state::Shared;
-use crate::config::ConnectorKind;
+use crate::connectors::ConnectorKind;
 use cashfree::{cf_link, cf_order, cf_pay, cf_payments};
 use generic::{generic_initiate, generic_status};
 use razorpay::{

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::config::GatewaySpec;
+use crate::connectors::GatewaySpec;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum UpstreamError {

@@ -28,17 +28,13 @@
 #![forbid(unsafe_code)]
 
 pub mod alerts;
-pub mod budget;
+pub mod app;
 pub mod callbacks;
-pub mod cli;
-pub mod commands;
 pub mod config;
 pub mod connectors;
-pub mod demo;
 pub mod health;
 pub mod http;
 pub mod ledger;
-pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod payments;
@@ -46,6 +42,4 @@ pub mod pipeline;
 pub mod reload;
 pub mod routing;
 pub mod sandbox;
-pub mod serve;
 pub mod state;
-pub mod watchdog;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use switchyard::cli::{Cli, Command};
+use switchyard::app::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -28,14 +28,14 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let result = match cli.command {
-        Command::Check { config } => return Ok(switchyard::commands::check(&config)),
+        Command::Check { config } => return Ok(switchyard::app::commands::check(&config)),
         Command::Serve { config } => {
-            switchyard::logging::init_json();
-            switchyard::commands::serve(&config).await
+            switchyard::app::logging::init_json();
+            switchyard::app::commands::serve(&config).await
         }
         Command::Sandbox { config, callbacks } => {
-            switchyard::logging::init_json();
-            switchyard::commands::sandbox(&config, &callbacks).await
+            switchyard::app::logging::init_json();
+            switchyard::app::commands::sandbox(&config, &callbacks).await
         }
         Command::Replay {
             config,
@@ -43,12 +43,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             since,
             sink,
         } => {
-            switchyard::commands::replay(&config, dead_letters, since.as_deref(), sink.as_deref())
-                .await
+            switchyard::app::commands::replay(
+                &config,
+                dead_letters,
+                since.as_deref(),
+                sink.as_deref(),
+            )
+            .await
         }
         Command::Demo { seconds, rate } => {
-            switchyard::logging::init_quiet();
-            switchyard::demo::run(seconds, rate).await
+            switchyard::app::logging::init_quiet();
+            switchyard::app::demo::run(seconds, rate).await
         }
     };
     match result {

@@ -1,5 +1,6 @@
 //! Hot reload: one path for `SIGHUP`, the debounced file watch and `POST /admin/reload`:
-//! read → parse → validate → compile → [`AppState::swap_config`].
+//! read → parse → validate → compile → [`Live::swap`] (the application state
+//! implements [`Live`]; this module depends only on the config, alerts and metrics).
 //!
 //! An invalid file changes nothing (the old config keeps serving; every error is
 //! logged, returned and counted as `config_reloads_total{result="error"}`, and an
@@ -15,14 +16,23 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
-use crate::alerts::{Alert, Severity};
-use crate::config::{self, ConfigError, ConfigErrors, Snapshot};
-use crate::state::AppState;
+use crate::alerts::{Alert, Alerter, Severity};
+use crate::config::{self, ConfigErrors, Env, Snapshot};
+use crate::metrics::Metrics;
 
 pub use diff::changes;
 
-/// Looks up a secret reference's environment variable (injectable for tests).
-pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+/// What a reload acts on: the running service, as seen from here.
+pub trait Live: Send + Sync {
+    /// Where the config comes from, the reload lock, the generation channel.
+    fn reloader(&self) -> &Reloader;
+    /// The config in force.
+    fn current(&self) -> Arc<Snapshot>;
+    /// Swaps in a new config and everything derived from it.
+    fn swap(&self, snapshot: Snapshot);
+    fn metrics(&self) -> &Metrics;
+    fn alerts(&self) -> &Alerter;
+}
 
 /// What asked for the reload (logged, and the file watch skips unchanged files).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +80,7 @@ struct Source {
     watch_file: bool,
 }
 
-/// The reload state kept in `AppState` (`state.reload`).
+/// The reload state kept by the running service (`state.reload`).
 pub struct Reloader {
     source: Mutex<Source>,
     generation: watch::Sender<u64>,
@@ -82,7 +92,7 @@ impl Reloader {
             source: Mutex::new(Source {
                 path: None,
                 text: None,
-                env: Arc::new(|k| std::env::var(k).ok()),
+                env: config::process_env(),
                 watch_file: true,
             }),
             generation: watch::Sender::new(generation),
@@ -131,39 +141,16 @@ impl Reloader {
     }
 }
 
-/// Reads and loads `path` at `generation`, returning the text too (for `GET /admin/config`).
-pub fn load_path(
-    path: &Path,
-    generation: u64,
-    env: &Env,
-) -> Result<(Snapshot, String), ConfigErrors> {
-    let text = read(path)?;
-    let snap = config::load_str(&text, &path.display().to_string(), &|k| env(k), generation)?;
-    Ok((snap, text))
-}
-
-fn read(path: &Path) -> Result<String, ConfigErrors> {
-    std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![ConfigError {
-            file: path.display().to_string(),
-            line: None,
-            col: None,
-            path: String::new(),
-            message: format!("cannot read: {e}"),
-        }])
-    })
-}
-
 /// The one reload path. Synchronous and quick (a file read and a compile); callers
 /// in async code run it on a blocking thread.
-pub fn reload(state: &AppState, trigger: Trigger) -> Result<Reloaded, ReloadError> {
-    let mut source = state.reload.lock();
+pub fn reload(state: &dyn Live, trigger: Trigger) -> Result<Reloaded, ReloadError> {
+    let mut source = state.reloader().lock();
     let Some(path) = source.path.clone() else {
         return Err(ReloadError::Unavailable);
     };
-    let old = state.config.load_full();
+    let old = state.current();
     let generation = old.generation + 1;
-    let text = match read(&path) {
+    let text = match config::read_file(&path) {
         Ok(t) => t,
         Err(e) => {
             let e = ReloadError::Invalid(e);
@@ -181,8 +168,7 @@ pub fn reload(state: &AppState, trigger: Trigger) -> Result<Reloaded, ReloadErro
         });
     }
     let source_name = path.display().to_string();
-    let env = source.env.clone();
-    let result = config::load_str(&text, &source_name, &|k| env(k), generation)
+    let result = config::load_str(&text, &source_name, source.env.as_ref(), generation)
         .map_err(ReloadError::Invalid)
         .and_then(|snap| {
             let keys = config::bootstrap_changes(&old.bootstrap, &snap.bootstrap);
@@ -200,15 +186,15 @@ pub fn reload(state: &AppState, trigger: Trigger) -> Result<Reloaded, ReloadErro
         }
     };
     let changes = diff::changes(&old, &snap);
-    state.swap_config(snap);
+    state.swap(snap);
     source.text = Some(Arc::from(text));
     drop(source);
     state
-        .metrics
+        .metrics()
         .config_reloads
         .with_label_values(&["ok"])
         .inc();
-    state.reload.generation.send_replace(generation);
+    state.reloader().generation.send_replace(generation);
     tracing::info!(
         trigger = trigger.as_str(),
         generation,
@@ -222,9 +208,9 @@ pub fn reload(state: &AppState, trigger: Trigger) -> Result<Reloaded, ReloadErro
     })
 }
 
-fn failed(state: &AppState, trigger: Trigger, path: &Path, e: &ReloadError) {
+fn failed(state: &dyn Live, trigger: Trigger, path: &Path, e: &ReloadError) {
     state
-        .metrics
+        .metrics()
         .config_reloads
         .with_label_values(&["error"])
         .inc();
@@ -235,7 +221,7 @@ fn failed(state: &AppState, trigger: Trigger, path: &Path, e: &ReloadError) {
     for err in &errors {
         tracing::error!(trigger = trigger.as_str(), error = %err, "config reload refused");
     }
-    state.alerts.send(Alert {
+    state.alerts().send(Alert {
         kind: "config_reload_failed",
         severity: Severity::Warning,
         gateway: None,

@@ -1,41 +1,54 @@
-//! Shared application state, built once at startup and handed to every handler.
+//! The application state the HTTP edge hands to every handler: the flows
+//! ([`Payments`], [`Callbacks`]) and what the admin API reads and controls, built
+//! once at startup from one config snapshot.
+//!
+//! It holds handles only. The channels' receiving ends (the health feed, the alert
+//! queue) go to whoever spawns their tasks ([`AppState::new`] returns them).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use tokio::sync::mpsc;
 
 use crate::alerts::{ALERT_QUEUE, Alert, Alerter};
-use crate::budget::RetryBudget;
-use crate::config::Snapshot;
-use crate::health::{Admission, FEED_CAPACITY, HealthControl, HealthFeed, Observation};
+use crate::callbacks::Callbacks;
+use crate::config::{SharedConfig, Snapshot};
+use crate::health::{
+    Admission, FEED_CAPACITY, HealthContext, HealthControl, HealthFeed, Observation,
+};
 use crate::ledger::Ledger;
 use crate::metrics::Metrics;
+use crate::payments::{Payments, RetryBudget};
+use crate::reload::{Live, Reloader};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     /// The config in force; swapped whole on reload.
-    pub config: ArcSwap<Snapshot>,
+    pub config: SharedConfig,
     pub ledger: Ledger,
     pub metrics: Metrics,
     /// Effective per-route shares the request path reads (published by health).
-    pub admission: Admission,
+    pub admission: Arc<Admission>,
     /// The health controller: the task, admin commands and reloads go through it.
     pub health_ctl: HealthControl,
-    pub budget: RetryBudget,
     /// Outcomes for the health task (`try_send`; never waits).
     pub health: HealthFeed,
-    /// The feed's receiving end until the health task takes it.
-    pub health_rx: Mutex<Option<tokio::sync::mpsc::Receiver<Observation>>>,
     /// Alerts for the webhook delivery task (`try_send`; never waits).
     pub alerts: Alerter,
-    /// The alert queue's receiving end until the delivery task takes it.
-    pub alerts_rx: Mutex<Option<tokio::sync::mpsc::Receiver<Alert>>>,
-    /// Woken after a commit that queued outbox rows, so the forwarder need not poll.
-    pub outbox_notify: Arc<tokio::sync::Notify>,
     /// Hot reload: the config's path, the reload lock, the generation channel.
-    pub reload: crate::reload::Reloader,
+    pub reload: Reloader,
+    /// The initiation flow.
+    pub payments: Payments,
+    /// The callback flow (and the watchdog's).
+    pub callbacks: Callbacks,
+}
+
+/// The receiving ends of the state's queues, for the tasks that drain them.
+pub struct Receivers {
+    pub health: mpsc::Receiver<Observation>,
+    pub alerts: mpsc::Receiver<Alert>,
 }
 
 impl std::ops::Deref for AppState {
@@ -46,34 +59,68 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(snapshot: Snapshot, ledger: Ledger, metrics: Metrics) -> Self {
+    pub fn new(snapshot: Snapshot, ledger: Ledger, metrics: Metrics) -> (Self, Receivers) {
         metrics.config_generation.set(snapshot.generation as i64);
         let health_ctl = HealthControl::new(&snapshot);
-        let admission = Admission::default();
+        let admission = Arc::new(Admission::default());
         let eff = health_ctl.sync(&snapshot);
         eff.publish(&metrics, &snapshot);
         admission.store(eff);
         let (health, health_rx) = HealthFeed::channel(FEED_CAPACITY);
         let (alerts, alerts_rx) = Alerter::channel(ALERT_QUEUE);
-        let reload = crate::reload::Reloader::new(snapshot.generation);
-        AppState(Arc::new(Inner {
-            config: ArcSwap::from_pointee(snapshot),
+        let reload = Reloader::new(snapshot.generation);
+        let config: SharedConfig = Arc::new(ArcSwap::from_pointee(snapshot));
+        let payments = Payments {
+            config: Arc::clone(&config),
+            ledger: ledger.clone(),
+            metrics: metrics.clone(),
+            admission: Arc::clone(&admission),
+            health: health.clone(),
+            budget: Arc::new(RetryBudget::default()),
+        };
+        let callbacks = Callbacks {
+            config: Arc::clone(&config),
+            ledger: ledger.clone(),
+            metrics: metrics.clone(),
+            health: health.clone(),
+        };
+        let state = AppState(Arc::new(Inner {
+            config,
             ledger,
             metrics,
             admission,
             health_ctl,
-            budget: RetryBudget::default(),
             health,
-            health_rx: Mutex::new(Some(health_rx)),
             alerts,
-            alerts_rx: Mutex::new(Some(alerts_rx)),
-            outbox_notify: Arc::new(tokio::sync::Notify::new()),
             reload,
-        }))
+            payments,
+            callbacks,
+        }));
+        let receivers = Receivers {
+            health: health_rx,
+            alerts: alerts_rx,
+        };
+        (state, receivers)
     }
-}
 
-impl AppState {
+    /// What the health task and the admin health commands act on.
+    pub fn health_context(&self) -> HealthContext {
+        HealthContext {
+            config: Arc::clone(&self.config),
+            ctl: self.health_ctl.clone(),
+            admission: Arc::clone(&self.admission),
+            metrics: self.metrics.clone(),
+            ledger: self.ledger.clone(),
+            alerts: self.alerts.clone(),
+        }
+    }
+
+    /// The `[[alert]]` webhooks in force, for the alert delivery task.
+    pub fn webhooks(&self) -> crate::alerts::deliver::Webhooks {
+        let config = Arc::clone(&self.config);
+        Arc::new(move || config.load().alerts.clone())
+    }
+
     /// Swaps in a new config and brings everything derived from it up to date
     /// (health policy and membership, effective shares, published weights, the
     /// generation gauge). The one entry point for a config swap: hot reload calls
@@ -91,16 +138,20 @@ impl AppState {
     }
 }
 
-/// `gateway_weight{route,gateway}` from the split tables, in permille.
-pub fn publish_weights(metrics: &Metrics, snap: &Snapshot) {
-    metrics.gateway_weight.reset();
-    for r in &snap.routes {
-        for e in r.split.entries() {
-            let name = &snap.gateways[e.gateway].spec.name;
-            metrics
-                .gateway_weight
-                .with_label_values(&[&r.name, name])
-                .set(r.split.permille(e.gateway) as i64);
-        }
+impl Live for AppState {
+    fn reloader(&self) -> &Reloader {
+        &self.reload
+    }
+    fn current(&self) -> Arc<Snapshot> {
+        self.config.load_full()
+    }
+    fn swap(&self, snapshot: Snapshot) {
+        self.swap_config(snapshot);
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    fn alerts(&self) -> &Alerter {
+        &self.alerts
     }
 }

@@ -66,7 +66,7 @@ async fn config_view_redacts_every_secret() {
         a.addr,
         secret_file.display().to_string()
     );
-    let env: switchyard::reload::Env = Arc::new(|k| match k {
+    let env: switchyard::config::Env = Arc::new(|k| match k {
         "SLACK_URL" => Some("http://127.0.0.1:1/T0/B0/sl4ck-t0ken".to_string()),
         "GW_KEY_ID" => Some("env-k3y-id".to_string()),
         "GW_HOOK" => Some("env-h00k-secret".to_string()),

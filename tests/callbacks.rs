@@ -23,8 +23,8 @@ async fn start() -> (TestServer, FakeGateway) {
 
 #[tokio::test]
 async fn a_valid_callback_is_accepted_for_each_gateway() {
-    let (srv, _gw) = start().await;
-    let mut health = srv.state.health_rx.lock().unwrap().take().unwrap();
+    let gw = FakeGateway::start(Behaviour::Create).await;
+    let (srv, mut health) = TestServer::start_with_health_feed(&cb::config(gw.addr, "")).await;
     for (i, g) in GATEWAYS.into_iter().enumerate() {
         let (pid, gpid) = new_payment(&srv, &format!("ok{i}")).await;
         let (status, v) = deliver(&srv, g, payload(g, Kind::Success, &pid, &gpid, "")).await;

@@ -3,11 +3,11 @@
 //! Queues 50,000 outbox rows, then measures how fast the file sink (fsync per batch)
 //! and an HTTP sink on loopback (one POST per event) settle them.
 
-mod pipeline_support;
+mod common;
 
 use std::time::Instant;
 
-use pipeline_support::*;
+use common::pipeline::*;
 use switchyard::ledger::{delivery, outbox};
 
 const EVENTS: usize = 50_000;
@@ -58,7 +58,6 @@ async fn forwarder_throughput() {
     ))
     .await;
     queue(&h).await;
-    h.state.outbox_notify.notify_one();
     let rate = measure(&h, "file").await;
     println!("file sink: {EVENTS} events, {rate:.0} events/s (batch 500, fsync per batch)");
 
@@ -69,7 +68,6 @@ async fn forwarder_throughput() {
     ))
     .await;
     queue(&h).await;
-    h.state.outbox_notify.notify_one();
     let rate = measure(&h, "http").await;
     println!(
         "http sink: {EVENTS} events, {rate:.0} events/s (one signed POST per event, loopback)"

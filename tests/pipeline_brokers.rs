@@ -4,14 +4,14 @@
 //! the variable a test prints "skipped: ..." and passes. Stream and subject names are
 //! unique per run, and each test deletes what it created.
 
-mod pipeline_support;
+mod common;
 
 use std::time::Duration;
 
-use pipeline_support::*;
-use switchyard::config::{SinkKind, SinkSpec};
+use common::pipeline::*;
 use switchyard::ledger::delivery::OutboxRow;
 use switchyard::pipeline::sinks;
+use switchyard::pipeline::{SinkKind, SinkSpec};
 
 fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
@@ -49,7 +49,6 @@ async fn redis_streams_sink_delivers_every_event_in_order() {
     .await;
     let payments: Vec<String> = (0..3).map(|i| format!("pay_{i}")).collect();
     enqueue_interleaved(&h.state.ledger, &payments, 4).await;
-    h.state.outbox_notify.notify_one();
 
     let client = redis::Client::open(url.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
@@ -107,7 +106,6 @@ async fn nats_jetstream_sink_delivers_and_the_server_dedupes_a_resent_event_id()
     .await;
     let payments: Vec<String> = (0..2).map(|i| format!("pay_{i}")).collect();
     enqueue_interleaved(&h.state.ledger, &payments, 3).await;
-    h.state.outbox_notify.notify_one();
 
     let js = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
     let count = || {

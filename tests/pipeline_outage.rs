@@ -6,9 +6,9 @@
 //! The sink is a real HTTP server on port 0, so these tests run on real time with a
 //! tiny backoff (5–20 ms) and wait on deadlines, never on fixed sleeps.
 
-mod pipeline_support;
+mod common;
 
-use pipeline_support::*;
+use common::pipeline::*;
 use switchyard::pipeline::{replay, sinks};
 
 fn config(sink: &FakeSink, max_attempts: u32) -> String {
@@ -36,7 +36,6 @@ async fn sink_outage_then_recovery_loses_nothing_and_keeps_order() {
     let h = Harness::start(&config(&sink, 1000)).await;
     let payments: Vec<String> = (0..10).map(|i| format!("pay_{i}")).collect();
     enqueue_interleaved(&h.state.ledger, &payments, 5).await;
-    h.state.outbox_notify.notify_one();
 
     // The sink is down: attempts keep coming (with backoff), nothing is accepted.
     eventually(10, "retries during the outage", || sink.attempts() >= 6).await;
@@ -97,7 +96,6 @@ async fn exhausted_events_become_dead_letters_park_their_payment_and_replay_deli
     );
     enqueue_interleaved(&h.state.ledger, std::slice::from_ref(&a), 3).await;
     enqueue_interleaved(&h.state.ledger, std::slice::from_ref(&b), 2).await;
-    h.state.outbox_notify.notify_one();
 
     // a0 and b0 use up their 3 attempts; a1, a2 and b1 are parked behind them.
     let mut dead = Vec::new();
@@ -140,7 +138,6 @@ async fn exhausted_events_become_dead_letters_park_their_payment_and_replay_deli
     // not overtake its dead letters: it is parked too.
     sink.set_failing(false);
     enqueue_interleaved(&h.state.ledger, &[a.clone(), c.clone()], 4).await;
-    h.state.outbox_notify.notify_one();
     eventually(10, "pay_c's events", || {
         sink.received()
             .iter()
@@ -202,7 +199,6 @@ async fn shutdown_does_not_wait_out_a_backoff_and_keeps_undelivered_events_pendi
     ))
     .await;
     enqueue_interleaved(&h.state.ledger, &["pay_a".to_string()], 2).await;
-    h.state.outbox_notify.notify_one();
     eventually(10, "the first attempt", || sink.attempts() == 1).await;
     h.shutdown(5).await;
     let cursor = h

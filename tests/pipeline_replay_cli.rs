@@ -2,11 +2,11 @@
 //! through the configured file sink (and cleared), `--since` re-sending everything
 //! from a time, and clear errors for bad arguments.
 
-mod pipeline_support;
+mod common;
 
 use std::process::{Command, Output};
 
-use pipeline_support::*;
+use common::pipeline::*;
 use switchyard::ledger::delivery;
 use switchyard::ledger::{Ledger, LedgerOptions};
 

@@ -23,7 +23,7 @@ struct Fake {
 }
 
 #[async_trait]
-impl switchyard::watchdog::StatusSource for Fake {
+impl switchyard::callbacks::watchdog::StatusSource for Fake {
     async fn status(
         &self,
         _gateway: &str,
@@ -95,7 +95,7 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
     );
     let snap = config::load_str(&text, "t.toml", &|_| Some("s".into()), 1).unwrap();
     let ledger = Ledger::open(&dir.path().join("l.db"), LedgerOptions::default()).unwrap();
-    let state = AppState::new(
+    let (state, _queues) = AppState::new(
         snap,
         ledger.clone(),
         Metrics::new(prometheus::Registry::new()),
@@ -126,12 +126,13 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let t0 = Instant::now();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(switchyard::watchdog::run(
-        state.clone(),
+    let task = tokio::spawn(switchyard::callbacks::watchdog::run(
+        state.callbacks.clone(),
         Arc::new(Fake { t0, calls: tx }),
         stop_rx,
     ));
 
+    let signal = ledger.outbox_signal();
     let mut calls = Vec::new();
     for _ in 0..4 {
         calls.push(rx.recv().await.unwrap());
@@ -152,7 +153,7 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
     }
     // The stale event is committed right after the last answer.
     loop {
-        let woken = state.outbox_notify.notified();
+        let woken = signal.notified();
         if state.metrics.payments_stale.get() == 1 {
             break;
         }

@@ -41,15 +41,26 @@ impl StackOptions {
     }
 }
 
-/// The release binary next to this workspace (`target/release/switchyard`), else the
-/// debug one.
+/// The `switchyard` binary beside this loadtest binary (same target directory and
+/// profile, wherever `CARGO_TARGET_DIR` puts them), else the workspace's
+/// `target/release/switchyard`, else `target/debug/switchyard`.
 pub fn default_bin() -> PathBuf {
+    let name = format!("switchyard{}", std::env::consts::EXE_SUFFIX);
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        let beside = dir.join(&name);
+        if beside.exists() {
+            return beside;
+        }
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let release = root.join("target/release/switchyard");
+    let release = root.join("target/release").join(&name);
     if release.exists() {
         return release;
     }
-    root.join("target/debug/switchyard")
+    root.join("target/debug").join(&name)
 }
 
 fn free_port() -> anyhow::Result<u16> {

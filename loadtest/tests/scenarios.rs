@@ -1,6 +1,7 @@
 //! A few seconds of each scenario at a low rate against the real processes, so the
-//! harness cannot rot. They use `SWITCHYARD_BIN` or the workspace's debug
-//! `target/debug/switchyard` (built by the root package's tests in `cargo test`; run
+//! harness cannot rot. They use `SWITCHYARD_BIN`, or the `switchyard` binary beside
+//! this test executable's own profile directory (`<target>/debug/switchyard`, wherever
+//! `CARGO_TARGET_DIR` puts it; built by the root package's tests in `cargo test`; run
 //! `cargo build --bin switchyard` first when testing this crate alone).
 //!
 //! Each runs the real binary: a few seconds at a low rate.
@@ -11,10 +12,7 @@ use std::time::Duration;
 use loadtest::scenario::{self, Common};
 
 fn common(rate: f64, secs: f64) -> Common {
-    let bin = std::env::var_os("SWITCHYARD_BIN").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/switchyard"),
-        PathBuf::from,
-    );
+    let bin = std::env::var_os("SWITCHYARD_BIN").map_or_else(beside_this_test, PathBuf::from);
     assert!(
         bin.exists(),
         "{} is missing: run `cargo build --bin switchyard` (or set SWITCHYARD_BIN)",
@@ -26,6 +24,15 @@ fn common(rate: f64, secs: f64) -> Common {
         duration: Duration::from_secs_f64(secs),
         connections: 8,
     }
+}
+
+/// `<target>/<profile>/switchyard`: this test runs as `<target>/<profile>/deps/scenarios-<hash>`.
+fn beside_this_test() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent());
+    profile_dir.map_or_else(PathBuf::new, |d| {
+        d.join(format!("switchyard{}", std::env::consts::EXE_SUFFIX))
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

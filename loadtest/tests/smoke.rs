@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use loadtest::{Mode, Plan, TargetKind};
+use switchyard::app::serve::Server;
 use switchyard::config;
 use switchyard::connectors::ConnectorKind;
 use switchyard::metrics::Metrics;
 use switchyard::sandbox::SandboxGateway;
-use switchyard::serve::Server;
 
 fn plan(mode: Mode, url: String, kind: TargetKind, connections: usize) -> Plan {
     Plan {

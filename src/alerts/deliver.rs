@@ -1,4 +1,4 @@
-//! Webhook delivery: drains `state.alerts_rx` and POSTs each alert to every
+//! Webhook delivery: drains the alert queue and POSTs each alert to every
 //! `[[alert]]` webhook whose `min_severity` it meets.
 //!
 //! One worker per webhook with its own bounded queue, so a slow or dead webhook
@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::Alert;
-use crate::config::AlertSpec;
+use super::{Alert, AlertSpec};
 use crate::metrics::Metrics;
-use crate::state::AppState;
+
+/// The `[[alert]]` webhooks in force, asked again for every alert (a reload changes them).
+pub type Webhooks = std::sync::Arc<dyn Fn() -> Vec<AlertSpec> + Send + Sync>;
 
 /// How deliveries are retried and queued.
 #[derive(Debug, Clone, Copy)]
@@ -60,23 +61,21 @@ pub fn payload(alert: &Alert) -> serde_json::Value {
     v
 }
 
-/// Starts delivery with the default policy (from `Server::run`).
-pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) {
-    spawn_with(state, stop, RetryPolicy::default());
-}
-
-/// Starts delivery; does nothing if another task already took the alert queue.
-pub fn spawn_with(state: &AppState, stop: watch::Receiver<bool>, policy: RetryPolicy) {
-    let rx = match state.alerts_rx.lock() {
-        Ok(mut g) => g.take(),
-        Err(p) => p.into_inner().take(),
-    };
-    let Some(rx) = rx else { return };
-    tokio::spawn(dispatch(state.clone(), rx, stop, policy));
+/// Starts delivery of the alerts arriving on `rx` (the queue's receiving end, from
+/// whoever made the [`super::Alerter`]) until `stop` turns true.
+pub fn spawn(
+    rx: mpsc::Receiver<Alert>,
+    webhooks: Webhooks,
+    metrics: Metrics,
+    stop: watch::Receiver<bool>,
+    policy: RetryPolicy,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(dispatch(webhooks, metrics, rx, stop, policy))
 }
 
 async fn dispatch(
-    state: AppState,
+    webhooks: Webhooks,
+    metrics: Metrics,
     mut rx: mpsc::Receiver<Alert>,
     mut stop: watch::Receiver<bool>,
     policy: RetryPolicy,
@@ -88,15 +87,14 @@ async fn dispatch(
             a = rx.recv() => match a { Some(a) => a, None => break },
             _ = stop.wait_for(|v| *v) => break,
         };
-        state
-            .metrics
+        metrics
             .alerts_raised
             .with_label_values(&[alert.kind, alert.severity.as_str()])
             .inc();
-        let snap = state.config.load();
+        let specs = webhooks();
         // A webhook removed or changed by a reload: its worker ends once drained.
-        workers.retain(|_, (spec, _)| snap.alerts.contains(spec));
-        for spec in &snap.alerts {
+        workers.retain(|_, (spec, _)| specs.contains(spec));
+        for spec in &specs {
             if alert.severity.rank() < spec.min_severity.rank() {
                 continue;
             }
@@ -105,7 +103,7 @@ async fn dispatch(
                 let w = Worker {
                     spec: spec.clone(),
                     client: client.clone(),
-                    metrics: state.metrics.clone(),
+                    metrics: metrics.clone(),
                     policy,
                 };
                 tokio::spawn(w.run(wrx));
@@ -113,7 +111,7 @@ async fn dispatch(
             });
             if tx.try_send(alert.clone()).is_err() {
                 tracing::warn!(alert = %spec.name, kind = alert.kind, "alert queue full; alert dropped");
-                count(&state.metrics, &spec.name, "dropped");
+                count(&metrics, &spec.name, "dropped");
             }
         }
     }

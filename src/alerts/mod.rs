@@ -9,10 +9,23 @@ pub mod deliver;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
+
+use crate::model::Secret;
+
+/// One `[[alert]]` webhook as compiled. The URL is a [`Secret`]: webhook URLs
+/// (Slack's among them) carry their credential in the path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSpec {
+    pub name: String,
+    pub url: Secret,
+    pub min_severity: Severity,
+    pub timeout: Duration,
+}
 
 /// Alerts queued for delivery at most; beyond that they are dropped and counted.
 pub const ALERT_QUEUE: usize = 1024;

@@ -7,7 +7,6 @@ mod describe;
 pub mod health;
 #[cfg(test)]
 mod health_tests;
-pub mod pipeline;
 pub mod raw;
 mod schema;
 mod snapshot;
@@ -22,7 +21,6 @@ use std::fmt;
 use std::path::Path;
 
 pub use describe::{bootstrap_changes, describe};
-pub use pipeline::{PipelineConfig, SinkKind, SinkSpec};
 pub use snapshot::*;
 
 use raw::RawConfig;
@@ -72,8 +70,18 @@ impl fmt::Display for ConfigErrors {
     }
 }
 
-/// Looks up an environment variable; injectable so tests never touch the process env.
+/// Looks up a secret reference's environment variable; injectable so tests never
+/// touch the process env. The one lookup type for `serve`, `check`, `replay`,
+/// `sandbox`, `demo` and reload.
+pub type Env = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// A borrowed [`Env`] (what [`load_str`] and the validators take; a closure coerces).
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment as an [`Env`].
+pub fn process_env() -> Env {
+    std::sync::Arc::new(|k| std::env::var(k).ok())
+}
 
 /// Parses, validates and compiles `text` (named `source` in messages). On failure
 /// every error is returned, in file order, each with its key path and position.
@@ -118,17 +126,27 @@ pub fn load_str(
         .ok_or_else(|| ConfigErrors(diag.into_errors()))
 }
 
-/// [`load_str`] on a file, with the process environment.
-pub fn load_file(path: &Path, generation: u64) -> Result<Snapshot, ConfigErrors> {
-    let source = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// Reads a config file (an unreadable file is one [`ConfigError`]).
+pub fn read_file(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![ConfigError {
-            file: source.clone(),
+            file: path.display().to_string(),
             line: None,
             col: None,
             path: String::new(),
             message: format!("cannot read: {e}"),
         }])
-    })?;
-    load_str(&text, &source, &|k| std::env::var(k).ok(), generation)
+    })
+}
+
+/// The one file load path: [`read_file`] then [`load_str`]. Returns the text too
+/// (reload compares it, `GET /admin/config` shows it redacted).
+pub fn load_file(
+    path: &Path,
+    env: &Env,
+    generation: u64,
+) -> Result<(Snapshot, String), ConfigErrors> {
+    let text = read_file(path)?;
+    let snap = load_str(&text, &path.display().to_string(), env.as_ref(), generation)?;
+    Ok((snap, text))
 }

@@ -6,6 +6,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use std::time::Duration;
 
 use crate::connectors::Connector;
@@ -60,6 +62,9 @@ impl fmt::Debug for Gateway {
     }
 }
 
+/// The config in force, shared by everything that reads it; swapped whole on reload.
+pub type SharedConfig = Arc<ArcSwap<Snapshot>>;
+
 /// Everything the service needs to route a request, as one immutable value.
 #[derive(Debug)]
 pub struct Snapshot {
@@ -74,9 +79,9 @@ pub struct Snapshot {
     pub gateway_index: HashMap<String, GatewayIdx>,
     pub routes: Vec<Route>,
     /// `[[alert]]` webhooks.
-    pub alerts: Vec<AlertSpec>,
+    pub alerts: Vec<crate::alerts::AlertSpec>,
     /// `[pipeline]` and `[[sink]]` (read when the forwarder starts).
-    pub pipeline: super::PipelineConfig,
+    pub pipeline: crate::pipeline::PipelineConfig,
     pub callbacks: CallbackPolicy,
     pub watchdog: WatchdogPolicy,
     /// `[health]`: rollback thresholds and recovery pacing.
@@ -88,16 +93,6 @@ impl Snapshot {
         let idx = *self.gateway_index.get(name)?;
         Some((idx, &self.gateways[idx]))
     }
-}
-
-/// One `[[alert]]` webhook as compiled. The URL is a [`Secret`]: webhook URLs
-/// (Slack's among them) carry their credential in the path.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertSpec {
-    pub name: String,
-    pub url: Secret,
-    pub min_severity: crate::alerts::Severity,
-    pub timeout: Duration,
 }
 
 /// `[callbacks]` as compiled.

@@ -34,4 +34,4 @@ pub use admission::{Admission, Effective, admission_hash};
 pub use controller::{Controller, Event, RouteMembers};
 pub use feed::{AttemptClass, FEED_CAPACITY, HealthFeed, Observation};
 pub use manual::{Command, CommandError};
-pub use task::HealthControl;
+pub use task::{HealthContext, HealthControl};

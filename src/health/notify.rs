@@ -6,12 +6,12 @@
 use time::OffsetDateTime;
 
 use super::controller::Event;
+use super::task::HealthContext;
 use crate::alerts::{Alert, Severity};
 use crate::ledger::audit::{AuditRow, insert};
-use crate::state::AppState;
 
 /// Emits every event; returns the audit writes' join handle (tests await it).
-pub fn emit(state: &AppState, events: Vec<Event>) -> Option<tokio::task::JoinHandle<()>> {
+pub fn emit(state: &HealthContext, events: Vec<Event>) -> Option<tokio::task::JoinHandle<()>> {
     if events.is_empty() {
         return None;
     }

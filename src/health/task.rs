@@ -8,11 +8,14 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::admission::{Effective, members};
+use super::admission::{Admission, Effective, members};
 use super::controller::{Controller, Event};
+use super::feed::Observation;
 use super::notify;
-use crate::config::Snapshot;
-use crate::state::AppState;
+use crate::alerts::Alerter;
+use crate::config::{SharedConfig, Snapshot};
+use crate::ledger::Ledger;
+use crate::metrics::Metrics;
 
 /// Observations handled per lock before the task looks at its timer again.
 const BATCH: usize = 1024;
@@ -59,8 +62,20 @@ impl HealthControl {
     }
 }
 
+/// What the health task and the admin commands act on: the config in force, the
+/// controller, the published table, and where events go (metrics, alerts, audit).
+#[derive(Clone)]
+pub struct HealthContext {
+    pub config: SharedConfig,
+    pub ctl: HealthControl,
+    pub admission: Arc<Admission>,
+    pub metrics: Metrics,
+    pub ledger: Ledger,
+    pub alerts: Alerter,
+}
+
 /// Recomputes and publishes the shares; returns the events to emit.
-pub fn publish(state: &AppState, c: &mut Controller) -> Vec<Event> {
+pub fn publish(state: &HealthContext, c: &mut Controller) -> Vec<Event> {
     let snap = state.config.load();
     let shares = c.route_shares();
     let eff = Effective::build(&snap, &shares);
@@ -88,18 +103,13 @@ pub fn publish(state: &AppState, c: &mut Controller) -> Vec<Event> {
     c.take_events()
 }
 
-/// Starts the health task; it ends when `stop` turns true.
-pub fn spawn(state: &AppState, mut stop: watch::Receiver<bool>) {
-    let rx = state
-        .health_rx
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take();
-    let Some(mut rx) = rx else {
-        tracing::warn!("health task already running");
-        return;
-    };
-    let state = state.clone();
+/// Starts the health task on the feed's receiving end `rx`; it ends when `stop`
+/// turns true.
+pub fn spawn(
+    state: HealthContext,
+    mut rx: tokio::sync::mpsc::Receiver<Observation>,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -109,7 +119,7 @@ pub fn spawn(state: &AppState, mut stop: watch::Receiver<bool>) {
                 _ = stop.wait_for(|v| *v) => break,
                 obs = rx.recv() => {
                     let Some(obs) = obs else { break };
-                    let ctl = &state.health_ctl;
+                    let ctl = &state.ctl;
                     let now = ctl.now_ms();
                     let mut c = ctl.lock();
                     c.observe(now, &obs);
@@ -125,13 +135,13 @@ pub fn spawn(state: &AppState, mut stop: watch::Receiver<bool>) {
             }
             if run_tick {
                 let events = {
-                    let now = state.health_ctl.now_ms();
-                    let mut c = state.health_ctl.lock();
+                    let now = state.ctl.now_ms();
+                    let mut c = state.ctl.lock();
                     c.tick(now);
                     publish(&state, &mut c)
                 };
                 notify::emit(&state, events);
             }
         }
-    });
+    })
 }

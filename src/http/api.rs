@@ -7,10 +7,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::request::parse_payment;
+use crate::ledger::StoredResponse;
 use crate::model::{valid_idempotency_key, valid_order_id};
-use crate::payments::{Answer, initiate};
+use crate::payments::{Answer, Attempted, Render, created_body, failure_fields};
 use crate::state::AppState;
 
 /// `POST /v1/payments`.
@@ -36,24 +37,55 @@ pub async fn create_payment(
         field: None,
     })?;
     let payment = parse_payment(&json)?;
-    let answer = initiate(&state, &key, &json, payment).await?;
+    let answer = state
+        .payments
+        .initiate(&key, &json, payment, &JsonAnswer)
+        .await?;
     Ok(answer_response(answer))
 }
 
+/// Renders a payment's answer: 201 with the created payment, or the error's status
+/// with its error object and the payment's fields beside it. Stored for replay.
+struct JsonAnswer;
+
+impl Render for JsonAnswer {
+    fn render(&self, a: &Attempted) -> StoredResponse {
+        let (status, body) = match &a.error {
+            None => (StatusCode::CREATED, created_body(a)),
+            Some(e) => {
+                let e = ApiError::from(e.clone());
+                let mut body = e.body();
+                failure_fields(a, &mut body);
+                (e.status(), body)
+            }
+        };
+        StoredResponse {
+            http_status: status.as_u16(),
+            body: serde_json::to_vec(&body).unwrap_or_default(),
+        }
+    }
+}
+
 fn answer_response(a: Answer) -> Response {
-    let status = StatusCode::from_u16(a.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(a.response.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = (
         status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        a.body,
+        a.response.body,
     )
         .into_response();
     if a.replayed {
         resp.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    // A fresh answer that is not a created payment counts as its error code.
+    if let Some(e) = a.error {
+        resp.extensions_mut()
+            .insert(ErrorCode(ApiError::from(e).code()));
     }
     resp
 }

@@ -1,11 +1,22 @@
 //! The one place where errors become HTTP answers: `{"error": {code, message, field}}`
-//! with a stable code. Gateway error text never reaches a caller; it is logged where
-//! the error is made.
+//! with a stable code (linkerd's one `rescue` map). Every layer below returns its own
+//! typed error — [`PaymentError`], [`CallbackError`], [`ReloadError`],
+//! [`CommandError`](crate::health::CommandError) — and the `From` impls here say what
+//! each one is on the wire. Every error response carries its code as an
+//! [`ErrorCode`] extension, and [`count_errors`] counts `http_errors_total{code}`
+//! from it, validation 4xx included. Gateway error text never reaches a caller; it is
+//! logged where the error is made.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+
+use crate::callbacks::CallbackError;
+use crate::health::CommandError;
+use crate::metrics::Metrics;
+use crate::payments::PaymentError;
+use crate::reload::ReloadError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -143,7 +154,75 @@ struct ErrorBody<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(self.body())).into_response()
+        let code = ErrorCode(self.code());
+        let mut resp = (self.status(), Json(self.body())).into_response();
+        resp.extensions_mut().insert(code);
+        resp
+    }
+}
+
+/// The stable code of an error response, for [`count_errors`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
+/// Middleware (`map_response_with_state`): counts every error response once.
+pub async fn count_errors(
+    axum::extract::State(metrics): axum::extract::State<Metrics>,
+    resp: Response,
+) -> Response {
+    if let Some(ErrorCode(code)) = resp.extensions().get::<ErrorCode>() {
+        metrics.http_errors.with_label_values(&[code]).inc();
+    }
+    resp
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(e: PaymentError) -> Self {
+        match e {
+            PaymentError::NoRoute => ApiError::NoRoute,
+            PaymentError::NoGatewayAvailable { route } => ApiError::NoGatewayAvailable { route },
+            PaymentError::IdempotencyConflict => ApiError::IdempotencyConflict,
+            PaymentError::RequestInProgress => ApiError::RequestInProgress,
+            PaymentError::LedgerUnavailable => {
+                ApiError::Unavailable("ledger is not writable".into())
+            }
+            PaymentError::GatewayDeclined => ApiError::GatewayDeclined,
+            PaymentError::GatewayError => ApiError::GatewayError,
+            PaymentError::GatewayTimeout => ApiError::GatewayTimeout,
+        }
+    }
+}
+
+impl From<CallbackError> for ApiError {
+    fn from(e: CallbackError) -> Self {
+        match e {
+            CallbackError::UnknownGateway(g) => ApiError::NotFound(format!("gateway {g:?}")),
+            CallbackError::InvalidSignature => ApiError::InvalidSignature,
+            CallbackError::Malformed(m) => ApiError::Malformed(m),
+            CallbackError::Unavailable => {
+                ApiError::Unavailable("the ledger cannot commit; redeliver later".into())
+            }
+        }
+    }
+}
+
+impl From<ReloadError> for ApiError {
+    fn from(e: ReloadError) -> Self {
+        match e {
+            ReloadError::Unavailable => ApiError::ReloadUnavailable,
+            ReloadError::RestartRequired(keys) => ApiError::RestartRequired(keys),
+            ReloadError::Invalid(errs) => {
+                ApiError::ConfigInvalid(errs.0.iter().map(ToString::to_string).collect())
+            }
+        }
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::UnknownGateway(n) => ApiError::NotFound(format!("gateway \"{n}\"")),
+        }
     }
 }
 

@@ -1,21 +1,23 @@
-//! HTTP: the public router, request ids, error mapping.
+//! HTTP, the edge: the public router (payments, callbacks, health, metrics), the
+//! admin router ([`admin`]), request parsing, and the one error → HTTP mapping
+//! (`error`). Only this layer (and the binary's wiring above it) names HTTP server
+//! types; the flows below return typed errors that `error` maps.
 
 pub mod admin;
-pub mod admin_health;
-mod admin_ops;
-mod admin_pipeline;
 mod api;
+mod callbacks;
 mod error;
 mod request;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
+use axum::middleware;
 use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 pub use api::read_body;
-pub use error::ApiError;
+pub use error::{ApiError, ErrorCode};
 pub use request::parse_payment;
 
 use crate::state::AppState;
@@ -27,11 +29,15 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/payments", post(api::create_payment).get(api::list_payments))
         .route("/v1/payments/{payment_id}", get(api::get_payment))
+        .route("/v1/callbacks/{gateway}", post(callbacks::ingest))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
-        .merge(crate::callbacks::routes())
         .fallback(api::fallback)
+        .layer(middleware::map_response_with_state(
+            state.metrics.clone(),
+            error::count_errors,
+        ))
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -102,6 +102,8 @@ struct Inner {
     counters: Arc<Counters>,
     writer: Mutex<Option<JoinHandle<()>>>,
     path: PathBuf,
+    /// Signalled by the writer after a commit that queued outbox rows.
+    outbox_signal: Arc<tokio::sync::Notify>,
 }
 
 impl Ledger {
@@ -147,9 +149,11 @@ impl Ledger {
         let max = opts.group_commit_max.max(1);
         let (tx, rx) = mpsc::channel(max.saturating_mul(4).max(1024));
         let thread_counters = Arc::clone(&counters);
+        let outbox_signal = Arc::new(tokio::sync::Notify::new());
+        let signal = Arc::clone(&outbox_signal);
         let handle = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || writer::run(conn, rx, thread_counters, max, checkpointer))?;
+            .spawn(move || writer::run(conn, rx, thread_counters, max, checkpointer, signal))?;
         Ok(Ledger {
             inner: Arc::new(Inner {
                 tx,
@@ -157,8 +161,15 @@ impl Ledger {
                 counters,
                 writer: Mutex::new(Some(handle)),
                 path: path.to_path_buf(),
+                outbox_signal,
             }),
         })
+    }
+
+    /// Notified after every commit that queued outbox rows (the forwarder waits on
+    /// it instead of polling). One `Notify`: give it one waiter and fan out from there.
+    pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.outbox_signal)
     }
 
     /// The database file.

@@ -2,9 +2,23 @@
 //! same transaction as the state change that caused it (so an acknowledged callback
 //! always has its event queued), and the forwarder delivers rows to the sinks.
 
+use std::cell::Cell;
+
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::LedgerError;
+
+thread_local! {
+    /// Set by [`enqueue`] on the thread running the write job (the writer thread),
+    /// read and cleared by the writer after its commit: the writer signals the
+    /// forwarder itself, so no caller has to remember to.
+    static QUEUED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether an outbox row was queued on this thread since the last call (and clears it).
+pub(crate) fn take_queued() -> bool {
+    QUEUED.with(|q| q.replace(false))
+}
 
 /// Queues one event. Returns `false` (and changes nothing) when an event with this
 /// `event_id` is already queued: the id is the dedupe key end to end. Call it from
@@ -21,6 +35,9 @@ pub fn enqueue(
          ON CONFLICT (event_id) DO NOTHING",
         params![event_id, payment_id, body_json, created_at_ms],
     )?;
+    if n == 1 {
+        QUEUED.with(|q| q.set(true));
+    }
     Ok(n == 1)
 }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::Connection;
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::{Begin, Intent, LedgerError, LedgerStats, ops};
 
@@ -164,6 +164,7 @@ pub(crate) fn run(
     counters: Arc<Counters>,
     group_commit_max: usize,
     checkpointer: super::checkpoint::Checkpointer,
+    outbox_signal: Arc<Notify>,
 ) {
     let max = group_commit_max.max(1);
     let mut batch = Vec::with_capacity(max);
@@ -178,6 +179,10 @@ pub(crate) fn run(
         }
         let before = shutdown_waiters.len();
         process_batch(&mut conn, &mut batch, &counters, &mut shutdown_waiters);
+        // A committed batch that queued outbox rows wakes the forwarder.
+        if super::outbox::take_queued() {
+            outbox_signal.notify_one();
+        }
         if checkpointer.take_finish_request() {
             checkpointer.finish(&conn);
         }

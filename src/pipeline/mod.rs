@@ -15,6 +15,7 @@ mod backoff;
 mod forwarder;
 pub mod replay;
 pub mod sinks;
+mod spec;
 mod worker;
 
 use std::sync::Arc;
@@ -25,10 +26,10 @@ use tokio::task::JoinHandle;
 
 pub use backoff::Backoff;
 pub use forwarder::{EXHAUSTED, PARKED};
+pub use spec::{PipelineConfig, SinkKind, SinkSpec, default_sink};
 
 use crate::ledger::{Ledger, delivery, millis};
 use crate::metrics::Metrics;
-use crate::state::AppState;
 
 /// The running pipeline's tasks.
 pub struct Pipeline {
@@ -48,9 +49,14 @@ impl Pipeline {
 }
 
 /// Starts one worker per configured sink, the wake-up fan-out and the backlog
-/// gauges. Called once from `Server::run`.
-pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Pipeline {
-    let cfg = state.config.load().pipeline.clone();
+/// gauges. Called once from `Server::run`. The ledger's outbox signal wakes the
+/// workers after every commit that queued rows.
+pub fn spawn(
+    cfg: &PipelineConfig,
+    ledger: &Ledger,
+    metrics: &Metrics,
+    stop: watch::Receiver<bool>,
+) -> Pipeline {
     let mut tasks = Vec::new();
     let mut wakes = Vec::new();
     let mut names = Vec::new();
@@ -68,8 +74,8 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Pipeline {
         names.push(spec.name.clone());
         let fwd = forwarder::Forwarder {
             sink,
-            ledger: state.ledger.clone(),
-            metrics: state.metrics.clone(),
+            ledger: ledger.clone(),
+            metrics: metrics.clone(),
             max_attempts: cfg.max_attempts,
             backoff: Backoff {
                 initial: cfg.backoff_initial,
@@ -86,13 +92,13 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Pipeline {
         )));
     }
     tasks.push(tokio::spawn(fan_out(
-        Arc::clone(&state.outbox_notify),
+        ledger.outbox_signal(),
         wakes,
         stop.clone(),
     )));
     tasks.push(tokio::spawn(gauges(
-        state.ledger.clone(),
-        state.metrics.clone(),
+        ledger.clone(),
+        metrics.clone(),
         names,
         cfg.poll,
         stop,
@@ -100,7 +106,7 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Pipeline {
     Pipeline { tasks }
 }
 
-/// One `outbox_notify` wakes every sink (a `Notify` wakes only one waiter).
+/// One outbox signal wakes every sink (a `Notify` wakes only one waiter).
 async fn fan_out(source: Arc<Notify>, wakes: Vec<Arc<Notify>>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
@@ -140,8 +146,7 @@ async fn gauges(
 }
 
 /// One line per sink saying where its events land (the demo prints them).
-pub fn where_events_go(cfg: &crate::config::PipelineConfig) -> Vec<String> {
-    use crate::config::SinkKind;
+pub fn where_events_go(cfg: &PipelineConfig) -> Vec<String> {
     cfg.sinks
         .iter()
         .map(|s| match &s.kind {

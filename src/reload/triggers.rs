@@ -15,8 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
-use super::{Trigger, reload};
-use crate::state::AppState;
+use super::{Live, Trigger, reload};
 
 /// How often the config file's metadata is checked; a change is read once it has
 /// held still for one more check (editors write in bursts).
@@ -24,14 +23,14 @@ pub const DEBOUNCE: Duration = Duration::from_millis(500);
 
 /// Starts the `SIGHUP` and file-watch triggers when the config came from a file.
 /// Both stop when `stop` turns true.
-pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) {
-    let Some(path) = state.reload.path() else {
+pub fn spawn<L: Live + Clone + 'static>(state: &L, stop: watch::Receiver<bool>) {
+    let Some(path) = state.reloader().path() else {
         return;
     };
     let (tx, rx) = mpsc::channel::<Trigger>(4);
     #[cfg(unix)]
     spawn_sighup(tx.clone(), stop.clone());
-    if state.reload.watches_file() {
+    if state.reloader().watches_file() {
         tokio::spawn(watch_file(path, tx, stop.clone()));
     }
     tracing::info!("config reload triggers ready (SIGHUP, file watch, POST /admin/reload)");
@@ -39,7 +38,11 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) {
     tokio::spawn(run(state, rx, stop));
 }
 
-async fn run(state: AppState, mut rx: mpsc::Receiver<Trigger>, mut stop: watch::Receiver<bool>) {
+async fn run<L: Live + Clone + 'static>(
+    state: L,
+    mut rx: mpsc::Receiver<Trigger>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let trigger = tokio::select! {
             t = rx.recv() => match t { Some(t) => t, None => break },

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod ops;
+pub mod pipeline;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,9 +13,9 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
+use switchyard::app::serve::Server;
 use switchyard::config;
 use switchyard::metrics::Metrics;
-use switchyard::serve::Server;
 use tokio::net::TcpListener;
 
 /// How a fake gateway answers `POST /v1/payments`.
@@ -113,6 +114,53 @@ pub async fn closed_addr() -> SocketAddr {
     a
 }
 
+/// Binds a server on the snapshot (ports 0) with a fresh metrics registry.
+pub async fn bind(snap: switchyard::config::Snapshot) -> Server {
+    Server::bind(snap, Metrics::new(prometheus::Registry::new()))
+        .await
+        .unwrap()
+}
+
+/// The one in-process harness core: a bound [`Server`] running on its own task
+/// until this value is dropped or [`Running::shutdown`] is called.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub admin: Option<SocketAddr>,
+    pub state: switchyard::state::AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<Result<(), switchyard::app::serve::ServeError>>>,
+}
+
+impl Running {
+    pub fn start(server: Server) -> Running {
+        let addr = server.local_addr().unwrap();
+        let admin = server.admin_addr();
+        let state = server.state.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(server.run(async move {
+            let _ = rx.await;
+        }));
+        Running {
+            addr,
+            admin,
+            state,
+            stop: Some(tx),
+            done: Some(done),
+        }
+    }
+
+    /// Sends the shutdown signal and waits (at most `secs`) for `Server::run` to return.
+    pub async fn shutdown(&mut self, secs: u64) {
+        drop(self.stop.take());
+        let done = self.done.take().unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(secs), done)
+            .await
+            .expect("the server stops in time")
+            .unwrap()
+            .unwrap();
+    }
+}
+
 /// The admin bearer token the harness configures (every env lookup returns it).
 pub const ADMIN_TOKEN: &str = "test-secret";
 
@@ -123,13 +171,35 @@ pub struct TestServer {
     /// The admin listener (the harness configures [`ADMIN_TOKEN`]).
     pub admin_addr: Option<SocketAddr>,
     _dir: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _run: Running,
 }
 
 impl TestServer {
     /// `gateways`: (name, base address, idempotent). The first route splits over
     /// `split` and falls back to `fallback`.
     pub async fn start(body: &str) -> TestServer {
+        Self::start_with(body, false).await.0
+    }
+
+    /// Like [`start`](Self::start), and the health feed's receiving end is the
+    /// test's (no health task runs).
+    pub async fn start_with_health_feed(
+        body: &str,
+    ) -> (
+        TestServer,
+        tokio::sync::mpsc::Receiver<switchyard::health::Observation>,
+    ) {
+        let (s, rx) = Self::start_with(body, true).await;
+        (s, rx.unwrap())
+    }
+
+    async fn start_with(
+        body: &str,
+        take_health: bool,
+    ) -> (
+        TestServer,
+        Option<tokio::sync::mpsc::Receiver<switchyard::health::Observation>>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("ledger.db");
         let text = format!(
@@ -141,24 +211,22 @@ impl TestServer {
             Ok(s) => s,
             Err(e) => panic!("test config invalid:\n{e}\n---\n{text}"),
         };
-        let server = Server::bind(snap, Metrics::new(prometheus::Registry::new()))
-            .await
-            .unwrap();
-        let addr = server.local_addr().unwrap();
-        let admin_addr = server.admin_addr();
-        let state = server.state.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(server.run(async move {
-            let _ = rx.await;
-        }));
-        TestServer {
-            addr,
+        let mut server = bind(snap).await;
+        let feed = if take_health {
+            server.take_health_feed()
+        } else {
+            None
+        };
+        let run = Running::start(server);
+        let s = TestServer {
+            addr: run.addr,
             client: reqwest::Client::new(),
-            state,
-            admin_addr,
+            state: run.state.clone(),
+            admin_addr: run.admin,
             _dir: dir,
-            _stop: tx,
-        }
+            _run: run,
+        };
+        (s, feed)
     }
 
     /// A URL on the admin listener (token: [`ADMIN_TOKEN`]).

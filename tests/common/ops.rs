@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use switchyard::alerts::deliver::{self, RetryPolicy};
-use switchyard::metrics::Metrics;
-use switchyard::reload::{self, Env};
-use switchyard::serve::Server;
+use switchyard::config::{self, Env};
 use switchyard::state::AppState;
+
+use super::Running;
 
 pub const TOKEN: &str = "admin-t0ken-value";
 
@@ -21,7 +21,7 @@ pub struct OpsServer {
     pub client: reqwest::Client,
     header: String,
     pub dir: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _run: Running,
     _alert_stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -54,37 +54,31 @@ impl OpsServer {
         );
         let path = dir.path().join("switchyard.toml");
         std::fs::write(&path, format!("{header}{body}")).unwrap();
-        let (snap, text) = match reload::load_path(&path, 1, &env) {
+        let (snap, text) = match config::load_file(&path, &env, 1) {
             Ok(v) => v,
             Err(e) => panic!("test config invalid:\n{e}"),
         };
-        let server = Server::bind(snap, Metrics::new(prometheus::Registry::new()))
-            .await
-            .unwrap()
-            .with_config_path(&path, Some(text));
+        let mut server = super::bind(snap).await.with_config_path(&path, Some(text));
         server.state.reload.set_env(env);
         // Tests here reload explicitly; tests/reload_process.rs covers the watch.
         server.state.reload.set_file_watch(false);
-        let addr = server.local_addr().unwrap();
-        let admin = server.admin_addr().unwrap();
-        let state = server.state.clone();
         let (alert_stop, alert_rx) = tokio::sync::watch::channel(false);
         if let Some(p) = policy {
-            deliver::spawn_with(&state, alert_rx, p);
+            // Our own delivery: `run` then finds the alert queue taken.
+            let queue = server.take_alert_queue().unwrap();
+            let s = &server.state;
+            deliver::spawn(queue, s.webhooks(), s.metrics.clone(), alert_rx, p);
         }
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(server.run(async move {
-            let _ = rx.await;
-        }));
+        let run = Running::start(server);
         OpsServer {
-            addr,
-            admin,
-            state,
+            addr: run.addr,
+            admin: run.admin.unwrap(),
+            state: run.state.clone(),
             path,
             client: reqwest::Client::new(),
             header,
             dir,
-            _stop: tx,
+            _run: run,
             _alert_stop: alert_stop,
         }
     }

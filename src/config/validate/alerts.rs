@@ -4,10 +4,11 @@
 use std::collections::HashSet;
 
 use super::{duration, http_url, one_of, secret_ref};
+use crate::alerts::AlertSpec;
 use crate::alerts::Severity;
+use crate::config::EnvLookup;
 use crate::config::raw::RawAlert;
 use crate::config::spans::Diagnostics;
-use crate::config::{AlertSpec, EnvLookup};
 use crate::model::Secret;
 
 pub(crate) fn validate(

@@ -13,13 +13,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::pipeline::PipelineConfig;
 use super::raw::{RawAdmin, RawConfig, RawLedger, RawServer};
 use super::spans::Diagnostics;
 use super::suggest::hint;
 use super::{Bootstrap, EnvLookup, ServerPolicy, StickyKey};
 use crate::connectors::GatewaySpec;
 use crate::model::Secret;
+use crate::pipeline::PipelineConfig;
 use crate::routing::{Matcher, SplitEntry};
 
 pub(crate) use gateways::GatewayNames;
@@ -43,7 +43,7 @@ pub(crate) struct Checked {
     pub admin_token: Option<Secret>,
     pub gateways: Vec<GatewaySpec>,
     pub routes: Vec<RouteSpec>,
-    pub alerts: Vec<super::AlertSpec>,
+    pub alerts: Vec<crate::alerts::AlertSpec>,
     pub pipeline: PipelineConfig,
     pub callbacks: super::CallbackPolicy,
     pub watchdog: super::WatchdogPolicy,

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use super::{duration, http_url, int_in, one_of, secret_ref};
 use crate::config::EnvLookup;
-use crate::config::pipeline::{PipelineConfig, SinkKind, SinkSpec, default_sink};
 use crate::config::raw::{RawPipeline, RawSink};
 use crate::config::spans::Diagnostics;
 use crate::model::Secret;
+use crate::pipeline::{PipelineConfig, SinkKind, SinkSpec, default_sink};
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -202,7 +202,8 @@ fn sink(s: &RawSink, at: &str, env: EnvLookup<'_>, diag: &mut Diagnostics<'_>) -
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{SinkKind, load_str};
+    use crate::config::load_str;
+    use crate::pipeline::SinkKind;
 
     const BASE: &str = "[ledger]\npath = \"/var/lib/sy/ledger.db\"\n\n[[gateway]]\nname = \"g\"\nconnector = \"generic\"\nbase_url = \"http://127.0.0.1:9\"\n\n[[route]]\nname = \"r\"\nsplit = [{ gateway = \"g\", weight = 1 }]\n";
 

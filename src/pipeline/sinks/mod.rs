@@ -11,7 +11,7 @@ mod redis;
 
 use std::sync::Arc;
 
-use crate::config::{SinkKind, SinkSpec};
+use super::{SinkKind, SinkSpec};
 use crate::ledger::delivery::OutboxRow;
 
 pub use file::FileSink;

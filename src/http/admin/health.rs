@@ -10,8 +10,8 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::ApiError;
-use crate::health::{Command, CommandError, notify, task};
+use crate::health::{Command, notify, task};
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -80,15 +80,14 @@ async fn act(
             }
         },
     };
+    let ctx = state.health_context();
     let (event, events) = {
         let now = state.health_ctl.now_ms();
         let mut c = state.health_ctl.lock();
-        let event = c.command(now, &name, cmd, &reason, ttl, "admin").map_err(
-            |CommandError::UnknownGateway(n)| ApiError::NotFound(format!("gateway \"{n}\"")),
-        )?;
-        (event, task::publish(&state, &mut c))
+        let event = c.command(now, &name, cmd, &reason, ttl, "admin")?;
+        (event, task::publish(&ctx, &mut c))
     };
-    if let Some(audit) = notify::emit(&state, events) {
+    if let Some(audit) = notify::emit(&ctx, events) {
         let _ = audit.await;
     }
     Ok(Json(json!({

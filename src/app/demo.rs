@@ -21,15 +21,15 @@ use prometheus::core::Collector;
 use rand::Rng;
 use tokio::sync::Mutex;
 
-use crate::commands::CommandError;
+use crate::app::commands::CommandError;
+use crate::app::serve::Server;
 use crate::config;
 use crate::connectors::ConnectorKind;
 use crate::metrics::Metrics;
 use crate::sandbox::{CallbackConfig, KnobsPatch, SandboxGateway, SandboxHandle};
-use crate::serve::Server;
 
 /// The bundled demo config, embedded so `demo` works from any directory.
-pub const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
+pub const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
 
 /// The gateway that goes down halfway.
 const VICTIM: &str = "razorpay";
@@ -376,6 +376,7 @@ async fn summary(
     }
 }
 
+/// The demo's secrets: made up from the variable's name, nothing read from the process.
 fn demo_env(name: &str) -> Option<String> {
     name.starts_with("SWITCHYARD_DEMO_")
         .then(|| format!("demo-{}", name.to_lowercase()))

@@ -6,10 +6,13 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::alerts::Alert;
+use crate::alerts::deliver::{self, RetryPolicy};
 use crate::config::Snapshot;
+use crate::health::Observation;
 use crate::ledger::{Ledger, LedgerError, LedgerOptions};
 use crate::metrics::Metrics;
-use crate::state::AppState;
+use crate::state::{AppState, Receivers};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -27,6 +30,10 @@ pub enum ServeError {
 /// A bound, not yet running server: lets callers learn the port before serving.
 pub struct Server {
     pub state: AppState,
+    /// The health feed's receiving end, until `run` hands it to the health task.
+    health_rx: Option<tokio::sync::mpsc::Receiver<Observation>>,
+    /// The alert queue's receiving end, until `run` hands it to alert delivery.
+    alerts_rx: Option<tokio::sync::mpsc::Receiver<Alert>>,
     listener: TcpListener,
     /// Bound only when an admin token is configured: an admin API nobody can call
     /// is not opened.
@@ -67,8 +74,11 @@ impl Server {
             tracing::warn!("no [admin] token configured: the admin API is not opened");
             None
         };
+        let (state, Receivers { health, alerts }) = AppState::new(snapshot, ledger, metrics);
         Ok(Server {
-            state: AppState::new(snapshot, ledger, metrics),
+            state,
+            health_rx: Some(health),
+            alerts_rx: Some(alerts),
             listener,
             admin,
         })
@@ -83,6 +93,18 @@ impl Server {
     ) -> Self {
         self.state.reload.set_source(path.into(), text);
         self
+    }
+
+    /// Takes the health feed's receiving end: `run` then starts no health task
+    /// (a test drains the observations itself).
+    pub fn take_health_feed(&mut self) -> Option<tokio::sync::mpsc::Receiver<Observation>> {
+        self.health_rx.take()
+    }
+
+    /// Takes the alert queue's receiving end: `run` then starts no alert delivery
+    /// (a caller starts its own, e.g. with another [`RetryPolicy`]).
+    pub fn take_alert_queue(&mut self) -> Option<tokio::sync::mpsc::Receiver<Alert>> {
+        self.alerts_rx.take()
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -105,10 +127,25 @@ impl Server {
         let app = crate::http::router(state.clone());
         let (tx, rx) = tokio::sync::watch::channel(false);
         crate::reload::triggers::spawn(&state, rx.clone());
-        crate::alerts::deliver::spawn(&state, rx.clone());
-        let pipeline = crate::pipeline::spawn(&state, rx.clone());
-        crate::watchdog::spawn(&state, rx.clone());
-        crate::health::task::spawn(&state, rx.clone());
+        if let Some(alerts) = self.alerts_rx {
+            deliver::spawn(
+                alerts,
+                state.webhooks(),
+                state.metrics.clone(),
+                rx.clone(),
+                RetryPolicy::default(),
+            );
+        }
+        let pipeline = crate::pipeline::spawn(
+            &state.config.load().pipeline,
+            &state.ledger,
+            &state.metrics,
+            rx.clone(),
+        );
+        crate::callbacks::watchdog::spawn(&state.callbacks, rx.clone());
+        if let Some(feed) = self.health_rx {
+            crate::health::task::spawn(state.health_context(), feed, rx.clone());
+        }
         if let Some(admin) = self.admin {
             let mut stop = rx.clone();
             let admin_app = crate::http::admin::router(state.clone());

@@ -13,9 +13,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use switchyard::config;
 use switchyard::ledger::{Ledger, outbox};
-use switchyard::metrics::Metrics;
-use switchyard::serve::Server;
 use switchyard::state::AppState;
+
+use super::Running;
 
 pub const SECRET: &str = "test-secret";
 pub const TOKEN: &str = "test-secret";
@@ -24,8 +24,7 @@ pub struct Harness {
     pub state: AppState,
     pub admin: SocketAddr,
     pub dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    done: Option<tokio::task::JoinHandle<Result<(), switchyard::serve::ServeError>>>,
+    run: Running,
 }
 
 /// The text of a config with `extra` (`[pipeline]`, `[[sink]]`) for a ledger in `dir`.
@@ -47,33 +46,18 @@ impl Harness {
             Ok(s) => s,
             Err(e) => panic!("test config invalid:\n{e}\n---\n{text}"),
         };
-        let server = Server::bind(snap, Metrics::new(prometheus::Registry::new()))
-            .await
-            .unwrap();
-        let admin = server.admin_addr().unwrap();
-        let state = server.state.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let done = tokio::spawn(server.run(async move {
-            let _ = rx.await;
-        }));
+        let run = Running::start(super::bind(snap).await);
         Harness {
-            state,
-            admin,
+            state: run.state.clone(),
+            admin: run.admin.unwrap(),
             dir,
-            stop: Some(tx),
-            done: Some(done),
+            run,
         }
     }
 
     /// Sends the shutdown signal and waits (at most `secs`) for `Server::run` to return.
     pub async fn shutdown(&mut self, secs: u64) {
-        drop(self.stop.take());
-        let done = self.done.take().unwrap();
-        tokio::time::timeout(Duration::from_secs(secs), done)
-            .await
-            .expect("the server stops in time")
-            .unwrap()
-            .unwrap();
+        self.run.shutdown(secs).await;
     }
 
     /// `GET /admin/dead-letters` (every page).

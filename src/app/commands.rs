@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::app::serve::{ServeError, Server, shutdown_signal};
 use crate::config::{self, ConfigErrors};
 use crate::metrics::Metrics;
-use crate::serve::{ServeError, Server, shutdown_signal};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -29,8 +29,8 @@ impl CommandError {
 
 /// `switchyard check`: every error at once; exit 2 when invalid.
 pub fn check(path: &Path) -> ExitCode {
-    match config::load_file(path, 1) {
-        Ok(snap) => {
+    match config::load_file(path, &config::process_env(), 1) {
+        Ok((snap, _)) => {
             println!("{}: ok", path.display());
             print!("{}", config::describe(&snap));
             ExitCode::SUCCESS
@@ -47,8 +47,8 @@ pub fn check(path: &Path) -> ExitCode {
 
 /// `switchyard serve`.
 pub async fn serve(path: &Path) -> Result<(), CommandError> {
-    let env: crate::reload::Env = std::sync::Arc::new(|k| std::env::var(k).ok());
-    let (snap, text) = crate::reload::load_path(path, 1, &env).map_err(CommandError::Config)?;
+    let (snap, text) =
+        config::load_file(path, &config::process_env(), 1).map_err(CommandError::Config)?;
     let metrics = Metrics::new(prometheus::Registry::new());
     let server = Server::bind(snap, metrics)
         .await?
@@ -61,7 +61,7 @@ pub async fn serve(path: &Path) -> Result<(), CommandError> {
 
 /// The sandbox's callback settings from the command line and the config's listener.
 fn sandbox_callbacks(
-    args: &crate::cli::SandboxArgs,
+    args: &crate::app::cli::SandboxArgs,
     listen: std::net::SocketAddr,
 ) -> crate::sandbox::CallbackConfig {
     let base = args.callback_url.clone().unwrap_or_else(|| {
@@ -85,16 +85,13 @@ fn sandbox_callbacks(
 
 /// `switchyard sandbox`: simulated gateways on every `[[gateway]]` base_url port.
 /// Secrets are not needed by the simulation, so unset secret variables are allowed.
-pub async fn sandbox(path: &Path, args: &crate::cli::SandboxArgs) -> Result<(), CommandError> {
-    let source = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).map_err(|e| CommandError::Other(format!("{source}: {e}")))?;
-    let env = |k: &str| {
+pub async fn sandbox(path: &Path, args: &crate::app::cli::SandboxArgs) -> Result<(), CommandError> {
+    let env: config::Env = std::sync::Arc::new(|k: &str| {
         std::env::var(k)
             .ok()
             .or_else(|| Some("sandbox-placeholder".to_string()))
-    };
-    let snap = config::load_str(&text, &source, &env, 1).map_err(CommandError::Config)?;
+    });
+    let (snap, _) = config::load_file(path, &env, 1).map_err(CommandError::Config)?;
     let specs: Vec<_> = snap.gateways.iter().map(|g| g.spec.clone()).collect();
     let callbacks = sandbox_callbacks(args, snap.bootstrap.listen);
     crate::sandbox::run(&specs, args.control, &callbacks, shutdown_signal())
@@ -113,7 +110,8 @@ pub async fn replay(
     sink: Option<&str>,
 ) -> Result<(), CommandError> {
     use crate::pipeline::{replay, sinks};
-    let snap = config::load_file(path, 1).map_err(CommandError::Config)?;
+    let (snap, _) =
+        config::load_file(path, &config::process_env(), 1).map_err(CommandError::Config)?;
     let since = since
         .map(|s| {
             time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)

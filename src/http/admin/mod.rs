@@ -2,26 +2,34 @@
 //! bearer token compared in constant time. No token configured means every call is
 //! refused (and `serve` does not open the admin listener at all).
 //!
-//! Each area adds its routes here with one `.merge(...)`: health controls, reload and
-//! config, dead letters.
+//! Each area adds its routes here with one `.merge(...)`: health controls
+//! ([`health`]), reload and config ([`ops`]), dead letters ([`pipeline`]).
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
-use super::error::ApiError;
+pub mod health;
+mod ops;
+mod pipeline;
+
+use super::error::{ApiError, count_errors};
 use crate::connectors::sign::ct_eq;
 use crate::state::AppState;
 
 /// The admin router, token check included.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(super::admin_ops::routes())
-        .merge(super::admin_pipeline::routes())
-        .merge(super::admin_health::routes())
+        .merge(ops::routes())
+        .merge(pipeline::routes())
+        .merge(health::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(middleware::map_response_with_state(
+            state.metrics.clone(),
+            count_errors,
+        ))
         .with_state(state)
 }
 
@@ -43,11 +51,6 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if !ct_eq(given.as_bytes(), expected.expose().as_bytes()) {
-        state
-            .metrics
-            .http_errors
-            .with_label_values(&["unauthorized"])
-            .inc();
         return ApiError::Unauthorized.into_response();
     }
     drop(snap);

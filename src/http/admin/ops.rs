@@ -7,9 +7,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Json};
 use axum::routing::{get, post};
 
-use super::error::ApiError;
 use crate::config::Snapshot;
-use crate::reload::{self, ReloadError, Trigger};
+use crate::http::error::ApiError;
+use crate::reload::{self, Trigger};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -25,17 +25,11 @@ async fn reload_config(State(state): State<AppState>) -> Result<impl IntoRespons
     let result = tokio::task::spawn_blocking(move || reload::reload(&st, Trigger::Admin))
         .await
         .map_err(|_| ApiError::Internal)?;
-    match result {
-        Ok(r) => Ok(Json(serde_json::json!({
-            "generation": r.generation,
-            "changes": r.changes,
-        }))),
-        Err(ReloadError::Unavailable) => Err(ApiError::ReloadUnavailable),
-        Err(ReloadError::RestartRequired(keys)) => Err(ApiError::RestartRequired(keys)),
-        Err(ReloadError::Invalid(errs)) => Err(ApiError::ConfigInvalid(
-            errs.0.iter().map(ToString::to_string).collect(),
-        )),
-    }
+    let r = result?;
+    Ok(Json(serde_json::json!({
+        "generation": r.generation,
+        "changes": r.changes,
+    })))
 }
 
 /// The config in force: generation, source, the file as written (as JSON) and the

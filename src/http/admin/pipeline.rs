@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::error::ApiError;
+use crate::http::error::ApiError;
 use crate::ledger::delivery;
 use crate::state::AppState;
 

@@ -20,15 +20,14 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::callbacks::{normalize, report};
-use crate::config::WatchdogPolicy;
+use super::{Callbacks, normalize};
+use crate::config::{SharedConfig, WatchdogPolicy};
 use crate::connectors::StatusReport;
 use crate::connectors::upstream::UpstreamError;
 use crate::ledger::LedgerError;
 use crate::ledger::callbacks::apply;
 use crate::ledger::watchdog::{Candidate, candidates, mark_stale, record_check};
 use crate::model::PaymentStatus;
-use crate::state::AppState;
 
 /// Most payments looked at per scan.
 const SCAN_LIMIT: usize = 256;
@@ -45,7 +44,7 @@ pub trait StatusSource: Send + Sync {
 }
 
 /// The configured connectors (the production source).
-struct Connectors(AppState);
+struct Connectors(SharedConfig);
 
 #[async_trait]
 impl StatusSource for Connectors {
@@ -55,7 +54,7 @@ impl StatusSource for Connectors {
         payment_id: &str,
         gateway_payment_id: Option<&str>,
     ) -> Result<StatusReport, UpstreamError> {
-        let connector = match self.0.config.load().gateway(gateway) {
+        let connector = match self.0.load().gateway(gateway) {
             Some((_, g)) => Arc::clone(&g.connector),
             None => {
                 return Err(UpstreamError::NotSupported(format!(
@@ -94,13 +93,13 @@ impl Default for Clock {
 }
 
 /// Starts the watchdog on the configured connectors; it stops when `stop` turns true.
-pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-    let source = Arc::new(Connectors(state.clone()));
+pub fn spawn(state: &Callbacks, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    let source = Arc::new(Connectors(Arc::clone(&state.config)));
     tokio::spawn(run(state.clone(), source, stop))
 }
 
 /// The loop: scan, sleep `scan_interval`, until `stop` turns true.
-pub async fn run(state: AppState, source: Arc<dyn StatusSource>, mut stop: watch::Receiver<bool>) {
+pub async fn run(state: Callbacks, source: Arc<dyn StatusSource>, mut stop: watch::Receiver<bool>) {
     let clock = Clock::new();
     loop {
         let policy = state.config.load().watchdog.clone();
@@ -142,7 +141,7 @@ fn label(r: &Result<StatusReport, UpstreamError>) -> &'static str {
 
 /// One pass: every due payment gets its next check. Returns how many were checked.
 pub async fn scan(
-    state: &AppState,
+    state: &Callbacks,
     source: &dyn StatusSource,
     policy: &WatchdogPolicy,
     now: OffsetDateTime,
@@ -198,11 +197,10 @@ pub async fn scan(
         checked += 1;
         let gateway: Arc<str> = Arc::from(c.gateway.as_str());
         if let Some(a) = &applied {
-            report(state, &gateway, a);
+            state.report(&gateway, a);
         }
         if stale.is_some() {
             state.metrics.payments_stale.inc();
-            state.outbox_notify.notify_one();
             tracing::warn!(gateway = %c.gateway, payment_id = %c.payment_id, checks = policy.max_checks, "payment stale after every status check");
         }
     }

@@ -3,20 +3,21 @@
 //! redelivery is a duplicate, and every one reaches the file sink), plus the ignored `callbacks_bench` that measures
 //! durable callbacks per second and ACK latency.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::bin;
 use switchyard::connectors::generic;
 use switchyard::ledger::{Intent, Ledger, LedgerOptions};
 use switchyard::model::{Currency, Method, Paise};
 use time::OffsetDateTime;
 use tokio::sync::{Mutex, Notify, Semaphore};
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
 const SECRET: &str = "crash-secret";
 
 /// `n` payments written ahead, as `POST /v1/payments` would.
@@ -68,31 +69,19 @@ fn write_config(dir: &Path, db: &Path) -> std::path::PathBuf {
 
 /// Starts `switchyard serve`; returns the child and its address.
 async fn serve(cfg: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(cfg)
-        .env("SY_CRASH_HOOK", SECRET)
-        .env("RUST_LOG", "warn,switchyard=info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let addr = tokio::task::spawn_blocking(move || {
-        let mut lines = BufReader::new(stderr).lines();
-        let addr = loop {
-            let line = lines.next().expect("server exited early").unwrap();
-            if line.contains("switchyard listening") {
-                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-                break v["fields"]["addr"].as_str().unwrap().to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        addr
+    let cfg = cfg.to_path_buf();
+    let served = tokio::task::spawn_blocking(move || {
+        bin::serve(
+            &cfg,
+            &[
+                ("SY_CRASH_HOOK", SECRET),
+                ("RUST_LOG", "warn,switchyard=info"),
+            ],
+        )
     })
     .await
     .unwrap();
-    (child, addr)
+    (served.child, served.addr)
 }
 
 fn callback(i: usize) -> (Vec<u8>, String, String) {

@@ -3,12 +3,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::{Behaviour, FakeGateway};
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+use common::bin::BIN;
 
 #[test]
 fn check_reports_every_error_with_line_numbers() {
@@ -112,34 +111,10 @@ async fn serve_one_gateway(
         ),
     )
     .unwrap();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&cfg)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
+    let served = tokio::task::spawn_blocking(move || common::bin::serve(&cfg, &[]))
+        .await
         .unwrap();
-    // The JSON log line "switchyard listening" carries the bound address.
-    let stderr = child.stderr.take().unwrap();
-    let addr = tokio::task::spawn_blocking(move || {
-        let mut lines = BufReader::new(stderr).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("server exited before listening")
-                .unwrap();
-            if line.contains("switchyard listening") {
-                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-                break v["fields"]["addr"].as_str().unwrap().to_string();
-            }
-        };
-        // Keep draining so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        addr
-    })
-    .await
-    .unwrap();
-    (child, addr)
+    (served.child, served.addr)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

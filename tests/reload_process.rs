@@ -4,14 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Child, Command};
+
+use common::bin::{self, wait_line};
 
 use common::{Behaviour, FakeGateway};
-
-const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
 
 struct Kill(Child);
 
@@ -19,18 +16,6 @@ impl Drop for Kill {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-/// Waits (up to 20 s) for a log line containing every one of `parts`.
-fn wait_line(lines: &mpsc::Receiver<String>, parts: &[&str]) -> serde_json::Value {
-    loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("no log line with {parts:?} within 20 s"));
-        if parts.iter().all(|p| line.contains(p)) {
-            return serde_json::from_str(&line).unwrap_or_default();
-        }
     }
 }
 
@@ -63,24 +48,11 @@ async fn sighup_and_saving_the_file_both_reload() {
     let db = dir.path().join("ledger.db");
     let cfg = dir.path().join("sy.toml");
     std::fs::write(&cfg, config(&db, gw.addr, 1)).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&cfg)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let pid = child.id().to_string();
-    let _child = Kill(child);
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let listening = wait_line(&lines, &["switchyard listening"]);
-    let addr = listening["fields"]["addr"].as_str().unwrap().to_string();
+    let served = bin::serve(&cfg, &[]);
+    let pid = served.child.id().to_string();
+    let addr = served.addr.clone();
+    let lines = served.lines;
+    let _child = Kill(served.child);
     // SIGHUP before the handler is installed would end the process.
     wait_line(&lines, &["config reload triggers ready"]);
     assert_eq!(generation(&addr).await, "1");

@@ -2,6 +2,7 @@
 //! on port 0, all inside the test process.
 #![allow(dead_code)]
 
+pub mod bin;
 pub mod ops;
 pub mod pipeline;
 

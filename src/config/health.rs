@@ -141,22 +141,7 @@ impl Default for HealthPolicy {
 }
 
 fn dur(diag: &mut Diagnostics<'_>, key: &str, v: Option<&str>, default: Duration) -> Duration {
-    let Some(s) = v else { return default };
-    let path = format!("health.{key}");
-    match humantime::parse_duration(s) {
-        Ok(d) if d.is_zero() => {
-            diag.error(&path, "must be greater than 0");
-            default
-        }
-        Ok(d) => d,
-        Err(e) => {
-            diag.error(
-                &path,
-                format!("\"{s}\" is not a duration ({e}); use e.g. \"90s\" or \"10m\""),
-            );
-            default
-        }
-    }
+    super::validate::duration_or(diag, &format!("health.{key}"), v, default)
 }
 
 fn num<T: PartialOrd + Copy + std::fmt::Display>(
@@ -167,17 +152,7 @@ fn num<T: PartialOrd + Copy + std::fmt::Display>(
     hi: T,
     default: T,
 ) -> T {
-    match v {
-        None => default,
-        Some(n) if n >= lo && n <= hi => n,
-        Some(n) => {
-            diag.error(
-                &format!("health.{key}"),
-                format!("must be between {lo} and {hi} (found {n})"),
-            );
-            default
-        }
-    }
+    super::validate::in_range(diag, &format!("health.{key}"), v, lo..=hi, default)
 }
 
 /// Ramp steps: strictly increasing percentages in 1..=100.

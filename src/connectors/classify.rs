@@ -94,6 +94,20 @@ pub struct DeclineInfo {
 /// - Other 4xx: a business or validation decline, in the dialect's error shape.
 /// - Other 5xx: `Error5xx { not_processed: false }` (the payment may exist).
 /// - Anything else (1xx/3xx): ambiguous, `SentUnknown`.
+/// The one send → classify step of an initiation: a transport failure is classified
+/// by [`transport`], a 2xx goes to `created`, any other status to [`http_error`].
+pub fn outcome(
+    result: Result<crate::connectors::upstream::Response, UpstreamError>,
+    created: impl FnOnce(&[u8]) -> Outcome,
+    decline: impl FnOnce(&Value) -> DeclineInfo,
+) -> Outcome {
+    match result {
+        Err(e) => transport(e),
+        Ok(r) if (200..300).contains(&r.status) => created(&r.body),
+        Ok(r) => http_error(r.status, &r.body, decline),
+    }
+}
+
 pub fn http_error(
     status: u16,
     body: &[u8],

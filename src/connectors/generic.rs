@@ -164,11 +164,11 @@ impl Connector for Generic {
             .post(self.upstream.url("/v1/payments"))
             .header("Idempotency-Key", req.idempotency_key)
             .json(&initiate_body(&req));
-        match self.upstream.send(self.auth(rb)).await {
-            Err(e) => classify::transport(e),
-            Ok(r) if (200..300).contains(&r.status) => created(&r.body, req.request.method),
-            Ok(r) => classify::http_error(r.status, &r.body, decline_info),
-        }
+        classify::outcome(
+            self.upstream.send(self.auth(rb)).await,
+            |b| created(b, req.request.method),
+            decline_info,
+        )
     }
 
     async fn status(
@@ -230,18 +230,12 @@ impl Connector for Generic {
         if !sign::hex_matches(hex_sig, &mac) {
             return Err(SignatureError::Mismatch);
         }
-        if let Some(tol) = opts.tolerance {
-            let at = ts
-                .trim()
+        opts.check_fresh(
+            ts.trim()
                 .parse::<i64>()
                 .ok()
-                .and_then(time_fmt::from_unix_seconds)
-                .ok_or(SignatureError::Stale)?;
-            if !time_fmt::within(at, opts.now, tol) {
-                return Err(SignatureError::Stale);
-            }
-        }
-        Ok(())
+                .and_then(time_fmt::from_unix_seconds),
+        )
     }
 
     fn parse_callback(

@@ -132,6 +132,21 @@ pub struct VerifyOptions {
     pub now: OffsetDateTime,
 }
 
+impl VerifyOptions {
+    /// The one replay-window check: `at` (already parsed from the gateway's header,
+    /// `None` when it would not parse) must be within the tolerance of `now`.
+    /// Nothing is checked when no tolerance is configured.
+    pub fn check_fresh(&self, at: Option<OffsetDateTime>) -> Result<(), SignatureError> {
+        let Some(tol) = self.tolerance else {
+            return Ok(());
+        };
+        match at {
+            Some(at) if time_fmt::within(at, self.now, tol) => Ok(()),
+            _ => Err(SignatureError::Stale),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ParseError {
     #[error("callback body is malformed: {0}")]

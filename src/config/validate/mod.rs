@@ -214,7 +214,16 @@ fn duration(
     v: Option<&str>,
     default_secs: u64,
 ) -> Duration {
-    let default = Duration::from_secs(default_secs);
+    duration_or(diag, path, v, Duration::from_secs(default_secs))
+}
+
+/// [`duration`] with any default: the one duration check of every section.
+pub(super) fn duration_or(
+    diag: &mut Diagnostics<'_>,
+    path: &str,
+    v: Option<&str>,
+    default: Duration,
+) -> Duration {
     let Some(s) = v else { return default };
     match humantime::parse_duration(s) {
         Ok(d) if d.is_zero() => {
@@ -239,6 +248,17 @@ fn int_in(
     range: std::ops::RangeInclusive<u32>,
     default: u32,
 ) -> u32 {
+    in_range(diag, path, v, range, default)
+}
+
+/// A number inside `range` (integers and fractions alike): the one range check.
+pub(super) fn in_range<T: PartialOrd + Copy + std::fmt::Display>(
+    diag: &mut Diagnostics<'_>,
+    path: &str,
+    v: Option<T>,
+    range: std::ops::RangeInclusive<T>,
+    default: T,
+) -> T {
     match v {
         None => default,
         Some(n) if range.contains(&n) => n,

@@ -101,11 +101,11 @@ impl Cashfree {
         let rb = self
             .post("/pg/orders/sessions", req.idempotency_key)
             .json(&pay_body(req, &session));
-        match self.upstream.send(rb).await {
-            Err(e) => classify::transport(e),
-            Ok(r) if (200..300).contains(&r.status) => pay_created(&r.body, req.request.method),
-            Ok(r) => classify::http_error(r.status, &r.body, decline_info),
-        }
+        classify::outcome(
+            self.upstream.send(rb).await,
+            |b| pay_created(b, req.request.method),
+            decline_info,
+        )
     }
 
     async fn initiate_link(&self, req: &InitiateRequest<'_>) -> Outcome {
@@ -121,11 +121,7 @@ impl Cashfree {
             .post("/pg/links", req.idempotency_key)
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(body);
-        match self.upstream.send(rb).await {
-            Err(e) => classify::transport(e),
-            Ok(r) if (200..300).contains(&r.status) => link_created(&r.body),
-            Ok(r) => classify::http_error(r.status, &r.body, decline_info),
-        }
+        classify::outcome(self.upstream.send(rb).await, link_created, decline_info)
     }
 }
 

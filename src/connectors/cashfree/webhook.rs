@@ -40,18 +40,12 @@ pub(super) fn verify_callback(
     if !sign::base64_matches(sig, &mac) {
         return Err(SignatureError::Mismatch);
     }
-    if let Some(tol) = opts.tolerance {
-        let at = ts
-            .trim()
+    opts.check_fresh(
+        ts.trim()
             .parse::<i64>()
             .ok()
-            .and_then(time_fmt::from_unix_millis)
-            .ok_or(SignatureError::Stale)?;
-        if !time_fmt::within(at, opts.now, tol) {
-            return Err(SignatureError::Stale);
-        }
-    }
-    Ok(())
+            .and_then(time_fmt::from_unix_millis),
+    )
 }
 
 pub(super) fn parse_callback(headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseError> {

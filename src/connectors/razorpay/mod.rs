@@ -83,11 +83,11 @@ impl Razorpay {
             .client()
             .post(self.upstream.url("/v1/payments/create/upi"))
             .json(&upi_payment_body(req, &order_id));
-        match self.upstream.send(self.auth(rb)).await {
-            Err(e) => classify::transport(e),
-            Ok(r) if (200..300).contains(&r.status) => upi_created(&r.body, req.request.method),
-            Ok(r) => classify::http_error(r.status, &r.body, decline_info),
-        }
+        classify::outcome(
+            self.upstream.send(self.auth(rb)).await,
+            |b| upi_created(b, req.request.method),
+            decline_info,
+        )
     }
 
     async fn initiate_link(&self, req: &InitiateRequest<'_>) -> Outcome {
@@ -96,11 +96,11 @@ impl Razorpay {
             .client()
             .post(self.upstream.url("/v1/payment_links"))
             .json(&link_body(req));
-        match self.upstream.send(self.auth(rb)).await {
-            Err(e) => classify::transport(e),
-            Ok(r) if (200..300).contains(&r.status) => link_created(&r.body),
-            Ok(r) => classify::http_error(r.status, &r.body, decline_info),
-        }
+        classify::outcome(
+            self.upstream.send(self.auth(rb)).await,
+            link_created,
+            decline_info,
+        )
     }
 }
 

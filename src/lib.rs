@@ -6,25 +6,19 @@
 //! gateway in that gateway's own dialect, fails over only when that is provably safe,
 //! and answers with a normalized response.
 //!
-//! ## Module map
-//! - [`model`]: money (integer paise), currencies, ids, VPAs (masked), payment vocabulary.
-//! - [`config`]: TOML → raw → validate (every error, `file:line:col`) → compiled [`config::Snapshot`].
-//! - [`routing`]: rules, precomputed weighted split with a sticky hash, the attempt plan.
-//! - [`upstream`]: the HTTP client and transport classification (`NotSent` vs `SentUnknown`).
-//! - [`connectors`]: the [`connectors::Connector`] trait and the generic, Razorpay, Cashfree and Juspay UPI dialects.
-//! - [`ledger`]: SQLite (WAL) payments/attempts/events/idempotency with a group-commit writer.
-//! - [`payments`]: the initiation flow and the failover rules; [`budget`]: the retry budget.
-//! - [`http`]: router, handlers, request validation, the one error → HTTP mapping.
-//! - [`health`]: gateway availability flags the hot path reads; the outcome feed.
-//! - [`alerts`]: alert values and the never-blocking alert queue; `alerts::deliver`: webhook delivery.
-//! - [`reload`]: hot reload (SIGHUP, file watch, `POST /admin/reload`) through one path.
-//! - [`pipeline`]: the forwarder: outbox → sinks (file, http, redis, nats), dead letters, replay.
-//! - [`callbacks`]: `POST /v1/callbacks/{gateway}`: verify, normalize, precedence, durable ACK;
-//!   [`watchdog`]: status checks for payments stuck non-final, `stale` events.
-//! - [`metrics`]: one `Metrics` struct on a registry passed in.
-//! - [`serve`]: bind, serve, graceful shutdown; [`state`]: shared application state.
-//! - [`sandbox`]: simulated gateways speaking each dialect, with a control API.
-//! - [`cli`], [`commands`], [`demo`], [`logging`]: the binary's subcommands.
+//! ## Module map (one-way layers, bottom to top; `tests/layers.rs` enforces it)
+//! 0. [`model`] (money in paise, ids, VPAs, `Secret`), [`metrics`].
+//! 1. [`connectors`] (dialects, `GatewaySpec`, the upstream client), [`routing`]
+//!    (rules, sticky weighted split, `GatewayIdx`, `Ramp`), [`ledger`] (SQLite WAL,
+//!    group-commit writer that signals the forwarder).
+//! 2. [`alerts`] (queue and webhook delivery), [`pipeline`] (outbox → sinks, replay).
+//! 3. [`config`]: TOML → validate → compiled [`config::Snapshot`]; one load path.
+//! 4. [`health`]: windows, detectors, state machine, admission, the health task.
+//! 5. [`payments`] (initiation and failover), [`callbacks`] (ingest, normalize,
+//!    watchdog), [`reload`] (hot reload through [`reload::Live`]), [`sandbox`].
+//! 6. [`state`]: what the edge hands every handler.
+//! 7. [`http`]: the edge; the one error → HTTP map.
+//! 8. [`app`]: CLI, commands, serve, demo, logging.
 #![forbid(unsafe_code)]
 
 pub mod alerts;

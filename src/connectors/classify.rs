@@ -85,15 +85,6 @@ pub struct DeclineInfo {
     pub message: String,
 }
 
-/// Classifies a non-2xx answer.
-///
-/// - 429 and 503 document that nothing was processed: `Error5xx { not_processed: true }`.
-/// - 401/403: our credentials were refused, so nothing was created. That is a gateway
-///   (configuration) failure, not the customer's decline: `Error5xx { not_processed: true }`
-///   with the real HTTP status, so it counts against the gateway's health and may fail over.
-/// - Other 4xx: a business or validation decline, in the dialect's error shape.
-/// - Other 5xx: `Error5xx { not_processed: false }` (the payment may exist).
-/// - Anything else (1xx/3xx): ambiguous, `SentUnknown`.
 /// The one send → classify step of an initiation: a transport failure is classified
 /// by [`transport`], a 2xx goes to `created`, any other status to [`http_error`].
 pub fn outcome(
@@ -108,6 +99,15 @@ pub fn outcome(
     }
 }
 
+/// Classifies a non-2xx answer.
+///
+/// - 429 and 503 document that nothing was processed: `Error5xx { not_processed: true }`.
+/// - 401/403: our credentials were refused, so nothing was created. That is a gateway
+///   (configuration) failure, not the customer's decline: `Error5xx { not_processed: true }`
+///   with the real HTTP status, so it counts against the gateway's health and may fail over.
+/// - Other 4xx: a business or validation decline, in the dialect's error shape.
+/// - Other 5xx: `Error5xx { not_processed: false }` (the payment may exist).
+/// - Anything else (1xx/3xx): ambiguous, `SentUnknown`.
 pub fn http_error(
     status: u16,
     body: &[u8],

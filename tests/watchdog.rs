@@ -157,7 +157,12 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
         if state.metrics.payments_stale.get() == 1 {
             break;
         }
-        woken.await;
+        // The writer signals at commit, before the watchdog counts the stale
+        // payment: re-check on the next signal or after a (paused-clock) second.
+        tokio::select! {
+            _ = woken => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
     }
     let stale = outbox_body(
         &ledger,

@@ -41,8 +41,8 @@ h2{font-size:15px;margin:0 0 8px;text-transform:uppercase;letter-spacing:.04em;c
 .s-healthy{background:#dff5e3;color:#17692b}.s-ejected{background:#fde0e0;color:#a01818}
 .s-probing,.s-ramping{background:#fff1cc;color:#7a5500}.s-drained{background:#e6e8ee;color:#444}
 dl{display:grid;grid-template-columns:auto 1fr;gap:2px 10px;margin:6px 0;font-size:13px}dt{color:#667}dd{margin:0;font-variant-numeric:tabular-nums}
-.incident{border-left:4px solid #c62828;padding:8px 10px;margin:0 0 8px;background:#fff7f7}
-.incident.s-probing,.incident.s-ramping{border-color:#e0a800;background:#fffbeb}.incident.s-drained{border-color:#889;background:#f7f7f9}
+.incident,.incident.s-ejected{border-left:4px solid #c62828;padding:8px 10px;margin:0 0 8px;background:#fff7f7;color:#1d2330}
+.incident.s-probing,.incident.s-ramping{border-color:#e0a800;background:#fffbeb;color:#1d2330}.incident.s-drained{border-color:#889;background:#f7f7f9;color:#1d2330}
 .customer{margin-top:6px;padding:6px 8px;background:#eef4ff;border-radius:4px;font-size:14px}
 .ok{color:#17692b}.bad{color:#a01818}.muted{color:#778}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eceef1}

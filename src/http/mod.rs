@@ -7,7 +7,9 @@ pub mod admin;
 mod api;
 mod callbacks;
 mod error;
+pub mod extract;
 mod request;
+pub mod routes;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};

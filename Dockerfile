@@ -14,6 +14,7 @@ RUN mkdir -p src loadtest/src \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
  && echo 'fn main() {}' > loadtest/src/main.rs \
+ && touch loadtest/src/lib.rs \
  && cargo build --release --locked --bin switchyard \
  && rm -rf src loadtest/src
 COPY src ./src
@@ -22,7 +23,7 @@ COPY loadtest ./loadtest
 # line tables for profiling).
 ENV CARGO_PROFILE_RELEASE_DEBUG=0 \
     CARGO_PROFILE_RELEASE_STRIP=symbols
-RUN touch src/main.rs src/lib.rs \
+RUN touch src/main.rs src/lib.rs loadtest/src/main.rs loadtest/src/lib.rs \
  && cargo build --release --locked --bin switchyard \
  && mkdir -p /out/data \
  && cp target/release/switchyard /out/switchyard

@@ -17,8 +17,9 @@
 //! 5. [`payments`] (initiation and failover), [`callbacks`] (ingest, normalize,
 //!    watchdog), [`reload`] (hot reload through [`reload::Live`]), [`sandbox`].
 //! 6. [`state`]: what the edge hands every handler.
-//! 7. [`http`]: the edge; the one error → HTTP map.
-//! 8. [`app`]: CLI, commands, serve, demo, logging.
+//! 7. [`http`]: the edge; the one route table, the one error → HTTP map, the
+//!    status page.
+//! 8. [`app`]: CLI, commands, explain, serve, demo, logging.
 #![forbid(unsafe_code)]
 
 pub mod alerts;

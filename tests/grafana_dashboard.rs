@@ -30,10 +30,10 @@ fn expressions(dash: &Value) -> Vec<(String, String)> {
     }
     walk_panels(&dash["panels"], &mut out);
     for v in dash["templating"]["list"].as_array().into_iter().flatten() {
-        if let Some(q) = v["query"]["query"].as_str().or(v["query"].as_str()) {
-            if q.contains("switchyard_") {
-                out.push((format!("variable {}", v["name"]), q.to_string()));
-            }
+        if let Some(q) = v["query"]["query"].as_str().or(v["query"].as_str())
+            && q.contains("switchyard_")
+        {
+            out.push((format!("variable {}", v["name"]), q.to_string()));
         }
     }
     for a in dash["annotations"]["list"].as_array().into_iter().flatten() {
@@ -107,10 +107,10 @@ fn grouping_labels(expr: &str) -> Vec<String> {
         let body = &rest[..rest.find(')').unwrap_or(rest.len())];
         out.extend(body.split(',').map(|s| s.trim().to_string()));
     }
-    if let Some(rest) = expr.strip_prefix("label_values(") {
-        if let Some((_, l)) = rest.trim_end_matches(')').split_once(',') {
-            out.push(l.trim().to_string());
-        }
+    if let Some(rest) = expr.strip_prefix("label_values(")
+        && let Some((_, l)) = rest.trim_end_matches(')').split_once(',')
+    {
+        out.push(l.trim().to_string());
     }
     out.retain(|l| l != "le" && !l.is_empty());
     out

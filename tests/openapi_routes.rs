@@ -154,7 +154,7 @@ async fn every_table_route_answers_on_its_listener() {
     ))
     .await;
     for r in ROUTES {
-        let path = r.path.replace('{', "").replace('}', "");
+        let path = r.path.replace(['{', '}'], "");
         let url = match r.listener {
             Listener::Public => s.url(&path),
             Listener::Admin => s.admin_url(&path),

@@ -161,6 +161,14 @@ fallback = ["alpha", "beta"]
       assert.match(await page.locator('#transitions').innerText(), /beta/);
       assert.ok(await page.locator('[data-gateway="alpha"] svg.spark').count() === 1);
       await page.screenshot({ path: join(ARTIFACTS, 'status.png'), fullPage: true });
+      // The page refreshes itself (every 10 s): the stamp moves without a reload.
+      const stamp = await page.locator('#stamp').innerText();
+      await page.waitForFunction(
+        (old) => document.getElementById('stamp').textContent !== old,
+        stamp,
+        { timeout: 20000 },
+      );
+      await page.locator('#incidents .incident', { hasText: 'beta' }).waitFor();
 
       await page.setViewportSize({ width: 390, height: 844 });
       await page.reload();

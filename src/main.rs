@@ -36,13 +36,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             request,
             idempotency_key,
             json,
+            live,
         } => {
             return Ok(switchyard::app::commands::explain(
                 &config,
                 &request,
                 &idempotency_key,
                 json,
-            ));
+                live.as_deref(),
+            )
+            .await);
         }
         Command::Healthcheck { config, url } => {
             return Ok(

@@ -203,3 +203,68 @@ fn healthcheck_passes_against_a_running_server_and_fails_without_one() {
         .unwrap();
     assert_eq!(down.status.code(), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_live_uses_the_running_weights() {
+    let g = common::FakeGateway::start(common::Behaviour::Create).await;
+    let body = format!(
+        "{}{}[[route]]\nname = \"default\"\nsplit = [{{ gateway = \"a\", weight = 50 }}, {{ gateway = \"b\", weight = 50 }}]\nfallback = [\"a\", \"b\"]\n",
+        common::gateway("a", g.addr, false),
+        common::gateway("b", g.addr, false)
+    );
+    let s = common::TestServer::start(&body).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, &body).unwrap();
+    let run = |live: Option<String>| {
+        let cfg = cfg.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = Command::new(BIN);
+            cmd.args([
+                "explain",
+                "--json",
+                "-r",
+                r#"{"order_id":"o1","amount":100,"method":"card"}"#,
+                "-c",
+            ])
+            .arg(&cfg)
+            .env("SWITCHYARD_ADMIN_TOKEN", common::ADMIN_TOKEN);
+            if let Some(l) = live {
+                cmd.args(["--live", &l]);
+            }
+            let out = cmd.output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<Value>(&out.stdout).unwrap()
+        })
+    };
+    let offline = run(None).await.unwrap();
+    let first = offline["pick"].as_str().unwrap().to_string();
+    // Drain the gateway the offline pick names: the live explanation moves off it.
+    let r = s
+        .client
+        .post(s.admin_url(&format!("/admin/gateways/{first}/drain")))
+        .bearer_auth(common::ADMIN_TOKEN)
+        .json(&serde_json::json!({"reason": "explain test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let admin = format!("http://{}", s.admin_addr.unwrap());
+    let live = run(Some(admin)).await.unwrap();
+    assert_ne!(live["pick"], first.as_str(), "{live}");
+    let drained = live["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["gateway"] == first.as_str())
+        .unwrap();
+    assert_eq!(drained["effective_permille"], 0, "{live}");
+    assert!(
+        live["why"].as_str().unwrap().contains("moved forward"),
+        "{live}"
+    );
+}

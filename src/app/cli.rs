@@ -46,6 +46,10 @@ pub enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Read the weights now from a running switchyard's admin API (e.g.
+        /// http://127.0.0.1:9090; token from SWITCHYARD_ADMIN_TOKEN).
+        #[arg(long, value_name = "ADMIN_URL")]
+        live: Option<String>,
     },
     /// GET /healthz on the config's [server] listen (or --url); exit 0 when healthy.
     /// For container HEALTHCHECKs where no curl is installed.

@@ -112,9 +112,33 @@ fn print_unresolved(unresolved: &[String]) {
     }
 }
 
-/// `switchyard explain`: prints the route, candidates, weights and pick.
-pub fn explain(path: &Path, request: &str, key: &str, json: bool) -> ExitCode {
-    match crate::app::explain::explain(path, request, key) {
+/// `switchyard explain`: prints the route, candidates, weights and pick. With
+/// `live` (the admin URL), the weights are the running service's, read with the
+/// token in `SWITCHYARD_ADMIN_TOKEN`.
+pub async fn explain(
+    path: &Path,
+    request: &str,
+    key: &str,
+    json: bool,
+    live: Option<&str>,
+) -> ExitCode {
+    let view = match live {
+        None => None,
+        Some(url) => {
+            let live = crate::app::explain::Live {
+                admin_url: url,
+                token: std::env::var("SWITCHYARD_ADMIN_TOKEN").ok(),
+            };
+            match crate::app::explain::live_routes(&live).await {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
+    };
+    match crate::app::explain::explain(path, request, key, view.as_ref()) {
         Ok(v) => {
             if json {
                 println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());

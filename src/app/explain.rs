@@ -2,7 +2,8 @@
 //! its candidates with their weights now, and the sticky pick with why — the same
 //! functions the request path uses (`parse_payment`, `routing::plan`, the health
 //! admission table), on the state a freshly started switchyard has (every gateway
-//! healthy, ramps at their first step). Live weights: `GET /admin/routes`.
+//! healthy, ramps at their first step), or with `--live ADMIN_URL` on the shares a
+//! running switchyard has now (its `GET /admin/routes`).
 
 use std::path::Path;
 
@@ -13,16 +14,66 @@ use crate::config::{self, Snapshot, StickyKey};
 use crate::health::{HealthControl, admission_hash};
 use crate::routing::{SLOTS, plan, sticky_hash};
 
+/// Where `explain` reads the weights now from.
+pub struct Live<'a> {
+    /// The admin listener, e.g. `http://127.0.0.1:9090`.
+    pub admin_url: &'a str,
+    pub token: Option<String>,
+}
+
+/// Fetches `GET /admin/routes` of a running switchyard.
+pub async fn live_routes(live: &Live<'_>) -> Result<Value, CommandError> {
+    let url = format!("{}/admin/routes", live.admin_url.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| CommandError::Other(format!("--live: {e}")))?;
+    let mut req = client.get(&url);
+    if let Some(t) = &live.token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| CommandError::Other(format!("--live {url}: {e}")))?;
+    if !resp.status().is_success() {
+        return Err(CommandError::Other(format!(
+            "--live {url}: {} (is SWITCHYARD_ADMIN_TOKEN set?)",
+            resp.status()
+        )));
+    }
+    resp.json()
+        .await
+        .map_err(|e| CommandError::Other(format!("--live {url}: {e}")))
+}
+
 /// Loads `path` (secrets not needed: unset references get a placeholder) and
-/// explains `request` (a `POST /v1/payments` body).
-pub fn explain(path: &Path, request: &str, idempotency_key: &str) -> Result<Value, CommandError> {
+/// explains `request` (a `POST /v1/payments` body); `live` is a running
+/// switchyard's `GET /admin/routes`, if the weights now should be its.
+pub fn explain(
+    path: &Path,
+    request: &str,
+    idempotency_key: &str,
+    live: Option<&Value>,
+) -> Result<Value, CommandError> {
     let env: config::Env = std::sync::Arc::new(|k: &str| {
         std::env::var(k)
             .ok()
             .or_else(|| Some("explain-placeholder".into()))
     });
     let (snap, _) = config::load_file(path, &env, 1).map_err(CommandError::Config)?;
-    explain_snapshot(&snap, request, idempotency_key)
+    explain_snapshot(&snap, request, idempotency_key, live)
+}
+
+/// A gateway's admitted share (‰) on a route in a `GET /admin/routes` view.
+fn live_share(view: &Value, route: &str, gateway: &str) -> u64 {
+    view["routes"]
+        .as_array()
+        .and_then(|l| l.iter().find(|r| r["route"] == route))
+        .and_then(|r| r["split"].as_array())
+        .and_then(|l| l.iter().find(|e| e["gateway"] == gateway))
+        .and_then(|e| e["share_permille"].as_u64())
+        .unwrap_or(1000)
 }
 
 /// [`explain`] on a compiled snapshot.
@@ -30,6 +81,7 @@ pub fn explain_snapshot(
     snap: &Snapshot,
     request: &str,
     idempotency_key: &str,
+    live: Option<&Value>,
 ) -> Result<Value, CommandError> {
     let body: Value = serde_json::from_str(request)
         .map_err(|e| CommandError::Other(format!("--request is not JSON: {e}")))?;
@@ -41,12 +93,21 @@ pub fn explain_snapshot(
     };
     let ctl = HealthControl::new(snap);
     let eff = ctl.sync(snap);
-    let routes_now = ctl.lock().routes_view();
+    let routes_now = match live {
+        Some(v) => v.clone(),
+        None => ctl.lock().routes_view(),
+    };
     let hash = sticky_hash(key);
     let h2 = admission_hash(key);
     let slot = hash % SLOTS as u64;
     let name = |g: usize| snap.gateways.get(g).map_or("?", |g| g.spec.name.as_str());
-    let avail = |r: usize, g: usize| eff.admits(snap.generation, r, g, h2);
+    let avail = |r: usize, g: usize| match live {
+        None => eff.admits(snap.generation, r, g, h2),
+        Some(v) => {
+            let share = live_share(v, &snap.routes[r].name, name(g));
+            share >= 1000 || (h2 % 1000) < share
+        }
+    };
 
     let skipped: Vec<Value> = snap
         .routes
@@ -132,7 +193,11 @@ pub fn explain_snapshot(
         "try_order": plan.gateways.iter().map(|&g| name(g)).collect::<Vec<_>>(),
         "max_attempts": snap.server.max_attempts,
         "why": why,
-        "weights_note": "weights as a freshly started switchyard has them (all healthy, ramps at their first step); live: GET /admin/routes",
+        "weights_note": if live.is_some() {
+            "weights as the running switchyard has them now (GET /admin/routes)"
+        } else {
+            "weights as a freshly started switchyard has them (all healthy, ramps at their first step); the running ones: --live ADMIN_URL"
+        },
     }))
 }
 

@@ -212,15 +212,18 @@ pub async fn healthz() -> &'static str {
 }
 
 /// `GET /readyz`: the ledger is writable and a config is loaded.
-/// False from the first failed write on (the writer's own record, no waiting), and
-/// when the heartbeat write does not commit within 2 s (a frozen disk).
+/// False from the first failed write on (the writer's record, until a probe write
+/// commits), and when the heartbeat write does not commit within 2 s (a frozen disk).
 pub async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    // The heartbeat runs even while writes are failing: after a storage failure it
+    // is the probe (64 KiB) whose commit ends the failure.
+    let ping = tokio::time::timeout(READY_WITHIN, state.ledger.ping()).await;
     if let Some(why) = state.ledger.write_failure() {
         return Err(ApiError::Unavailable(format!(
             "ledger writes failing: {why}"
         )));
     }
-    match tokio::time::timeout(READY_WITHIN, state.ledger.ping()).await {
+    match ping {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(ApiError::Unavailable(format!("ledger: {e}"))),
         Err(_) => {

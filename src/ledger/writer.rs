@@ -265,6 +265,9 @@ pub(crate) fn process_batch(
     let mut writes = 0u64;
     let probe = counters.failure().is_some();
     let mut storage_err: Option<String> = None;
+    // Whether a probe ping (64 KiB) ran without error in this batch: only that
+    // ends a storage failure, not a small write that happened to fit.
+    let mut probed = false;
     let mut began = conn.execute_batch("BEGIN IMMEDIATE");
     for cmd in batch.drain(..) {
         if let Cmd::Shutdown(reply) = cmd {
@@ -274,7 +277,9 @@ pub(crate) fn process_batch(
         writes += 1;
         match &began {
             Ok(()) => {
+                let is_ping = matches!(cmd, Cmd::Ping(_));
                 let d = run_one(conn, cmd, probe);
+                probed |= probe && is_ping && d.succeeded();
                 if let Some(e) = d.storage_error() {
                     storage_err = Some(e);
                 }
@@ -315,8 +320,12 @@ pub(crate) fn process_batch(
     let commit_err = match conn.execute_batch("COMMIT") {
         Ok(()) => {
             // A command that hit the storage keeps readiness off even though the
-            // batch (its other commands) committed.
-            counters.set_failure(storage_err);
+            // batch (its other commands) committed; a committed probe ends it.
+            if storage_err.is_some() {
+                counters.set_failure(storage_err);
+            } else if probed {
+                counters.set_failure(None);
+            }
             counters.commits.fetch_add(1, Ordering::Relaxed);
             counters.writes.fetch_add(writes, Ordering::Relaxed);
             counters.max_batch.fetch_max(writes, Ordering::Relaxed);

@@ -39,8 +39,10 @@ async fn leaky_gateway() -> SocketAddr {
                 match n % 3 {
                     0 => (
                         StatusCode::CREATED,
-                        axum::Json(json!({"id": format!("gw_{n}"), "merchant_txn_id": v["merchant_txn_id"],
-                            "status": "pending", "next_action": {"type": "await_customer"}})),
+                        axum::Json(
+                            json!({"id": format!("gw_{n}"), "merchant_txn_id": v["merchant_txn_id"],
+                            "status": "pending", "next_action": {"type": "await_customer"}}),
+                        ),
                     )
                         .into_response(),
                     1 => (
@@ -84,7 +86,10 @@ fn write_config(dir: &Path, gw: SocketAddr, server_extra: &str) -> std::path::Pa
 fn start(cfg: &Path, log: &str, shell_prefix: &str) -> Served {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg(format!("{shell_prefix} exec {BIN} serve --config {}", cfg.display()))
+        .arg(format!(
+            "{shell_prefix} exec {BIN} serve --config {}",
+            cfg.display()
+        ))
         .env("RUST_LOG", log)
         .env("T_ADMIN", ADMIN)
         .env("T_KEY_ID", "key_id_public")
@@ -97,8 +102,15 @@ fn drain(s: &Served) -> Vec<String> {
     std::iter::from_fn(|| s.lines.recv_timeout(Duration::from_millis(300)).ok()).collect()
 }
 
-fn signed(client: &reqwest::Client, base: &str, body: Vec<u8>, secret: &str) -> reqwest::RequestBuilder {
-    let mut req = client.post(format!("{base}/v1/callbacks/a")).body(body.clone());
+fn signed(
+    client: &reqwest::Client,
+    base: &str,
+    body: Vec<u8>,
+    secret: &str,
+) -> reqwest::RequestBuilder {
+    let mut req = client
+        .post(format!("{base}/v1/callbacks/a"))
+        .body(body.clone());
     for (k, v) in cb::headers("gen", &body, secret, cb::now_secs()) {
         req = req.header(k, v);
     }
@@ -117,7 +129,13 @@ async fn a_forged_callback_flood_keeps_logs_bounded_and_authentic_callbacks_flow
     let mut authentic_ok = 0;
     for round in 0..20 {
         for i in 0..100 {
-            let body = cb::payload("gen", cb::Kind::Success, &format!("pay_{round}_{i}"), "gw_x", "t");
+            let body = cb::payload(
+                "gen",
+                cb::Kind::Success,
+                &format!("pay_{round}_{i}"),
+                "gw_x",
+                "t",
+            );
             let r = signed(&client, &base, body, "not-the-secret")
                 .header("x-request-id", long_id.clone())
                 .send()
@@ -125,25 +143,43 @@ async fn a_forged_callback_flood_keeps_logs_bounded_and_authentic_callbacks_flow
                 .unwrap();
             assert_eq!(r.status(), 401);
         }
-        let body = cb::payload("gen", cb::Kind::Success, &format!("pay_auth_{round}"), "gw_y", "t");
+        let body = cb::payload(
+            "gen",
+            cb::Kind::Success,
+            &format!("pay_auth_{round}"),
+            "gw_y",
+            "t",
+        );
         let r = signed(&client, &base, body, HOOK).send().await.unwrap();
         if r.status() == 200 {
             authentic_ok += 1;
         }
     }
-    assert_eq!(authentic_ok, 20, "every authentic callback was accepted during the flood");
+    assert_eq!(
+        authentic_ok, 20,
+        "every authentic callback was accepted during the flood"
+    );
     srv.child.kill().unwrap();
     srv.child.wait().unwrap();
     let lines = drain(&srv);
-    let refused = lines.iter().filter(|l| l.contains("callback refused")).count();
+    let refused = lines
+        .iter()
+        .filter(|l| l.contains("callback refused"))
+        .count();
     let bytes: usize = lines.iter().map(String::len).sum();
-    assert!(refused <= 2, "{refused} refusal lines for 2,000 forged callbacks");
+    assert!(
+        refused <= 2,
+        "{refused} refusal lines for 2,000 forged callbacks"
+    );
     assert!(
         bytes < 200 * 1024,
         "{bytes} bytes of logs for 2,000 forged callbacks with 16 KiB request ids"
     );
     assert!(
-        lines.iter().all(|l| !l.contains("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")),
+        lines
+            .iter()
+            .all(|l| !l
+                .contains("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")),
         "a caller's oversized request id reached the logs"
     );
 }
@@ -164,7 +200,9 @@ async fn a_lowered_fd_limit_refuses_connections_cleanly_and_recovers() {
             continue;
         };
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
         let mut buf = [0u8; 256];
         match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
             Ok(Ok(n)) if n > 0 => {
@@ -180,7 +218,11 @@ async fn a_lowered_fd_limit_refuses_connections_cleanly_and_recovers() {
             other => panic!("connection neither served nor refused: {other:?}"),
         }
     }
-    assert!(refused > 0 && !held.is_empty(), "served {} refused {refused}", held.len());
+    assert!(
+        refused > 0 && !held.is_empty(),
+        "served {} refused {refused}",
+        held.len()
+    );
     drop(held);
     let ok = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
@@ -198,7 +240,13 @@ async fn a_lowered_fd_limit_refuses_connections_cleanly_and_recovers() {
     srv.child.wait().unwrap();
     let lines = drain(&srv);
     assert!(lines.iter().any(|l| l.contains("max_connections lowered")));
-    assert!(lines.iter().filter(|l| l.contains("connection refused")).count() <= 2);
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.contains("connection refused"))
+            .count()
+            <= 2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,9 +263,11 @@ async fn a_trace_level_scenario_leaks_no_secret_vpa_phone_or_email() {
         let r = client
             .post(format!("{base}/v1/payments"))
             .header("idempotency-key", format!("scan-{i}"))
-            .json(&json!({"order_id": format!("scan{i}"), "amount": 49900, "method": "upi_collect",
+            .json(
+                &json!({"order_id": format!("scan{i}"), "amount": 49900, "method": "upi_collect",
                 "vpa": VPA, "customer": {"id": "c1", "email": EMAIL, "phone": PHONE},
-                "description": format!("for {EMAIL}")}))
+                "description": format!("for {EMAIL}")}),
+            )
             .send()
             .await
             .unwrap();
@@ -233,13 +283,23 @@ async fn a_trace_level_scenario_leaks_no_secret_vpa_phone_or_email() {
         let text = String::from_utf8(body.clone())
             .unwrap()
             .replace("alice@okaxis", VPA);
-        let r = signed(&client, &base, text.into_bytes(), HOOK).send().await.unwrap();
+        let r = signed(&client, &base, text.into_bytes(), HOOK)
+            .send()
+            .await
+            .unwrap();
         seen.push(r.text().await.unwrap());
-        let r = client.get(format!("{base}/v1/payments/{p}")).send().await.unwrap();
+        let r = client
+            .get(format!("{base}/v1/payments/{p}"))
+            .send()
+            .await
+            .unwrap();
         seen.push(r.text().await.unwrap());
     }
     // Refused and invalid inputs: their error bodies too.
-    let r = signed(&client, &base, b"{}".to_vec(), "wrong").send().await.unwrap();
+    let r = signed(&client, &base, b"{}".to_vec(), "wrong")
+        .send()
+        .await
+        .unwrap();
     seen.push(r.text().await.unwrap());
     let r = client
         .post(format!("{base}/v1/payments"))
@@ -249,12 +309,25 @@ async fn a_trace_level_scenario_leaks_no_secret_vpa_phone_or_email() {
         .await
         .unwrap();
     seen.push(r.text().await.unwrap());
-    seen.push(client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap());
+    seen.push(
+        client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
     // `/admin/config` is read from an in-process server on the same file (below).
     srv.child.kill().unwrap();
     srv.child.wait().unwrap();
     let lines = drain(&srv);
-    assert!(lines.len() > 50, "trace logging was on ({} lines)", lines.len());
+    assert!(
+        lines.len() > 50,
+        "trace logging was on ({} lines)",
+        lines.len()
+    );
     assert!(
         lines.iter().any(|l| l.contains("***@okhdfcbank")),
         "the gateway's error text was logged, scrubbed"
@@ -262,7 +335,15 @@ async fn a_trace_level_scenario_leaks_no_secret_vpa_phone_or_email() {
     let export = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap_or_default();
     assert!(!export.is_empty(), "the sink exported the callbacks");
     let admin = admin_config(&cfg).await;
-    let secrets = [HOOK, ADMIN, KEY_SECRET, VPA, PHONE, EMAIL, "rahul.sharma77@"];
+    let secrets = [
+        HOOK,
+        ADMIN,
+        KEY_SECRET,
+        VPA,
+        PHONE,
+        EMAIL,
+        "rahul.sharma77@",
+    ];
     for (what, texts) in [
         ("log line", lines),
         ("response body", seen),

@@ -3,6 +3,8 @@
 //! idempotency keys. One writer thread owns the write connection and commits in
 //! groups: every command waiting in its queue joins one transaction and one fsync.
 //!
+//! - `guard`: the exclusive `<path>.lock` (a second process is refused, naming the
+//!   holder's pid) and the integrity check at open (`quick_check` / `integrity_check`).
 //! - [`schema`]: tables and versioned migrations (`PRAGMA user_version`). Times are
 //!   `INTEGER` unix milliseconds UTC; money is `INTEGER` paise.
 //! - [`writer`]: the group-commit writer thread (savepoint per command).

@@ -100,8 +100,16 @@ fn header_pairs() -> impl Strategy<Value = Vec<(String, String)>> {
     )
 }
 
+/// `PROPTEST_CASES` (a longer run, docs/SECURITY.md), else 256.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(256), ..ProptestConfig::default() })]
 
     #[test]
     fn the_request_validator_never_panics_and_refuses_with_a_4xx(v in json_value()) {
@@ -205,7 +213,7 @@ fn gateway_answers_never_panic_and_a_2xx_without_an_id_is_never_created() {
     .collect();
     let req = request();
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases: 96,
+        cases: cases(96),
         ..ProptestConfig::default()
     });
     let strategy = (
@@ -251,7 +259,7 @@ fn bad_input_at_the_edge_is_never_a_5xx() {
         .await
     });
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases: 128,
+        cases: cases(128),
         ..ProptestConfig::default()
     });
     let strategy = (

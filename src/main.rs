@@ -28,8 +28,12 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let result = match cli.command {
-        Command::Check { config, no_env } => {
-            return Ok(switchyard::app::commands::check(&config, no_env));
+        Command::Check {
+            config,
+            no_env,
+            full,
+        } => {
+            return Ok(switchyard::app::commands::check(&config, no_env, full));
         }
         Command::Explain {
             config,

@@ -27,6 +27,10 @@ pub enum Command {
     Check {
         #[arg(long, short)]
         config: PathBuf,
+        /// Also run a full `PRAGMA integrity_check` on the config's ledger file
+        /// (read-only; safe beside a running server).
+        #[arg(long)]
+        full: bool,
         /// Do not read the environment or secret files: check everything else and
         /// list the references left unresolved (CI, a laptop without the secrets).
         #[arg(long)]

@@ -31,9 +31,10 @@ impl CommandError {
 /// the process environment is not read: every `*_env` reference gets a
 /// placeholder, an unreadable `*_file` reference is not an error, and both are
 /// listed as unresolved (for CI or a laptop that has the config, not the secrets).
-pub fn check(path: &Path, no_env: bool) -> ExitCode {
+/// With `full`, a full `PRAGMA integrity_check` of the config's ledger follows.
+pub fn check(path: &Path, no_env: bool, full: bool) -> ExitCode {
     if !no_env {
-        return check_with(path, &config::process_env(), &[]);
+        return check_with(path, &config::process_env(), full);
     }
     let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let seen = std::sync::Arc::clone(&asked);
@@ -52,7 +53,7 @@ pub fn check(path: &Path, no_env: bool) -> ExitCode {
         .map(|v| format!("environment variable {v}"))
         .collect();
     match outcome {
-        Ok((snap, _)) => report_ok(path, &snap, &unresolved),
+        Ok((snap, _)) => report_ok(path, &snap, &unresolved, full),
         Err(errors) => {
             // A secret file that is not on this machine is unresolved, not invalid.
             let (files, real): (Vec<_>, Vec<_>) = errors
@@ -79,9 +80,9 @@ pub fn check(path: &Path, no_env: bool) -> ExitCode {
     }
 }
 
-fn check_with(path: &Path, env: &config::Env, unresolved: &[String]) -> ExitCode {
+fn check_with(path: &Path, env: &config::Env, full: bool) -> ExitCode {
     match config::load_file(path, env, 1) {
-        Ok((snap, _)) => report_ok(path, &snap, unresolved),
+        Ok((snap, _)) => report_ok(path, &snap, &[], full),
         Err(errors) => {
             for e in &errors.0 {
                 eprintln!("{e}");
@@ -92,10 +93,20 @@ fn check_with(path: &Path, env: &config::Env, unresolved: &[String]) -> ExitCode
     }
 }
 
-fn report_ok(path: &Path, snap: &config::Snapshot, unresolved: &[String]) -> ExitCode {
+fn report_ok(path: &Path, snap: &config::Snapshot, unresolved: &[String], full: bool) -> ExitCode {
     println!("{}: ok", path.display());
     print!("{}", config::describe(snap));
     print_unresolved(unresolved);
+    if full {
+        let db = &snap.bootstrap.ledger_path;
+        match crate::ledger::verify(db, crate::ledger::Integrity::Full) {
+            Ok(()) => println!("ledger {}: integrity_check ok", db.display()),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     ExitCode::SUCCESS
 }
 
@@ -290,6 +301,10 @@ pub async fn replay(
         crate::ledger::LedgerOptions {
             group_commit_max: boot.group_commit_max,
             synchronous_full: boot.synchronous_full,
+            // Safe beside a running `serve` (see `ledger::guard`): no exclusive lock.
+            exclusive: false,
+            integrity: boot.ledger_integrity,
+            ..Default::default()
         },
     )
     .map_err(|e| CommandError::Other(format!("ledger {}: {e}", boot.ledger_path.display())))?;

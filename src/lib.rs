@@ -15,7 +15,9 @@
 //! 3. [`config`]: TOML → validate → compiled [`config::Snapshot`]; one load path.
 //! 4. [`health`]: windows, detectors, state machine, admission, the health task.
 //! 5. [`payments`] (initiation and failover), [`callbacks`] (ingest, normalize,
-//!    watchdog), [`reload`] (hot reload through [`reload::Live`]), [`sandbox`].
+//!    watchdog), [`refunds`] (refunds to the gateway that holds the money, their
+//!    status checks and the automatic policy), [`reload`] (hot reload through
+//!    [`reload::Live`]), [`sandbox`].
 //! 6. [`state`]: what the edge hands every handler.
 //! 7. [`http`]: the edge; the one error → HTTP map.
 //! 8. [`app`]: CLI, commands, serve, demo, logging.
@@ -33,6 +35,7 @@ pub mod metrics;
 pub mod model;
 pub mod payments;
 pub mod pipeline;
+pub mod refunds;
 pub mod reload;
 pub mod routing;
 pub mod sandbox;

@@ -1,4 +1,4 @@
-//! HTTP, the edge: the public router (payments, callbacks, health, metrics), the
+//! HTTP, the edge: the public router (payments, refunds, callbacks, health, metrics), the
 //! admin router ([`admin`]), request parsing, and the one error → HTTP mapping
 //! (`error`). Only this layer (and the binary's wiring above it) names HTTP server
 //! types; the flows below return typed errors that `error` maps.
@@ -7,6 +7,7 @@ pub mod admin;
 mod api;
 mod callbacks;
 mod error;
+mod refunds;
 mod request;
 
 use axum::Router;
@@ -29,6 +30,14 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/payments", post(api::create_payment).get(api::list_payments))
         .route("/v1/payments/{payment_id}", get(api::get_payment))
+        .route(
+            "/v1/payments/{payment_id}/refunds",
+            post(refunds::create_refund).get(refunds::list_refunds),
+        )
+        .route(
+            "/v1/payments/{payment_id}/refunds/{refund_id}",
+            get(refunds::get_refund),
+        )
         .route("/v1/callbacks/{gateway}", post(callbacks::ingest))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))

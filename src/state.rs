@@ -92,6 +92,7 @@ impl AppState {
             ledger: ledger.clone(),
             metrics: metrics.clone(),
             alerts: alerts.clone(),
+            auto_lock: Default::default(),
         };
         let state = AppState(Arc::new(Inner {
             config,

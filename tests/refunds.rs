@@ -54,16 +54,22 @@ async fn full_and_partial_refunds_per_connector() {
         let truth = t.sandbox.refunds();
         assert_eq!(truth.len(), 2, "{kind:?}");
         let on = refunded_on(kind, &pid, &gpid);
-        assert!(truth.iter().all(|r| r.gateway_payment_id == on && r.gateway == t.name));
+        assert!(
+            truth
+                .iter()
+                .all(|r| r.gateway_payment_id == on && r.gateway == t.name)
+        );
         assert_eq!(truth.iter().map(|r| r.amount).sum::<i64>(), 10_000);
         let list = t.get_json(&format!("/v1/payments/{pid}/refunds")).await;
         assert_eq!(list["refunds"].as_array().unwrap().len(), 2);
         // Every refund state change is an event in the outbox, with our refund id.
         let events = t.refund_events(&pid).await;
         assert!(events.len() >= 2, "{kind:?}: {events:?}");
-        assert!(events.iter().all(|e| e["refund"]["refund_id"]
-            .as_str()
-            .is_some_and(|r| r.starts_with("rf_"))));
+        assert!(events.iter().all(|e| {
+            e["refund"]["refund_id"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("rf_"))
+        }));
     }
 }
 
@@ -134,12 +140,20 @@ async fn a_dropped_refund_webhook_is_recovered_by_the_status_check() {
         assert_eq!(view["status"], "succeeded", "{kind:?}: {view}");
         assert_eq!(t.payment_status(&pid).await, "refunded");
         let events = t.refund_events(&pid).await;
-        assert!(events.iter().any(|e| e["source"] == "status_check"
-            && e["refund"]["refund_status"] == "succeeded"));
+        assert!(
+            events
+                .iter()
+                .any(|e| e["source"] == "status_check"
+                    && e["refund"]["refund_status"] == "succeeded")
+        );
         // A final refund is not checked again.
-        let again = scan(&t.server.state.refunds, &policy, later + Duration::from_secs(3600))
-            .await
-            .unwrap();
+        let again = scan(
+            &t.server.state.refunds,
+            &policy,
+            later + Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
         assert_eq!(again, 0);
     }
 }
@@ -169,7 +183,10 @@ async fn a_lost_refund_call_is_resent_on_the_same_refund_id() {
         assert_eq!(view["attempts"], 2);
         let truth = t.sandbox.refunds();
         assert_eq!(truth.len(), 1, "{kind:?}");
-        assert_eq!((truth[0].refund_id.as_str(), truth[0].amount), (rid.as_str(), 3_000));
+        assert_eq!(
+            (truth[0].refund_id.as_str(), truth[0].amount),
+            (rid.as_str(), 3_000)
+        );
     }
 }
 
@@ -205,7 +222,10 @@ async fn the_refund_endpoint_is_idempotent_and_refuses_with_stable_codes() {
     assert_eq!(v2["metadata"]["ticket"], "T1");
     assert_eq!(t.sandbox.refunds().len(), 1);
     let (s, v, _) = t.refund(&pid, "same", json!({"amount": 2_000})).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (409, Some("idempotency_conflict")));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("idempotency_conflict"))
+    );
     // Missing key.
     let r = t
         .server
@@ -217,8 +237,13 @@ async fn the_refund_endpoint_is_idempotent_and_refuses_with_stable_codes() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
     // Currency mismatch.
-    let (s, v, _) = t.refund(&pid, "usd", json!({"amount": 1, "currency": "USD"})).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("currency_mismatch")));
+    let (s, v, _) = t
+        .refund(&pid, "usd", json!({"amount": 1, "currency": "USD"}))
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("currency_mismatch"))
+    );
     // Unknown payment, unknown refund.
     let (s, _, _) = t.refund("nope", "k", json!({"amount": 1})).await;
     assert_eq!(s, 404);
@@ -238,14 +263,20 @@ async fn the_refund_endpoint_is_idempotent_and_refuses_with_stable_codes() {
         });
     let (s, v, _) = t
         .server
-        .pay("k-o2", json!({"order_id": "o2", "amount": 500, "method": "upi_intent"}))
+        .pay(
+            "k-o2",
+            json!({"order_id": "o2", "amount": 500, "method": "upi_intent"}),
+        )
         .await;
     assert_eq!(s, 201);
     let p2 = v["payment_id"].as_str().unwrap().to_string();
     let g2 = v["gateway_payment_id"].as_str().unwrap().to_string();
     t.settle(&p2, &g2, 500, PaymentStatus::Failed).await;
     let (s, v, _) = t.refund(&p2, "k", json!({})).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (409, Some("payment_not_refundable")));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("payment_not_refundable"))
+    );
     assert_eq!(t.sandbox.refunds().len(), 1);
 }
 
@@ -255,14 +286,23 @@ async fn a_gateway_that_does_not_refund_the_method_is_refused() {
     let t = twin(ConnectorKind::Cashfree, "").await;
     let (s, v, _) = t
         .server
-        .pay("k-c", json!({"order_id": "oc", "amount": 700, "method": "card"}))
+        .pay(
+            "k-c",
+            json!({"order_id": "oc", "amount": 700, "method": "card"}),
+        )
         .await;
     assert_eq!(s, 201, "{v}");
     let pid = v["payment_id"].as_str().unwrap().to_string();
-    let gpid = v["gateway_payment_id"].as_str().unwrap_or("link").to_string();
+    let gpid = v["gateway_payment_id"]
+        .as_str()
+        .unwrap_or("link")
+        .to_string();
     t.settle(&pid, &gpid, 700, PaymentStatus::Succeeded).await;
     let (s, v, _) = t.refund(&pid, "k", json!({})).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("refund_not_supported")));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("refund_not_supported"))
+    );
     assert!(t.sandbox.refunds().is_empty());
 }
 
@@ -296,8 +336,16 @@ async fn concurrent_refunds_racing_for_the_last_rupee() {
         for r in racers {
             codes.push(r.await.unwrap());
         }
-        assert_eq!(codes.iter().filter(|c| **c == 201).count(), 1, "{kind:?}: {codes:?}");
-        assert_eq!(codes.iter().filter(|c| **c == 422).count(), 9, "{kind:?}: {codes:?}");
+        assert_eq!(
+            codes.iter().filter(|c| **c == 201).count(),
+            1,
+            "{kind:?}: {codes:?}"
+        );
+        assert_eq!(
+            codes.iter().filter(|c| **c == 422).count(),
+            9,
+            "{kind:?}: {codes:?}"
+        );
         let truth: i64 = t.sandbox.refunds().iter().map(|r| r.amount).sum();
         assert_eq!(truth, 10_000, "{kind:?}");
         assert_eq!(t.payment_status(&pid).await, "refunded");

@@ -51,6 +51,7 @@ pub fn reason_of(event: &Value) -> &'static str {
 
 /// One pass over the flagged events after the cursor. Returns how many were decided.
 pub async fn run_once(refunds: &Refunds, policy: &RefundPolicy) -> Result<usize, LedgerError> {
+    let _one = refunds.auto_lock.lock().await;
     let after = refunds.ledger.query(|c| cursor(c)).await?;
     let (flagged, last) = refunds
         .ledger

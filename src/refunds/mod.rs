@@ -91,6 +91,9 @@ pub struct Refunds {
     pub ledger: Ledger,
     pub metrics: Metrics,
     pub alerts: Alerter,
+    /// One automatic pass at a time in this process (each event is decided, audited
+    /// and alerted once).
+    pub auto_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// SHA-256 hex of the refund body as asked (amount, currency, reason, metadata).

@@ -69,7 +69,8 @@ impl Twin {
         assert_eq!(status, 201, "{v}");
         let pid = v["payment_id"].as_str().unwrap().to_string();
         let gpid = v["gateway_payment_id"].as_str().unwrap().to_string();
-        self.settle(&pid, &gpid, amount, PaymentStatus::Succeeded).await;
+        self.settle(&pid, &gpid, amount, PaymentStatus::Succeeded)
+            .await;
         (pid, gpid)
     }
 

@@ -85,18 +85,15 @@ fn take(
     pid: Option<&str>,
     amount: i64,
     captured: Option<i64>,
-) -> Result<(SbxRefund, bool), Taken> {
+) -> Taken {
     let before = s.refunds.get(refund_id).is_some();
-    match s
+    let taken = s
         .refunds
-        .take(&s.name, prefix, refund_id, gpid, pid, amount, captured)
-    {
-        Taken::Refund(r) => {
-            after_take(s, &r, !before);
-            Ok((r, !before))
-        }
-        other => Err(other),
+        .take(&s.name, prefix, refund_id, gpid, pid, amount, captured);
+    if let Taken::Refund(r) = &taken {
+        after_take(s, r, !before);
     }
+    taken
 }
 
 // === generic ===
@@ -140,12 +137,12 @@ async fn generic_refund(State(s): S, headers: HeaderMap, body: Bytes) -> Respons
     };
     let pid = v.get("merchant_txn_id").and_then(Value::as_str);
     match take(&s, "grf_sbx", &rid, gpid, pid, amount, captured(gpid)) {
-        Ok((r, _)) => json_resp(StatusCode::CREATED, generic_json(&r)),
-        Err(Taken::TooMuch) => json_resp(
+        Taken::Refund(r) => json_resp(StatusCode::CREATED, generic_json(&r)),
+        Taken::TooMuch => json_resp(
             StatusCode::BAD_REQUEST,
             json!({"error": {"code": "refund_exceeds_payment", "message": "refund above the payment"}}),
         ),
-        Err(_) => hold().await,
+        Taken::Hold => hold().await,
     }
 }
 
@@ -207,12 +204,12 @@ async fn rzp_refund(
         .pointer("/notes/switchyard_payment_id")
         .and_then(Value::as_str);
     match take(&s, "rfnd_sbx", &rid, &pay, pid, amount, captured(&pay)) {
-        Ok((r, _)) => json_resp(StatusCode::OK, rzp_json(&r)),
-        Err(Taken::TooMuch) => rzp_error(
+        Taken::Refund(r) => json_resp(StatusCode::OK, rzp_json(&r)),
+        Taken::TooMuch => rzp_error(
             "BAD_REQUEST_ERROR",
             "The refund amount provided is greater than amount captured",
         ),
-        Err(_) => hold().await,
+        Taken::Hold => hold().await,
     }
 }
 
@@ -281,13 +278,13 @@ async fn cf_refund(State(s): S, Path(order): Path<String>, body: Bytes) -> Respo
     };
     // The order id is switchyard's payment id; the sandbox does not know its amount.
     match take(&s, "cfr_sbx", rid, &order, Some(&order), amount, None) {
-        Ok((r, _)) => json_resp(StatusCode::OK, cf_json(&r)),
-        Err(Taken::TooMuch) => cf_error(
+        Taken::Refund(r) => json_resp(StatusCode::OK, cf_json(&r)),
+        Taken::TooMuch => cf_error(
             StatusCode::BAD_REQUEST,
             "refund_amount_invalid",
             "refund amount is greater than the order amount",
         ),
-        Err(_) => hold().await,
+        Taken::Hold => hold().await,
     }
 }
 

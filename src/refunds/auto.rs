@@ -208,3 +208,22 @@ async fn decide_one(
     });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::reason_of;
+    use serde_json::json;
+
+    #[test]
+    fn the_reason_comes_from_the_flags() {
+        let f = |flags: serde_json::Value| reason_of(&json!({ "flags": flags }));
+        assert_eq!(f(json!({"tpv_failed": true})), "tpv_failed");
+        assert_eq!(f(json!({"late_success": true})), "late_success");
+        // A duplicate wins over what else it carries.
+        assert_eq!(
+            f(json!({"duplicate_payment": true, "late_success": true})),
+            "duplicate_payment"
+        );
+        assert_eq!(f(json!({"refund_required": true})), "other");
+    }
+}

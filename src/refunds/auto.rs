@@ -27,8 +27,10 @@ use crate::ledger::millis;
 use crate::ledger::refunds::auto::{Flagged, advance, cursor, decide, flagged_after, seen};
 use crate::ledger::refunds::{NewRefund, Target};
 
-/// Most events looked at per pass.
-const BATCH: usize = 256;
+/// Outbox rows read per batch, and batches per pass (a pass catches up on at most
+/// `BATCH * MAX_BATCHES` rows, so a large existing ledger is read over a few passes).
+const BATCH: usize = 512;
+const MAX_BATCHES: usize = 32;
 
 /// The `refund_required` reason of an event, from its flags.
 pub fn reason_of(event: &Value) -> &'static str {
@@ -52,21 +54,24 @@ pub fn reason_of(event: &Value) -> &'static str {
 /// One pass over the flagged events after the cursor. Returns how many were decided.
 pub async fn run_once(refunds: &Refunds, policy: &RefundPolicy) -> Result<usize, LedgerError> {
     let _one = refunds.auto_lock.lock().await;
-    let after = refunds.ledger.query(|c| cursor(c)).await?;
-    let (flagged, last) = refunds
-        .ledger
-        .query(move |c| flagged_after(c, after, BATCH))
-        .await?;
     let mut decided = 0;
-    for f in flagged {
-        let id = f.event_id.clone();
-        if refunds.ledger.query(move |c| seen(c, &id)).await? {
-            continue;
+    for _ in 0..MAX_BATCHES {
+        let after = refunds.ledger.query(|c| cursor(c)).await?;
+        let (flagged, last) = refunds
+            .ledger
+            .query(move |c| flagged_after(c, after, BATCH))
+            .await?;
+        for f in flagged {
+            let id = f.event_id.clone();
+            if refunds.ledger.query(move |c| seen(c, &id)).await? {
+                continue;
+            }
+            decide_one(refunds, policy, &f).await?;
+            decided += 1;
         }
-        decide_one(refunds, policy, &f).await?;
-        decided += 1;
-    }
-    if last > after {
+        if last <= after {
+            break;
+        }
         refunds.ledger.write(move |c| advance(c, last)).await?;
     }
     Ok(decided)

@@ -302,6 +302,11 @@ pub(crate) fn upsert_from_event(
     let Some(info) = &inc.refund else {
         return Ok((RefundChange::Same, None));
     };
+    // A refund is the business of the gateway that holds the payment's money: an
+    // event from another gateway moves nothing (stored and sent flagged conflict).
+    if inc.gateway != p.gateway {
+        return Ok((RefundChange::Conflict, inc.refund.clone()));
+    }
     let mut info = info.clone();
     let ours = info.merchant_refund_id.clone();
     let theirs = info.gateway_refund_id.clone().or(info.refund_id.clone());

@@ -302,11 +302,9 @@ pub(crate) fn upsert_from_event(
     let Some(info) = &inc.refund else {
         return Ok((RefundChange::Same, None));
     };
-    // A refund is the business of the gateway that holds the payment's money: an
-    // event from another gateway moves nothing (stored and sent flagged conflict).
-    if inc.gateway != p.gateway {
-        return Ok((RefundChange::Conflict, inc.refund.clone()));
-    }
+    // Which gateway may speak for this payment at all is decided before (the
+    // money-safety rules: a callback moves only a payment of the gateway whose
+    // secret verified it); refund rows learned here are the payment's gateway's.
     let mut info = info.clone();
     let ours = info.merchant_refund_id.clone();
     let theirs = info.gateway_refund_id.clone().or(info.refund_id.clone());
@@ -338,7 +336,7 @@ pub(crate) fn upsert_from_event(
             .execute(params![
                 p.payment_id,
                 rid,
-                inc.gateway,
+                p.gateway,
                 new,
                 info.amount,
                 now,

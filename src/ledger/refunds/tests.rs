@@ -262,26 +262,3 @@ fn migration_keeps_old_refund_rows_readable() {
         ("gateway", 0, Some(100))
     );
 }
-
-#[tokio::test]
-async fn a_refund_event_from_another_gateway_moves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = ledger_with_payment(dir.path(), 10_000).await;
-    let info = RefundInfo {
-        refund_id: Some("rfnd_Z".into()),
-        refund_status: "succeeded".into(),
-        amount: Some(10_000),
-        reference: None,
-        gateway_refund_id: Some("rfnd_Z".into()),
-        merchant_refund_id: None,
-    };
-    let mut inc = refund_event(info, "gp1", Some(PaymentStatus::Refunded), 9);
-    inc.gateway = "other".into();
-    // Naming our payment id: found, but it is not that gateway's to move.
-    inc.payment_ref = Some("p1".into());
-    let applied = ledger.write(move |c| apply(c, &inc, false)).await.unwrap();
-    let e = applied.event.unwrap();
-    assert!(e.flags.conflict);
-    assert_eq!(e.status, PaymentStatus::Succeeded);
-    assert!(ledger.query(|c| list(c, "p1")).await.unwrap().is_empty());
-}

@@ -135,7 +135,16 @@ async fn decide_one(
             target,
             at: now,
         };
-        match refunds.reserve_and_send(new).await {
+        let supported = match refunds.ledger.payment(&f.payment_id).await {
+            Ok(Some(v)) => refunds.check_supported(&v.gateway, v.method),
+            Ok(None) => Err(RefundError::PaymentNotFound),
+            Err(e) => return Err(e),
+        };
+        let sent = match supported {
+            Ok(()) => refunds.reserve_and_send(new).await,
+            Err(e) => Err(e),
+        };
+        match sent {
             Ok(c) => ("refunded", Some(c.refund.refund_id), None),
             Err(RefundError::LedgerUnavailable) => {
                 return Err(LedgerError::Internal("ledger unavailable".into()));

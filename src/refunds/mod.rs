@@ -181,7 +181,7 @@ impl Refunds {
         })
     }
 
-    fn check_supported(
+    pub(crate) fn check_supported(
         &self,
         gateway: &str,
         method: crate::model::Method,

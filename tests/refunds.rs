@@ -351,3 +351,31 @@ async fn concurrent_refunds_racing_for_the_last_rupee() {
         assert_eq!(t.payment_status(&pid).await, "refunded");
     }
 }
+
+/// Measures refund calls end to end (HTTP → reserve → sandbox → answer recorded,
+/// fsynced): `cargo test --release --test refunds -- --ignored --nocapture refunds_bench`.
+#[tokio::test]
+#[ignore]
+async fn refunds_bench() {
+    let t = twin(ConnectorKind::Razorpay, "").await;
+    let (pid, _) = t.paid("obench", 10_000_000).await;
+    let n = 500;
+    let mut lat = Vec::with_capacity(n);
+    let start = std::time::Instant::now();
+    for i in 0..n {
+        let t0 = std::time::Instant::now();
+        let (s, _, _) = t
+            .refund(&pid, &format!("b{i}"), json!({"amount": 100}))
+            .await;
+        assert_eq!(s, 201);
+        lat.push(t0.elapsed());
+    }
+    let total = start.elapsed();
+    lat.sort();
+    println!(
+        "{n} sequential refunds: {:.0}/s, p50 {:?}, p99 {:?}",
+        n as f64 / total.as_secs_f64(),
+        lat[n / 2],
+        lat[n * 99 / 100]
+    );
+}

@@ -135,10 +135,18 @@ async fn decide_one(
             target,
             at: now,
         };
-        let supported = match refunds.ledger.payment(&f.payment_id).await {
-            Ok(Some(v)) => refunds.check_supported(&v.gateway, v.method),
-            Ok(None) => Err(RefundError::PaymentNotFound),
-            Err(e) => return Err(e),
+        let id = f.payment_id.clone();
+        let supported = match refunds
+            .ledger
+            .query(move |c| crate::ledger::refunds::payment_brief(c, &id))
+            .await?
+        {
+            Some((g, Some(m), _)) => refunds.check_supported(&g, m),
+            Some((g, None, _)) => Err(RefundError::NotSupported {
+                gateway: g,
+                method: "unknown".into(),
+            }),
+            None => Err(RefundError::PaymentNotFound),
         };
         let sent = match supported {
             Ok(()) => refunds.reserve_and_send(new).await,

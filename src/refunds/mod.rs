@@ -121,19 +121,25 @@ impl Refunds {
         idempotency_key: &str,
         ask: RefundAsk,
     ) -> Result<Created, RefundError> {
-        let view = self
+        let id = payment_id.to_string();
+        let (gateway, method, paid_in) = self
             .ledger
-            .payment(payment_id)
+            .query(move |c| refunds::payment_brief(c, &id))
             .await?
             .ok_or(RefundError::PaymentNotFound)?;
-        let currency = ask.currency.unwrap_or(view.currency);
-        if currency != view.currency {
+        let paid_in = Currency::parse(&paid_in).unwrap_or_default();
+        let currency = ask.currency.unwrap_or(paid_in);
+        if currency != paid_in {
             return Err(RefundError::CurrencyMismatch {
                 requested: currency.as_str().into(),
-                payment: view.currency.as_str().into(),
+                payment: paid_in.as_str().into(),
             });
         }
-        self.check_supported(&view.gateway, view.method)?;
+        let method = method.ok_or_else(|| RefundError::NotSupported {
+            gateway: gateway.clone(),
+            method: "unknown".into(),
+        })?;
+        self.check_supported(&gateway, method)?;
         // No amount: everything left, decided inside the reserve.
         let amount = ask.amount.map(Paise::get);
         let new = NewRefund {

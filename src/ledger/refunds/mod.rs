@@ -26,7 +26,7 @@ use super::callbacks::{PaymentRow, load_payment};
 use super::{LedgerError, millis};
 use crate::model::{Incoming, PaymentStatus, RefundInfo};
 
-pub use read::{RefundView, get, list, payment_exists};
+pub use read::{RefundView, get, list, payment_brief, payment_exists};
 
 /// Migration: the refund row's own columns, and the automatic-refund bookkeeping.
 /// Rows written by older binaries (webhook-only refunds) keep working: every new

@@ -113,3 +113,15 @@ pub fn payment_exists(conn: &Connection, payment_id: &str) -> Result<bool, Ledge
         .optional()?
         .is_some())
 }
+
+/// What the refund flow needs to know of a payment before reserving: its gateway,
+/// method and currency (`None` when unknown). Lighter than the full payment view.
+pub fn payment_brief(
+    conn: &Connection,
+    payment_id: &str,
+) -> Result<Option<(String, Option<crate::model::Method>, String)>, LedgerError> {
+    Ok(
+        crate::ledger::callbacks::load_payment(conn, "payment_id = ?1", &[&payment_id])?
+            .map(|p| (p.gateway, p.method, p.currency)),
+    )
+}

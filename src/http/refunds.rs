@@ -8,13 +8,14 @@
 //! 409 `idempotency_conflict`. A refund the gateway refused is still a refund
 //! object (`status: failed`, `failure_code`), answered 201 like any other.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::api::read_body;
 use super::error::ApiError;
+use super::extract::Path;
 use crate::model::{Currency, Paise, valid_idempotency_key};
 use crate::refunds::RefundAsk;
 use crate::state::AppState;

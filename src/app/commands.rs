@@ -31,10 +31,9 @@ impl CommandError {
 /// the process environment is not read: every `*_env` reference gets a
 /// placeholder, an unreadable `*_file` reference is not an error, and both are
 /// listed as unresolved (for CI or a laptop that has the config, not the secrets).
-/// With `full`, a full `PRAGMA integrity_check` of the config's ledger follows.
 pub fn check(path: &Path, no_env: bool, full: bool) -> ExitCode {
     if !no_env {
-        return check_with(path, &config::process_env(), full);
+        return check_with(path, &config::process_env(), &[], full);
     }
     let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let seen = std::sync::Arc::clone(&asked);
@@ -80,9 +79,9 @@ pub fn check(path: &Path, no_env: bool, full: bool) -> ExitCode {
     }
 }
 
-fn check_with(path: &Path, env: &config::Env, full: bool) -> ExitCode {
+fn check_with(path: &Path, env: &config::Env, unresolved: &[String], full: bool) -> ExitCode {
     match config::load_file(path, env, 1) {
-        Ok((snap, _)) => report_ok(path, &snap, &[], full),
+        Ok((snap, _)) => report_ok(path, &snap, unresolved, full),
         Err(errors) => {
             for e in &errors.0 {
                 eprintln!("{e}");
@@ -93,6 +92,8 @@ fn check_with(path: &Path, env: &config::Env, full: bool) -> ExitCode {
     }
 }
 
+/// With `full`, also a full `PRAGMA integrity_check` of the config's ledger
+/// (read-only; safe beside a running server): exit 2 when it is damaged.
 fn report_ok(path: &Path, snap: &config::Snapshot, unresolved: &[String], full: bool) -> ExitCode {
     println!("{}: ok", path.display());
     print!("{}", config::describe(snap));

@@ -21,6 +21,7 @@
 pub mod callbacks;
 mod control;
 mod dialects;
+pub mod refunds;
 mod state;
 
 use std::future::Future;
@@ -172,6 +173,17 @@ impl SandboxHandle {
     /// signed with `spec`'s webhook secret, with `cfg`'s knobs and seed.
     pub fn send_callbacks(&self, spec: &GatewaySpec, cfg: &CallbackConfig) {
         self.shared.callbacks.configure(spec, cfg);
+    }
+    /// Every refund this gateway took, in order (ground truth).
+    pub fn refunds(&self) -> Vec<refunds::SbxRefund> {
+        self.shared.refunds.all()
+    }
+    pub fn refund_knobs(&self) -> refunds::RefundKnobs {
+        self.shared.refunds.knobs()
+    }
+    /// Replaces the refund knobs.
+    pub fn set_refund_knobs(&self, k: refunds::RefundKnobs) {
+        self.shared.refunds.set_knobs(k);
     }
     /// Stops accepting and drops open connections.
     pub fn stop(&self) {

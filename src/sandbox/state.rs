@@ -51,6 +51,8 @@ pub(crate) struct Shared {
     status_queries: AtomicU64,
     down_flag: AtomicBool,
     pub(crate) callbacks: Callbacks,
+    /// Refunds taken, with their knobs (`sandbox::refunds`).
+    pub(crate) refunds: super::refunds::RefundBook,
 }
 
 impl Shared {
@@ -81,6 +83,7 @@ impl Shared {
             status_queries: AtomicU64::new(0),
             down_flag: AtomicBool::new(false),
             callbacks,
+            refunds: Default::default(),
         }
     }
 

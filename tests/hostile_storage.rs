@@ -327,7 +327,9 @@ async fn a_full_disk_gives_503s_a_clean_sink_and_recovers_without_a_restart() {
         503,
         "readiness is off from the first failed write"
     );
-    assert_eq!(pay(n + 1).await, 503);
+    // (The next write may fit again, into pages freed by a checkpoint: the disk is
+    // "full" for writes that need new pages only. Readiness stays off until the
+    // 64 KiB probe fits.)
     // Only whole records in the sink, although it has been failing for a while.
     assert!(lines_all_parse(&sink) >= before);
     // Space returns.
@@ -363,7 +365,7 @@ async fn a_full_disk_gives_503s_a_clean_sink_and_recovers_without_a_restart() {
     assert!(lines_all_parse(&sink) > before);
     srv.child.kill().unwrap();
     srv.child.wait().unwrap();
-    let warned = std::iter::from_fn(|| srv.lines.try_recv().ok())
+    let warned = std::iter::from_fn(|| srv.lines.recv_timeout(Duration::from_millis(500)).ok())
         .filter(|l| l.contains("sink delivery failed") && l.contains("WARN"))
         .count();
     assert!(warned >= 1, "the sink's failure is logged at WARN");

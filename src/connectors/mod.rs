@@ -6,9 +6,12 @@
 //! Connectors never decide whether to fail over: they report an [`Outcome`] and the
 //! engine applies the rules of DESIGN.md section 4.
 
+pub mod adyen;
 pub mod cashfree;
 mod classify;
+pub mod ebanx;
 pub mod generic;
+pub mod juspay_ec;
 pub mod juspay_upi;
 pub mod razorpay;
 pub mod sign;
@@ -26,8 +29,11 @@ use crate::model::{NextAction, Paise, PaymentRequest, PaymentStatus, Reason};
 pub use spec::{ConnectorKind, Credentials, GatewaySpec};
 use upstream::{Upstream, UpstreamError};
 
+pub use adyen::Adyen;
 pub use cashfree::Cashfree;
+pub use ebanx::Ebanx;
 pub use generic::Generic;
+pub use juspay_ec::JuspayEc;
 pub use juspay_upi::JuspayUpi;
 pub use razorpay::Razorpay;
 
@@ -233,6 +239,49 @@ pub trait Connector: Send + Sync {
 
     /// Parse a verified callback.
     fn parse_callback(&self, headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseError>;
+
+    /// Every event of a verified callback: one by default; a batch (Adyen's
+    /// `notificationItems`, EBANX's `hash_codes`) yields several.
+    fn parse_callbacks(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Vec<CallbackData>, ParseError> {
+        self.parse_callback(headers, body).map(|c| vec![c])
+    }
+
+    /// Completes a parsed event before it is applied. By default the callback carries
+    /// the state and is returned as is; a gateway whose notifications carry only
+    /// identifiers (EBANX) answers it with a status query here. An error means the
+    /// event cannot be completed now: the callback is refused with 503 so the gateway
+    /// redelivers it.
+    async fn resolve_callback(&self, cd: CallbackData) -> Result<CallbackData, UpstreamError> {
+        Ok(cd)
+    }
+
+    /// The body the gateway expects in its acknowledgement (Adyen: `[accepted]`);
+    /// `None`: switchyard's JSON ACK.
+    fn callback_ack(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// Prefix of the detail of [`no_such_payment`].
+const NO_SUCH_PAYMENT: &str = "no such payment";
+
+/// The status query's "the gateway does not know this payment" answer, as each
+/// connector recognises it in its gateway's documented shape (an HTTP 404 to the
+/// watchdog and callers).
+pub fn no_such_payment(detail: impl std::fmt::Display) -> UpstreamError {
+    UpstreamError::Status {
+        status: 404,
+        body: format!("{NO_SUCH_PAYMENT}: {detail}"),
+    }
+}
+
+/// Whether a status error is [`no_such_payment`].
+pub fn is_no_such_payment(e: &UpstreamError) -> bool {
+    matches!(e, UpstreamError::Status { status: 404, body } if body.starts_with(NO_SUCH_PAYMENT))
 }
 
 /// Builds the connector for a compiled gateway.
@@ -243,6 +292,9 @@ pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
         ConnectorKind::Razorpay => Arc::new(Razorpay::new(spec, upstream)),
         ConnectorKind::Cashfree => Arc::new(Cashfree::new(spec, upstream)),
         ConnectorKind::JuspayUpi => Arc::new(JuspayUpi::new(spec)?),
+        ConnectorKind::Adyen => Arc::new(Adyen::new(spec, upstream)),
+        ConnectorKind::Ebanx => Arc::new(Ebanx::new(spec, upstream)?),
+        ConnectorKind::JuspayEc => Arc::new(JuspayEc::new(spec, upstream)),
     })
 }
 

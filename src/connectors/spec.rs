@@ -13,14 +13,23 @@ pub enum ConnectorKind {
     Cashfree,
     /// Juspay UPI Merchant Stack (callbacks only: the Pay Callback, RSA-signed).
     JuspayUpi,
+    /// Adyen Checkout API v71 (UPI via /payments, hosted payment links).
+    Adyen,
+    /// EBANX Direct API (UPI intent/QR), hosted page; notifications resolved by query.
+    Ebanx,
+    /// Juspay Express Checkout (orders + txns, order status, Basic-auth webhooks).
+    JuspayEc,
 }
 
 impl ConnectorKind {
-    pub const ALL: [ConnectorKind; 4] = [
+    pub const ALL: [ConnectorKind; 7] = [
         ConnectorKind::Generic,
         ConnectorKind::Razorpay,
         ConnectorKind::Cashfree,
         ConnectorKind::JuspayUpi,
+        ConnectorKind::Adyen,
+        ConnectorKind::Ebanx,
+        ConnectorKind::JuspayEc,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -29,6 +38,9 @@ impl ConnectorKind {
             ConnectorKind::Razorpay => "razorpay",
             ConnectorKind::Cashfree => "cashfree",
             ConnectorKind::JuspayUpi => "juspay_upi",
+            ConnectorKind::Adyen => "adyen",
+            ConnectorKind::Ebanx => "ebanx",
+            ConnectorKind::JuspayEc => "juspay_ec",
         }
     }
 

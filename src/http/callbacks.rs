@@ -10,11 +10,13 @@
 //! | body over the limit | 413 | `payload_too_large` |
 //! | ledger cannot commit | 503 | `unavailable` |
 //! | otherwise | 200 | `{"result": accepted/duplicate/unchanged/conflict/orphan/ignored, "event_id"}` |
+//! | otherwise, for a gateway that documents its own ACK body (Adyen) | 200 | that body (`[accepted]`) |
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::api::read_body;
@@ -26,7 +28,7 @@ pub async fn ingest(
     Path(gateway): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let flow = &state.callbacks;
     let snap = state.config.load();
     let Some((_, gw)) = snap.gateway(&gateway) else {
@@ -34,6 +36,7 @@ pub async fn ingest(
     };
     let name = std::sync::Arc::clone(&gw.name);
     let limit = snap.callbacks.max_body_bytes;
+    let ack_body = gw.connector.callback_ack();
     drop(snap);
     let bytes = read_body(body, limit).await.inspect_err(|e| {
         let result = match e {
@@ -43,8 +46,12 @@ pub async fn ingest(
         flow.count(&name, result);
     })?;
     let ack = flow.ingest(&name, &headers, &bytes).await?;
+    if let Some(b) = ack_body {
+        return Ok(b.into_response());
+    }
     Ok(Json(match ack.event_id {
         Some(id) => json!({ "result": ack.result, "event_id": id }),
         None => json!({ "result": ack.result }),
-    }))
+    })
+    .into_response())
 }

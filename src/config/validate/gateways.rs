@@ -137,8 +137,13 @@ fn credentials(
         g.webhook_secret_file.as_deref(),
     );
     if !matches!(kind, ConnectorKind::Generic | ConnectorKind::JuspayUpi) {
+        // EBANX authenticates with its integration key alone.
+        let needs_id = kind != ConnectorKind::Ebanx;
         let needs = [
-            ("key_id", g.key_id_env.is_none() && g.key_id_file.is_none()),
+            (
+                "key_id",
+                needs_id && g.key_id_env.is_none() && g.key_id_file.is_none(),
+            ),
             (
                 "key_secret",
                 g.key_secret_env.is_none() && g.key_secret_file.is_none(),

@@ -8,8 +8,9 @@ use time::macros::offset;
 
 use super::Accepted;
 use crate::connectors::ConnectorKind;
-use crate::connectors::{cashfree, generic, razorpay};
+use crate::connectors::{cashfree, ebanx, generic, juspay_ec, razorpay};
 use crate::model::Paise;
+use crate::sandbox::dialects;
 
 /// Which event of a payment a callback reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +52,9 @@ fn event_id(a: &Accepted, phase: Phase) -> String {
     format!("evt_sbx{h:016x}{p}")
 }
 
-/// Builds the callback body for `phase` of an accepted payment.
-pub(crate) fn build(kind: ConnectorKind, a: &Accepted, phase: Phase) -> Callback {
+/// Builds the callback body for `phase` of an accepted payment (`secret`: for
+/// dialects that sign inside the body, Adyen).
+pub(crate) fn build(kind: ConnectorKind, a: &Accepted, phase: Phase, secret: &str) -> Callback {
     let at = match phase {
         Phase::Final => a.at,
         Phase::Earlier => a.at - time::Duration::seconds(1),
@@ -64,6 +66,9 @@ pub(crate) fn build(kind: ConnectorKind, a: &Accepted, phase: Phase) -> Callback
         ConnectorKind::Generic | ConnectorKind::JuspayUpi => generic_body(a, phase, at, &event_id),
         ConnectorKind::Razorpay => razorpay_body(a, phase, at),
         ConnectorKind::Cashfree => cashfree_body(a, phase, at),
+        ConnectorKind::Adyen => dialects::adyen::notification(a, phase, at, secret),
+        ConnectorKind::Ebanx => dialects::ebanx::notification(a),
+        ConnectorKind::JuspayEc => dialects::juspay_ec::webhook(a, phase, at),
     };
     Callback {
         event_id,
@@ -203,5 +208,23 @@ pub(crate) fn headers(
                 (cashfree::IDEMPOTENCY_HEADER, cb.event_id.clone()),
             ]
         }
+        // The signature is inside the body (per item).
+        ConnectorKind::Adyen => vec![],
+        ConnectorKind::Ebanx => vec![
+            (ebanx::webhook::SIGNATURE_TYPE_HEADER, "rsa,sha1".to_string()),
+            (
+                ebanx::SIGNATURE_HEADER,
+                ebanx::sign_notification(dialects::ebanx::PRIVATE_KEY, &cb.body).unwrap_or_default(),
+            ),
+        ],
+        ConnectorKind::JuspayEc => vec![("authorization", juspay_ec::basic_auth(secret))],
+    }
+}
+
+/// The callback's `Content-Type` in this dialect.
+pub(crate) fn content_type(kind: ConnectorKind) -> &'static str {
+    match kind {
+        ConnectorKind::Ebanx => "application/x-www-form-urlencoded",
+        _ => "application/json",
     }
 }

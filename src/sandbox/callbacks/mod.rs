@@ -10,7 +10,7 @@
 //! seedable RNG. Non-2xx answers and connection errors are retried with backoff;
 //! counters ([`CallbackStats`]: sent, acked, failed, ...) are in the control API.
 
-mod format;
+pub(crate) mod format;
 mod knobs;
 mod send;
 

@@ -1,8 +1,11 @@
-//! The three dialects as the sandbox answers them. Ids carry the amount
+//! The dialects as the sandbox answers them. Ids carry the amount
 //! (`pay_sbx7a29900`) so status answers need no stored state.
 
+pub(crate) mod adyen;
 mod cashfree;
+pub(crate) mod ebanx;
 mod generic;
+pub(crate) mod juspay_ec;
 mod razorpay;
 
 use std::sync::Arc;
@@ -45,6 +48,18 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
             .route("/pg/links", post(cf_link)),
         // Callback-only gateway: nothing to initiate against.
         ConnectorKind::JuspayUpi => Router::new(),
+        ConnectorKind::Adyen => Router::new()
+            .route("/v71/payments", post(adyen::adyen_payments))
+            .route("/v71/paymentLinks", post(adyen::adyen_link))
+            .route("/v71/paymentLinks/{id}", get(adyen::adyen_link_status)),
+        ConnectorKind::Ebanx => Router::new()
+            .route("/ws/direct", post(ebanx::ebanx_direct))
+            .route("/ws/request", post(ebanx::ebanx_request))
+            .route("/ws/query", post(ebanx::ebanx_query)),
+        ConnectorKind::JuspayEc => Router::new()
+            .route("/orders", post(juspay_ec::juspay_order))
+            .route("/orders/{id}", get(juspay_ec::juspay_status))
+            .route("/txns", post(juspay_ec::juspay_txn)),
     };
     r.with_state(shared)
 }

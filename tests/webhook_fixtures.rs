@@ -91,7 +91,10 @@ fn opt_str(v: &Value) -> Option<String> {
 
 #[test]
 fn razorpay_cashfree_and_juspay_upi_fixtures() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/webhooks");
+    // `SWITCHYARD_WEBHOOK_FIXTURES` points elsewhere (a worktree has no `../shared`).
+    let dir = std::env::var_os("SWITCHYARD_WEBHOOK_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/webhooks"));
     if !dir.is_dir() {
         println!("skipped: ../shared/fixtures/webhooks not found");
         return;

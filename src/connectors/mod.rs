@@ -6,10 +6,12 @@
 //! Connectors never decide whether to fail over: they report an [`Outcome`] and the
 //! engine applies the rules of DESIGN.md section 4.
 
+pub mod amount;
 pub mod cashfree;
 mod classify;
 pub mod generic;
 pub mod juspay_upi;
+pub mod npci;
 pub mod razorpay;
 pub mod sign;
 mod spec;
@@ -23,7 +25,7 @@ use http::HeaderMap;
 use time::OffsetDateTime;
 
 use crate::model::{NextAction, Paise, PaymentRequest, PaymentStatus, Reason};
-pub use spec::{ConnectorKind, Credentials, GatewaySpec};
+pub use spec::{ConnectorKind, Credentials, GatewaySpec, Idempotency};
 use upstream::{Upstream, UpstreamError};
 
 pub use cashfree::Cashfree;
@@ -213,6 +215,12 @@ pub struct CallbackData {
 pub trait Connector: Send + Sync {
     fn kind(&self) -> ConnectorKind;
 
+    /// What this connector honours for a retry after an ambiguous outcome (the
+    /// declaration `check` holds `idempotent = true` against).
+    fn idempotency(&self) -> Idempotency {
+        self.kind().idempotency()
+    }
+
     /// Create the payment at the gateway and classify what happened.
     async fn initiate(&self, req: InitiateRequest<'_>) -> Outcome;
 
@@ -243,6 +251,12 @@ pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
         ConnectorKind::Razorpay => Arc::new(Razorpay::new(spec, upstream)),
         ConnectorKind::Cashfree => Arc::new(Cashfree::new(spec, upstream)),
         ConnectorKind::JuspayUpi => Arc::new(JuspayUpi::new(spec)?),
+        ConnectorKind::Payu | ConnectorKind::Phonepe | ConnectorKind::Paytm => {
+            return Err(UpstreamError::NotSupported(format!(
+                "the {} connector is not built yet",
+                spec.kind.as_str()
+            )));
+        }
     })
 }
 

@@ -94,7 +94,9 @@ fn razorpay_cashfree_and_juspay_upi_fixtures() {
     // `SWITCHYARD_WEBHOOK_FIXTURES` points elsewhere (a worktree has no `../shared`).
     let dir = std::env::var_os("SWITCHYARD_WEBHOOK_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/webhooks"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/webhooks")
+        });
     if !dir.is_dir() {
         println!("skipped: ../shared/fixtures/webhooks not found");
         return;
@@ -127,7 +129,11 @@ fn razorpay_cashfree_and_juspay_upi_fixtures() {
         *ran.entry(kind.as_str()).or_default() += 1;
         let cd = if is_query {
             // The follow-up query of an EBANX notification: normalized as its event.
-            let typ = if exp["event_kind"].as_str() == Some("refund") { "refund" } else { "update" };
+            let typ = if exp["event_kind"].as_str() == Some("refund") {
+                "refund"
+            } else {
+                "update"
+            };
             connectors::ebanx::event_from_query(body, typ)
                 .unwrap_or_else(|e| panic!("{name}: query answer: {e}"))
         } else {

@@ -96,14 +96,14 @@ impl Callbacks {
             tracing::warn!(gateway = %name, error = %e, bytes = body.len(), "callback refused");
             return Err(CallbackError::InvalidSignature);
         }
-        let events = gw
-            .connector
-            .parse_callbacks(headers, body)
-            .map_err(|ParseError::Malformed(m)| {
-                self.count(&name, "malformed");
-                tracing::warn!(gateway = %name, error = %m, "verified callback is malformed");
-                CallbackError::Malformed(m)
-            })?;
+        let events =
+            gw.connector
+                .parse_callbacks(headers, body)
+                .map_err(|ParseError::Malformed(m)| {
+                    self.count(&name, "malformed");
+                    tracing::warn!(gateway = %name, error = %m, "verified callback is malformed");
+                    CallbackError::Malformed(m)
+                })?;
         // A batch (Adyen, EBANX) is applied item by item; the ACK reports the first
         // event that was not ignored. Any failure refuses the batch, which the gateway
         // redelivers whole (the items already applied are then duplicates).

@@ -267,6 +267,24 @@ fn razorpay_needs_credentials() {
     assert_eq!(errs[0].line, Some(2));
 }
 
+/// Issue 12 item 1: Razorpay honours no idempotency key and does not dedupe on our
+/// reference, so a retry after a timeout could create a second payment.
+#[test]
+fn idempotent_is_refused_for_a_connector_that_cannot_honour_it() {
+    let text = MINIMAL.replace(
+        "connector = \"generic\"",
+        "connector = \"razorpay\"\nkey_id_env = \"K\"\nkey_secret_env = \"S\"\nidempotent = true",
+    );
+    let errs = errors(&text);
+    let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["gateway[0].idempotent"]);
+    assert!(errs[0].message.contains("cannot honour a retry"));
+    // Cashfree sends x-idempotency-key: allowed.
+    let ok = text.replace("\"razorpay\"", "\"cashfree\"");
+    let snap = load(&ok).unwrap();
+    assert!(snap.gateways[0].spec.idempotent);
+}
+
 #[test]
 fn route_semantics_are_checked() {
     let text = r#"

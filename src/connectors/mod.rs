@@ -7,12 +7,14 @@
 //! engine applies the rules of DESIGN.md section 4.
 
 pub mod adyen;
+pub mod amount;
 pub mod cashfree;
 mod classify;
 pub mod ebanx;
 pub mod generic;
 pub mod juspay_ec;
 pub mod juspay_upi;
+pub mod npci;
 pub mod razorpay;
 pub mod sign;
 mod spec;
@@ -26,7 +28,7 @@ use http::HeaderMap;
 use time::OffsetDateTime;
 
 use crate::model::{NextAction, Paise, PaymentRequest, PaymentStatus, Reason};
-pub use spec::{ConnectorKind, Credentials, GatewaySpec};
+pub use spec::{ConnectorKind, Credentials, GatewaySpec, Idempotency};
 use upstream::{Upstream, UpstreamError};
 
 pub use adyen::Adyen;
@@ -219,6 +221,12 @@ pub struct CallbackData {
 pub trait Connector: Send + Sync {
     fn kind(&self) -> ConnectorKind;
 
+    /// What this connector honours for a retry after an ambiguous outcome (the
+    /// declaration `check` holds `idempotent = true` against).
+    fn idempotency(&self) -> Idempotency {
+        self.kind().idempotency()
+    }
+
     /// Create the payment at the gateway and classify what happened.
     async fn initiate(&self, req: InitiateRequest<'_>) -> Outcome;
 
@@ -266,24 +274,6 @@ pub trait Connector: Send + Sync {
     }
 }
 
-/// Prefix of the detail of [`no_such_payment`].
-const NO_SUCH_PAYMENT: &str = "no such payment";
-
-/// The status query's "the gateway does not know this payment" answer, as each
-/// connector recognises it in its gateway's documented shape (an HTTP 404 to the
-/// watchdog and callers).
-pub fn no_such_payment(detail: impl std::fmt::Display) -> UpstreamError {
-    UpstreamError::Status {
-        status: 404,
-        body: format!("{NO_SUCH_PAYMENT}: {detail}"),
-    }
-}
-
-/// Whether a status error is [`no_such_payment`].
-pub fn is_no_such_payment(e: &UpstreamError) -> bool {
-    matches!(e, UpstreamError::Status { status: 404, body } if body.starts_with(NO_SUCH_PAYMENT))
-}
-
 /// Builds the connector for a compiled gateway.
 pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
     let upstream = Upstream::new(spec)?;
@@ -295,6 +285,12 @@ pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
         ConnectorKind::Adyen => Arc::new(Adyen::new(spec, upstream)),
         ConnectorKind::Ebanx => Arc::new(Ebanx::new(spec, upstream)?),
         ConnectorKind::JuspayEc => Arc::new(JuspayEc::new(spec, upstream)),
+        ConnectorKind::Payu | ConnectorKind::Phonepe | ConnectorKind::Paytm => {
+            return Err(UpstreamError::NotSupported(format!(
+                "the {} connector is not built yet",
+                spec.kind.as_str()
+            )));
+        }
     })
 }
 

@@ -20,7 +20,7 @@
 
 pub mod callbacks;
 mod control;
-mod dialects;
+pub(crate) mod dialects;
 mod state;
 
 use std::future::Future;

@@ -46,7 +46,9 @@ pub fn refusal_reason(code: Option<&str>, text: Option<&str>) -> Reason {
     REFUSALS
         .iter()
         .find(|(_, w, _)| {
-            t.len() >= w.len() && t[..w.len()].eq_ignore_ascii_case(w) && t.is_char_boundary(w.len())
+            t.len() >= w.len()
+                && t[..w.len()].eq_ignore_ascii_case(w)
+                && t.is_char_boundary(w.len())
         })
         .map_or(Reason::Other, |(_, _, r)| *r)
 }
@@ -183,7 +185,7 @@ pub(super) fn link_report(status: u16, body: &[u8]) -> Result<StatusReport, Upst
         .and_then(str_of)
         .is_some_and(|m| m.to_ascii_lowercase().contains("not found"));
     if status == 404 || (status == 422 && not_found) {
-        return Err(crate::connectors::no_such_payment(format!(
+        return Err(UpstreamError::not_found(format!(
             "adyen: {}",
             classify::body_detail(body)
         )));
@@ -226,9 +228,15 @@ mod tests {
     #[test]
     fn refusal_table() {
         assert_eq!(refusal_reason(Some("12"), None), Reason::InsufficientFunds);
-        assert_eq!(refusal_reason(None, Some("Not enough balance")), Reason::InsufficientFunds);
+        assert_eq!(
+            refusal_reason(None, Some("Not enough balance")),
+            Reason::InsufficientFunds
+        );
         assert_eq!(refusal_reason(None, Some("refused")), Reason::Other);
-        assert_eq!(refusal_reason(None, Some("FRAUD-CANCELLED")), Reason::RiskDeclined);
+        assert_eq!(
+            refusal_reason(None, Some("FRAUD-CANCELLED")),
+            Reason::RiskDeclined
+        );
         assert_eq!(refusal_reason(None, Some("é")), Reason::Other);
     }
 
@@ -236,28 +244,47 @@ mod tests {
     fn result_codes_and_actions() {
         // Shapes of docs.adyen.com payment-methods/upi (api-only) answers.
         let collect = br#"{"resultCode":"Pending","action":{"paymentMethodType":"upi_collect","type":"await","paymentData":"Ab02b4c0"},"pspReference":"PSP1"}"#;
-        let Outcome::Created(c) = payment_created(collect) else { panic!() };
+        let Outcome::Created(c) = payment_created(collect) else {
+            panic!()
+        };
         assert_eq!(c.status, PaymentStatus::Pending);
         assert_eq!(c.next_action, NextAction::AwaitCustomer);
         assert_eq!(c.gateway_payment_id.as_deref(), Some("PSP1"));
         let qr = br#"{"resultCode":"Pending","action":{"paymentMethodType":"upi_qr","type":"qrCode","qrCodeData":"upi://pay?pa=x@y&am=1.00"},"pspReference":"PSP2"}"#;
-        let Outcome::Created(c) = payment_created(qr) else { panic!() };
+        let Outcome::Created(c) = payment_created(qr) else {
+            panic!()
+        };
         assert!(matches!(c.next_action, NextAction::UpiQr { .. }));
         let refused = br#"{"resultCode":"Refused","refusalReason":"Not enough balance","refusalReasonCode":"12","pspReference":"PSP3"}"#;
-        let Outcome::Declined { code, reason, .. } = payment_created(refused) else { panic!() };
+        let Outcome::Declined { code, reason, .. } = payment_created(refused) else {
+            panic!()
+        };
         assert_eq!((code.as_str(), reason), ("12", Reason::InsufficientFunds));
-        assert!(matches!(payment_created(b"{}"), Outcome::SentUnknown { .. }));
-        assert!(matches!(payment_created(b"\xff"), Outcome::SentUnknown { .. }));
+        assert!(matches!(
+            payment_created(b"{}"),
+            Outcome::SentUnknown { .. }
+        ));
+        assert!(matches!(
+            payment_created(b"\xff"),
+            Outcome::SentUnknown { .. }
+        ));
     }
 
     #[test]
     fn links_and_not_found() {
-        let r = link_report(200, br#"{"id":"PL1","status":"completed","amount":{"currency":"INR","value":29900}}"#).unwrap();
-        assert_eq!((r.status, r.amount), (PaymentStatus::Succeeded, Some(Paise(29900))));
+        let r = link_report(
+            200,
+            br#"{"id":"PL1","status":"completed","amount":{"currency":"INR","value":29900}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (r.status, r.amount),
+            (PaymentStatus::Succeeded, Some(Paise(29900)))
+        );
         let e = link_report(422, br#"{"status":422,"errorCode":"14_030","message":"Payment link not found","errorType":"validation"}"#).unwrap_err();
-        assert!(crate::connectors::is_no_such_payment(&e));
-        assert!(crate::connectors::is_no_such_payment(&link_report(404, b"").unwrap_err()));
-        assert!(!crate::connectors::is_no_such_payment(&link_report(500, b"").unwrap_err()));
+        assert!(e.is_not_found());
+        assert!(link_report(404, b"").unwrap_err().is_not_found());
+        assert!(!link_report(500, b"").unwrap_err().is_not_found());
     }
 
     #[test]

@@ -69,7 +69,10 @@ fn hmac_key(hex_key: &str) -> Result<Vec<u8>, SignatureError> {
 /// The `hmacSignature` Adyen would put on `item` (for the sandbox and tests).
 pub fn sign_item(hex_key: &str, item: &Value) -> Result<String, SignatureError> {
     let key = hmac_key(hex_key)?;
-    Ok(sign::hmac_sha256_base64(&key, &[signing_string(item).as_bytes()]))
+    Ok(sign::hmac_sha256_base64(
+        &key,
+        &[signing_string(item).as_bytes()],
+    ))
 }
 
 /// Every item of the batch must carry a valid signature (Adyen redelivers the whole
@@ -112,10 +115,9 @@ pub fn parse_item(item: &Value) -> Result<CallbackData, ParseError> {
     let reference = item.get("merchantReference").and_then(id_str);
     let amount = match item.pointer("/amount/value") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(
-            minor_units(v)
-                .ok_or_else(|| ParseError::Malformed(format!("amount.value {v} is not minor units")))?,
-        ),
+        Some(v) => Some(minor_units(v).ok_or_else(|| {
+            ParseError::Malformed(format!("amount.value {v} is not minor units"))
+        })?),
     };
     let mut out = CallbackData {
         gateway_event_id: format!(
@@ -266,18 +268,36 @@ mod tests {
         let cd = parse_item(&item("AUTHORISATION", "true", "visa")).unwrap();
         assert_eq!(cd.status, Some(PaymentStatus::Authorized));
         let cd = parse_item(&item("AUTHORISATION", "false", "upi_collect")).unwrap();
-        assert_eq!((cd.status, cd.reason), (Some(PaymentStatus::Failed), Some(Reason::InsufficientFunds)));
+        assert_eq!(
+            (cd.status, cd.reason),
+            (Some(PaymentStatus::Failed), Some(Reason::InsufficientFunds))
+        );
         let cd = parse_item(&item("CANCELLATION", "true", "visa")).unwrap();
-        assert_eq!((cd.status, cd.gateway_payment_id.as_deref()), (Some(PaymentStatus::Cancelled), Some("PSP1")));
+        assert_eq!(
+            (cd.status, cd.gateway_payment_id.as_deref()),
+            (Some(PaymentStatus::Cancelled), Some("PSP1"))
+        );
         let cd = parse_item(&item("OFFER_CLOSED", "true", "upi_collect")).unwrap();
-        assert_eq!((cd.status, cd.reason), (Some(PaymentStatus::Failed), Some(Reason::Expired)));
+        assert_eq!(
+            (cd.status, cd.reason),
+            (Some(PaymentStatus::Failed), Some(Reason::Expired))
+        );
         let cd = parse_item(&item("REFUND", "true", "upi_collect")).unwrap();
         assert_eq!(cd.kind, Some("refund"));
-        assert_eq!((cd.refund_status, cd.status), (Some(RefundStatus::Succeeded), Some(PaymentStatus::Refunded)));
-        assert_eq!((cd.refund_id.as_deref(), cd.gateway_payment_id.as_deref()), (Some("PSP2"), Some("PSP1")));
+        assert_eq!(
+            (cd.refund_status, cd.status),
+            (Some(RefundStatus::Succeeded), Some(PaymentStatus::Refunded))
+        );
+        assert_eq!(
+            (cd.refund_id.as_deref(), cd.gateway_payment_id.as_deref()),
+            (Some("PSP2"), Some("PSP1"))
+        );
         for (c, s) in [("REFUND", "false"), ("REFUND_FAILED", "true")] {
             let cd = parse_item(&item(c, s, "upi_collect")).unwrap();
-            assert_eq!((cd.refund_status, cd.status), (Some(RefundStatus::Failed), None));
+            assert_eq!(
+                (cd.refund_status, cd.status),
+                (Some(RefundStatus::Failed), None)
+            );
         }
         let cd = parse_item(&item("REPORT_AVAILABLE", "true", "")).unwrap();
         assert_eq!(cd.kind, None);

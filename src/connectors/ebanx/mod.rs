@@ -63,7 +63,9 @@ impl Ebanx {
         let key = match &spec.credentials.webhook_secret {
             None => None,
             Some(pem) => Some(webhook::public_key(pem.expose()).map_err(|e| {
-                UpstreamError::Build(format!("ebanx certificate is not a PEM RSA certificate: {e}"))
+                UpstreamError::Build(format!(
+                    "ebanx certificate is not a PEM RSA certificate: {e}"
+                ))
             })?),
         };
         Ok(Ebanx {
@@ -74,7 +76,10 @@ impl Ebanx {
     }
 
     fn integration_key(&self) -> &str {
-        self.credentials.key_secret.as_ref().map_or("", |s| s.expose())
+        self.credentials
+            .key_secret
+            .as_ref()
+            .map_or("", |s| s.expose())
     }
 
     async fn post(

@@ -147,7 +147,7 @@ pub(super) fn created(body: &[u8], is_page: bool) -> Outcome {
 }
 
 /// The `payment` object of a `/ws/query` answer; the documented "no such payment"
-/// (an ERROR whose code or message says not found) is [`crate::connectors::no_such_payment`].
+/// (an ERROR whose code or message says not found) is [`UpstreamError::not_found`].
 pub(super) fn query_payment(status: u16, body: &[u8]) -> Result<Value, UpstreamError> {
     if !(200..300).contains(&status) {
         return Err(UpstreamError::Status {
@@ -159,9 +159,7 @@ pub(super) fn query_payment(status: u16, body: &[u8]) -> Result<Value, UpstreamE
         serde_json::from_slice(body).map_err(|e| UpstreamError::BadResponse(e.to_string()))?;
     if let Some((code, message)) = error_of(&v) {
         return Err(match error_class(&code, &message) {
-            ErrorClass::NotFound => {
-                crate::connectors::no_such_payment(format!("ebanx {code}: {message}"))
-            }
+            ErrorClass::NotFound => UpstreamError::not_found(format!("ebanx {code}: {message}")),
             ErrorClass::Auth => UpstreamError::Status {
                 status: 401,
                 body: format!("{code}: {message}"),
@@ -261,22 +259,36 @@ mod tests {
     #[test]
     fn error_table() {
         assert_eq!(error_class("BP-DR-0", ""), ErrorClass::Exists);
-        assert_eq!(error_class("BP-SA-1", "Parameter integration_key not found"), ErrorClass::Auth);
+        assert_eq!(
+            error_class("BP-SA-1", "Parameter integration_key not found"),
+            ErrorClass::Auth
+        );
         assert_eq!(error_class("DA-1", ""), ErrorClass::Auth);
-        assert_eq!(error_class("BP-DR-5", "Field payment.amount_total is required"), ErrorClass::Decline(Reason::Other));
+        assert_eq!(
+            error_class("BP-DR-5", "Field payment.amount_total is required"),
+            ErrorClass::Decline(Reason::Other)
+        );
         assert_eq!(error_class("X", "Payment not found"), ErrorClass::NotFound);
     }
 
     #[test]
     fn created_and_errors() {
         let ok = br#"{"payment":{"hash":"5d3a3","merchant_payment_code":"pay_1","status":"PE","amount_total":299.00,"currency_code":"INR","redirect_url":"upi://pay?pa=x@y&am=299.00"},"status":"SUCCESS"}"#;
-        let Outcome::Created(c) = created(ok, false) else { panic!() };
+        let Outcome::Created(c) = created(ok, false) else {
+            panic!()
+        };
         assert_eq!(c.gateway_payment_id.as_deref(), Some("5d3a3"));
         assert_eq!(c.status, PaymentStatus::Pending);
         assert!(matches!(c.next_action, NextAction::UpiIntent { .. }));
         // The docs' error object, sent with HTTP 200.
         let auth = br#"{"status":"ERROR","status_code":"BP-SA-1","status_message":"Parameter integration_key not found"}"#;
-        assert!(matches!(created(auth, false), Outcome::Error5xx { not_processed: true, .. }));
+        assert!(matches!(
+            created(auth, false),
+            Outcome::Error5xx {
+                not_processed: true,
+                ..
+            }
+        ));
         let dup = br#"{"status":"ERROR","status_code":"BP-DR-0","status_message":"Payment already exists"}"#;
         assert!(matches!(created(dup, false), Outcome::SentUnknown { .. }));
         let bad = br#"{"status":"ERROR","status_code":"BP-DR-5","status_message":"Field payment.amount_total is required"}"#;
@@ -285,16 +297,27 @@ mod tests {
 
     #[test]
     fn query_and_events() {
-        let nf = br#"{"status":"ERROR","status_code":"BP-QUE-1","status_message":"Payment not found"}"#;
-        assert!(crate::connectors::is_no_such_payment(&query_payment(200, nf).unwrap_err()));
+        let nf =
+            br#"{"status":"ERROR","status_code":"BP-QUE-1","status_message":"Payment not found"}"#;
+        assert!(query_payment(200, nf).unwrap_err().is_not_found());
         let ok = br#"{"payment":{"hash":"h1","merchant_payment_code":"pay_1","status":"CO","amount_total":"1.50","currency_code":"INR","status_date":"2026-01-02 10:00:00","refunds":[{"id":"r1","status":"CO","amount_ext":"1.00"}]},"status":"SUCCESS"}"#;
         let p = query_payment(200, ok).unwrap();
         let cd = event(&p, "update");
-        assert_eq!((cd.status, cd.amount), (Some(PaymentStatus::Succeeded), Some(Paise(150))));
+        assert_eq!(
+            (cd.status, cd.amount),
+            (Some(PaymentStatus::Succeeded), Some(Paise(150)))
+        );
         assert_eq!(cd.payment_id.as_deref(), Some("pay_1"));
         assert!(cd.occurred_at.is_some());
         let cd = event(&p, "refund");
-        assert_eq!((cd.kind, cd.refund_status, cd.amount), (Some("refund"), Some(RefundStatus::Succeeded), Some(Paise(100))));
+        assert_eq!(
+            (cd.kind, cd.refund_status, cd.amount),
+            (
+                Some("refund"),
+                Some(RefundStatus::Succeeded),
+                Some(Paise(100))
+            )
+        );
         assert_eq!(payment_status("CA"), PaymentStatus::Failed);
         assert_eq!(payment_status("OP"), PaymentStatus::Initiated);
     }

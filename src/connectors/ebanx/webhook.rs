@@ -48,7 +48,9 @@ fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |a, &x| (a << 8) | usize::from(x));
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |a, &x| (a << 8) | usize::from(x));
         (len, &rest[n..])
     };
     if rest.len() < len {
@@ -85,19 +87,28 @@ pub fn public_key(pem: &str) -> Result<RsaPublicKey, String> {
     if pem.contains("BEGIN PUBLIC KEY") {
         return RsaPublicKey::from_public_key_pem(pem).map_err(|e| e.to_string());
     }
-    let (label, der) = rsa::pkcs8::der::pem::decode_vec(pem.as_bytes()).map_err(|e| e.to_string())?;
+    let (label, der) =
+        rsa::pkcs8::der::pem::decode_vec(pem.as_bytes()).map_err(|e| e.to_string())?;
     if label != "CERTIFICATE" {
-        return Err(format!("expected a CERTIFICATE or PUBLIC KEY PEM, got {label}"));
+        return Err(format!(
+            "expected a CERTIFICATE or PUBLIC KEY PEM, got {label}"
+        ));
     }
     let spki = spki_of_cert(&der).ok_or("certificate has no subjectPublicKeyInfo")?;
     RsaPublicKey::from_public_key_der(spki).map_err(|e| e.to_string())
 }
 
-pub(super) fn verify(key: &RsaPublicKey, headers: &HeaderMap, body: &[u8]) -> Result<(), SignatureError> {
+pub(super) fn verify(
+    key: &RsaPublicKey,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), SignatureError> {
     let given = header(headers, SIGNATURE_HEADER)
         .or_else(|| header(headers, SIGNATURE_HEADER_ALT))
         .ok_or(SignatureError::Missing(SIGNATURE_HEADER))?;
-    let sig = B64.decode(given.trim()).map_err(|_| SignatureError::Mismatch)?;
+    let sig = B64
+        .decode(given.trim())
+        .map_err(|_| SignatureError::Mismatch)?;
     key.verify(scheme(), &sha1(body), &sig)
         .map_err(|_| SignatureError::Mismatch)
 }
@@ -172,25 +183,35 @@ mod tests {
         h.insert(SIGNATURE_HEADER_ALT, sig.parse().unwrap());
         assert_eq!(verify(&key, &h, body), Ok(()));
         assert_eq!(
-            verify(&key, &h, b"operation=payment_status_change&notification_type=update&hash_codes=h3"),
+            verify(
+                &key,
+                &h,
+                b"operation=payment_status_change&notification_type=update&hash_codes=h3"
+            ),
             Err(SignatureError::Mismatch)
         );
         assert_eq!(
             verify(&key, &HeaderMap::new(), body),
             Err(SignatureError::Missing(SIGNATURE_HEADER))
         );
-        assert!(public_key("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----").is_err());
+        assert!(
+            public_key("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----").is_err()
+        );
     }
 
     #[test]
     fn forms() {
-        let all = parse_all(b"operation=payment_status_change&notification_type=update&hash_codes=a1%2Cb2").unwrap();
+        let all = parse_all(
+            b"operation=payment_status_change&notification_type=update&hash_codes=a1%2Cb2",
+        )
+        .unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].gateway_payment_id.as_deref(), Some("b2"));
         assert_eq!(all[0].status, None);
         assert!(parse_all(b"operation=x&hash_codes=a").is_err());
         assert!(parse_all(b"operation=payment_status_change").is_err());
-        let r = parse_all(b"operation=payment_status_change&notification_type=refund&hash_codes=a").unwrap();
+        let r = parse_all(b"operation=payment_status_change&notification_type=refund&hash_codes=a")
+            .unwrap();
         assert_eq!(r[0].kind, Some("refund"));
     }
 }

@@ -84,10 +84,11 @@ impl Connector for JuspayEc {
             return classify::outcome(self.upstream.send(rb).await, order_redirect, decline_info);
         };
         // Step 1: the order. Nothing can be paid before the transaction exists.
-        let order_uuid = match classify::order_step(self.upstream.send(rb).await, "id", decline_info) {
-            Ok(id) => id,
-            Err(outcome) => return outcome,
-        };
+        let order_uuid =
+            match classify::order_step(self.upstream.send(rb).await, "id", decline_info) {
+                Ok(id) => id,
+                Err(outcome) => return outcome,
+            };
         let qr = req.request.method == Method::UpiQr;
         let rb = self.post_form("/txns", txn);
         classify::outcome(
@@ -134,4 +135,3 @@ impl Connector for JuspayEc {
         webhook::parse(body)
     }
 }
-

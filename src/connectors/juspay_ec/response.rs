@@ -69,10 +69,7 @@ pub(super) fn decline_info(v: &Value) -> DeclineInfo {
         .and_then(str_of)
         .or_else(|| v.get("status").and_then(str_of))
         .unwrap_or("invalid_request");
-    let message = v
-        .get("error_message")
-        .and_then(str_of)
-        .unwrap_or_default();
+    let message = v.get("error_message").and_then(str_of).unwrap_or_default();
     let m = message.to_ascii_lowercase();
     let reason = if m.contains("vpa") {
         Reason::InvalidVpa
@@ -91,7 +88,13 @@ fn intent_uri(p: &Value) -> Option<String> {
     let pa = p.get("merchant_vpa").and_then(str_of)?;
     let mut s = form_urlencoded::Serializer::new(String::new());
     s.append_pair("pa", pa);
-    for (k, f) in [("pn", "merchant_name"), ("am", "amount"), ("tr", "tr"), ("mc", "mcc"), ("tn", "tn")] {
+    for (k, f) in [
+        ("pn", "merchant_name"),
+        ("am", "amount"),
+        ("tr", "tr"),
+        ("mc", "mcc"),
+        ("tn", "tn"),
+    ] {
         if let Some(v) = p.get(f).and_then(id_str) {
             s.append_pair(k, &v);
         }
@@ -145,15 +148,25 @@ pub(super) fn txn_created(body: &[u8], order_uuid: &str, qr: bool) -> Outcome {
 /// The hosted page of a created order (`payment_links.web`), for card and netbanking.
 pub(super) fn order_redirect(body: &[u8]) -> Outcome {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    match (v.get("id").and_then(id_str), v.pointer("/payment_links/web").and_then(str_of)) {
+    match (
+        v.get("id").and_then(id_str),
+        v.pointer("/payment_links/web").and_then(str_of),
+    ) {
         (Some(id), Some(url)) => Outcome::Created(Created {
             gateway_payment_id: Some(id),
             status: PaymentStatus::Initiated,
             next_action: NextAction::Redirect { url: url.into() },
-            raw_status: v.get("status").and_then(str_of).unwrap_or("CREATED").to_string(),
+            raw_status: v
+                .get("status")
+                .and_then(str_of)
+                .unwrap_or("CREATED")
+                .to_string(),
         }),
         _ => Outcome::SentUnknown {
-            detail: format!("2xx without id/payment_links.web: {}", classify::body_detail(body)),
+            detail: format!(
+                "2xx without id/payment_links.web: {}",
+                classify::body_detail(body)
+            ),
         },
     }
 }
@@ -187,7 +200,7 @@ pub(super) fn status_answer(status: u16, body: &[u8]) -> Result<StatusReport, Up
     let nf = v.get("status").and_then(Value::as_str) == Some(NOT_FOUND.0)
         || v.get("status_id").and_then(Value::as_u64) == Some(u64::from(NOT_FOUND.1));
     if status == 404 || nf {
-        return Err(crate::connectors::no_such_payment(format!(
+        return Err(UpstreamError::not_found(format!(
             "juspay: {}",
             classify::body_detail(body)
         )));
@@ -223,24 +236,39 @@ mod tests {
     fn reports_and_not_found() {
         let o = br#"{"id":"ordeh_1","order_id":"pay_1","status":"AUTHORIZATION_FAILED","status_id":27,"amount":299.0,"payment_gateway_response":{"resp_code":"Z9","rrn":"123"}}"#;
         let r = status_answer(200, o).unwrap();
-        assert_eq!((r.status, r.reason), (PaymentStatus::Failed, Some(Reason::InsufficientFunds)));
+        assert_eq!(
+            (r.status, r.reason),
+            (PaymentStatus::Failed, Some(Reason::InsufficientFunds))
+        );
         assert_eq!(r.amount, Some(Paise(29900)));
-        assert!(crate::connectors::is_no_such_payment(&status_answer(404, b"{}").unwrap_err()));
+        assert!(status_answer(404, b"{}").unwrap_err().is_not_found());
         let nf = br#"{"status":"NOT_FOUND","status_id":40,"error_message":"Order not found"}"#;
-        assert!(crate::connectors::is_no_such_payment(&status_answer(200, nf).unwrap_err()));
-        assert!(!crate::connectors::is_no_such_payment(&status_answer(500, b"").unwrap_err()));
+        assert!(status_answer(200, nf).unwrap_err().is_not_found());
+        assert!(!status_answer(500, b"").unwrap_err().is_not_found());
     }
 
     #[test]
     fn txns() {
         let intent = br#"{"order_id":"pay_1","txn_id":"m-pay_1-1","status":"PENDING_VBV","payment":{"authentication":{"method":"GET","url":"https://api.juspay.in/v2/pay/start/m/1"},"sdk_params":{"merchant_vpa":"m@axis","merchant_name":"M","amount":"1.00","tr":"T1","mcc":"5411"}}}"#;
-        let Outcome::Created(c) = txn_created(intent, "ordeh_1", false) else { panic!() };
-        let NextAction::UpiIntent { uri } = c.next_action else { panic!() };
+        let Outcome::Created(c) = txn_created(intent, "ordeh_1", false) else {
+            panic!()
+        };
+        let NextAction::UpiIntent { uri } = c.next_action else {
+            panic!()
+        };
         assert!(uri.starts_with("upi://pay?pa=m%40axis&pn=M&am=1.00&tr=T1"));
         let collect = br#"{"order_id":"pay_1","txn_id":"m-pay_1-1","status":"PENDING_VBV","payment":{"authentication":{"method":"GET","url":"https://x"}}}"#;
-        let Outcome::Created(c) = txn_created(collect, "ordeh_1", false) else { panic!() };
-        assert_eq!((c.status, c.next_action), (PaymentStatus::Pending, NextAction::AwaitCustomer));
+        let Outcome::Created(c) = txn_created(collect, "ordeh_1", false) else {
+            panic!()
+        };
+        assert_eq!(
+            (c.status, c.next_action),
+            (PaymentStatus::Pending, NextAction::AwaitCustomer)
+        );
         let failed = br#"{"status":"AUTHENTICATION_FAILED"}"#;
-        assert!(matches!(txn_created(failed, "o", false), Outcome::Declined { .. }));
+        assert!(matches!(
+            txn_created(failed, "o", false),
+            Outcome::Declined { .. }
+        ));
     }
 }

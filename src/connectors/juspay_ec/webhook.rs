@@ -56,7 +56,11 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
             "JWT webhooks are not supported; configure Basic auth webhooks".into(),
         ));
     }
-    let event = v.get("event_name").and_then(str_of).unwrap_or("").to_string();
+    let event = v
+        .get("event_name")
+        .and_then(str_of)
+        .unwrap_or("")
+        .to_string();
     let evt_id = v.get("id").and_then(id_str);
     let Some(order) = v.pointer("/content/order").filter(|o| o.is_object()) else {
         // Mandate, payout and other events: acknowledged, ignored.
@@ -140,7 +144,10 @@ mod tests {
         h.insert("authorization", basic_auth("user:pass").parse().unwrap());
         assert_eq!(verify("user:pass", &h), Ok(()));
         assert_eq!(verify("user:other", &h), Err(SignatureError::Mismatch));
-        assert_eq!(verify("user:pass", &HeaderMap::new()), Err(SignatureError::Missing("authorization")));
+        assert_eq!(
+            verify("user:pass", &HeaderMap::new()),
+            Err(SignatureError::Missing("authorization"))
+        );
         h.insert("authorization", "Bearer dXNlcjpwYXNz".parse().unwrap());
         assert_eq!(verify("user:pass", &h), Err(SignatureError::Mismatch));
     }
@@ -148,7 +155,8 @@ mod tests {
     fn body(event: &str, order: Value) -> Vec<u8> {
         serde_json::to_vec(&serde_json::json!({
             "id": format!("evt_V2_{event}"), "date_created": "2026-01-02T10:00:00Z",
-            "event_name": event, "content": {"order": order}})).unwrap()
+            "event_name": event, "content": {"order": order}}))
+        .unwrap()
     }
 
     #[test]
@@ -156,20 +164,45 @@ mod tests {
         let o = serde_json::json!({"id":"ordeh_1","order_id":"pay_1","status":"CHARGED","status_id":21,"amount":299.5,"currency":"INR",
             "upi":{"payer_vpa":"a@okaxis"},"payment_gateway_response":{"rrn":"612345678901","resp_code":"00"}});
         let cd = parse(&body("ORDER_SUCCEEDED", o)).unwrap();
-        assert_eq!((cd.kind, cd.status, cd.amount), (Some("payment"), Some(PaymentStatus::Succeeded), Some(Paise(29950))));
-        assert_eq!((cd.rrn.as_deref(), cd.payment_id.as_deref()), (Some("612345678901"), Some("pay_1")));
+        assert_eq!(
+            (cd.kind, cd.status, cd.amount),
+            (
+                Some("payment"),
+                Some(PaymentStatus::Succeeded),
+                Some(Paise(29950))
+            )
+        );
+        assert_eq!(
+            (cd.rrn.as_deref(), cd.payment_id.as_deref()),
+            (Some("612345678901"), Some("pay_1"))
+        );
         let o = serde_json::json!({"id":"ordeh_1","order_id":"pay_1","status":"AUTHORIZATION_FAILED","amount":1,
             "payment_gateway_response":{"resp_code":"U69"}});
         let cd = parse(&body("ORDER_FAILED", o)).unwrap();
-        assert_eq!((cd.status, cd.reason), (Some(PaymentStatus::Failed), Some(Reason::Expired)));
+        assert_eq!(
+            (cd.status, cd.reason),
+            (Some(PaymentStatus::Failed), Some(Reason::Expired))
+        );
         let o = serde_json::json!({"id":"ordeh_1","order_id":"pay_1","status":"CHARGED","amount":10,
             "refunds":[{"id":"rf1","unique_request_id":"ref_1","amount":4.0,"status":"SUCCESS","ref":"ARN1"}]});
         let cd = parse(&body("ORDER_REFUNDED", o.clone())).unwrap();
-        assert_eq!((cd.kind, cd.refund_status, cd.status), (Some("refund"), Some(RefundStatus::Succeeded), Some(PaymentStatus::Refunded)));
-        assert_eq!((cd.amount, cd.utr.as_deref(), cd.refund_id.as_deref()), (Some(Paise(400)), Some("ARN1"), Some("ref_1")));
+        assert_eq!(
+            (cd.kind, cd.refund_status, cd.status),
+            (
+                Some("refund"),
+                Some(RefundStatus::Succeeded),
+                Some(PaymentStatus::Refunded)
+            )
+        );
+        assert_eq!(
+            (cd.amount, cd.utr.as_deref(), cd.refund_id.as_deref()),
+            (Some(Paise(400)), Some("ARN1"), Some("ref_1"))
+        );
         let cd = parse(&body("AUTO_REFUND_SUCCEEDED", o)).unwrap();
         assert_eq!(cd.status, Some(PaymentStatus::Reversed));
-        let cd = parse(br#"{"id":"evt_V2_x","event_name":"MANDATE_CREATED","content":{"mandate":{}}}"#).unwrap();
+        let cd =
+            parse(br#"{"id":"evt_V2_x","event_name":"MANDATE_CREATED","content":{"mandate":{}}}"#)
+                .unwrap();
         assert_eq!(cd.kind, None);
         assert!(parse(br#"{"JWT":"x.y.z"}"#).is_err());
     }

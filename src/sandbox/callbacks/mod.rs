@@ -21,7 +21,7 @@ use arc_swap::ArcSwapOption;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
-use crate::connectors::{ConnectorKind, GatewaySpec};
+use crate::connectors::GatewaySpec;
 use knobs::KnobState;
 pub use knobs::{CallbackKnobs, CallbackKnobsPatch, CallbackStats};
 pub use send::RetryPolicy;
@@ -98,12 +98,8 @@ pub(crate) struct Callbacks {
 
 /// The secret switchyard verifies this gateway's callbacks with.
 fn secret_of(spec: &GatewaySpec) -> Option<String> {
-    let c = &spec.credentials;
-    let s = match spec.kind {
-        ConnectorKind::Cashfree => c.webhook_secret.as_ref().or(c.key_secret.as_ref()),
-        _ => c.webhook_secret.as_ref(),
-    };
-    s.map(|s| s.expose().to_string())
+    (crate::sandbox::dialects::of(spec.kind).callback_secret)(&spec.credentials)
+        .map(|s| s.expose().to_string())
 }
 
 impl Callbacks {

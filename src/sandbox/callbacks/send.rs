@@ -61,7 +61,10 @@ async fn attempt(t: &Target, cb: &Callback, n: u32) -> bool {
     let mut rb = t
         .client
         .post(&t.url)
-        .header(CONTENT_TYPE, format::content_type(t.kind))
+        .header(
+            CONTENT_TYPE,
+            crate::sandbox::dialects::of(t.kind).content_type,
+        )
         .body(cb.body.clone());
     for (k, v) in format::headers(t.kind, &t.secret, cb, n, OffsetDateTime::now_utc()) {
         rb = rb.header(k, v);

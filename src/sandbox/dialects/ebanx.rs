@@ -6,19 +6,62 @@
 //! test key (`src/sandbox/keys`). The hash carries our payment id and the amount,
 //! so queries need no stored state.
 
+use std::sync::Arc;
+
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::routing::post;
 use serde_json::{Value, json as j};
+use time::OffsetDateTime;
 
-use super::{S, hold, json, rupees, upi_uri};
+use super::{Dialect, S, hold, json, rupees, upi_uri};
+use crate::connectors::ebanx::{self as conn, webhook::SIGNATURE_TYPE_HEADER};
 use crate::model::Paise;
 use crate::sandbox::callbacks::Accepted;
+use crate::sandbox::callbacks::format::{Callback, Phase};
 use crate::sandbox::state::{Shared, Verdict};
 
+pub(super) const DIALECT: Dialect = Dialect {
+    routes,
+    callback_body,
+    content_type: "application/x-www-form-urlencoded",
+    callback_headers,
+    // The configured certificate is what switchyard verifies with; the twin signs
+    // with the matching test key.
+    callback_secret: super::webhook_secret,
+};
+
+fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/ws/direct", post(ebanx_direct))
+        .route("/ws/request", post(ebanx_request))
+        .route("/ws/query", post(ebanx_query))
+}
+
+fn callback_body(a: &Accepted, _: Phase, _: OffsetDateTime, _: &str, _: &str) -> Vec<u8> {
+    notification(a).into_bytes()
+}
+
+fn callback_headers(
+    _: &str,
+    cb: &Callback,
+    _: u32,
+    _: OffsetDateTime,
+) -> Vec<(&'static str, String)> {
+    vec![
+        (SIGNATURE_TYPE_HEADER, "rsa,sha1".to_string()),
+        (
+            conn::SIGNATURE_HEADER,
+            conn::sign_notification(PRIVATE_KEY, &cb.body).unwrap_or_default(),
+        ),
+    ]
+}
+
 /// The sandbox's EBANX signing key (test only; see `src/sandbox/keys/README.md`).
-pub(crate) const PRIVATE_KEY: &str = include_str!("../keys/ebanx_sandbox_private.pem");
+pub const PRIVATE_KEY: &str = include_str!("../keys/ebanx_sandbox_private.pem");
 
 fn error(code: &str, message: &str) -> Response {
     json(
@@ -70,7 +113,11 @@ fn payment(s: &Shared, h: &str, mpc: &str, paise: i64, status: &str, typ: &str) 
 }
 
 async fn create(s: &Shared, p: &Value, amount_key: &str, page: bool) -> Response {
-    let Some(mpc) = p.get("merchant_payment_code").and_then(Value::as_str).filter(|m| !m.is_empty()) else {
+    let Some(mpc) = p
+        .get("merchant_payment_code")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+    else {
         return error("BP-DR-9", "Field payment.merchant_payment_code is required");
     };
     if p.get("currency_code").and_then(Value::as_str).is_none() {
@@ -79,7 +126,10 @@ async fn create(s: &Shared, p: &Value, amount_key: &str, page: bool) -> Response
     let Some(paise) = amount(p.get(amount_key)) else {
         return error("BP-DR-5", "Field payment.amount_total is required");
     };
-    let typ = p.get("payment_type_code").and_then(Value::as_str).unwrap_or("");
+    let typ = p
+        .get("payment_type_code")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !page && !matches!(typ, "upi-intent" | "upi-qrcode") {
         return error("BP-DR-14", "Payment type is not accepted for this country");
     }
@@ -87,19 +137,23 @@ async fn create(s: &Shared, p: &Value, amount_key: &str, page: bool) -> Response
         Verdict::Created => {
             let h = hash(s.next_seq(), paise, mpc);
             callback(s, &h, mpc, paise);
-            let mut body = j!({"payment": payment(s, &h, mpc, paise, "PE", typ), "status": "SUCCESS"});
+            let mut body =
+                j!({"payment": payment(s, &h, mpc, paise, "PE", typ), "status": "SUCCESS"});
             if page {
                 body["redirect_url"] = format!("http://{}/ebanx/checkout?hash={h}", s.addr).into();
             }
             json(StatusCode::OK, body.to_string())
         }
         Verdict::Declined => error("BP-DR-7", "Amount must be less than the limit"),
-        Verdict::Error(code) => json(code, r#"{"status":"ERROR","status_code":"BP-SYS","status_message":"Internal error"}"#.into()),
+        Verdict::Error(code) => json(
+            code,
+            r#"{"status":"ERROR","status_code":"BP-SYS","status_message":"Internal error"}"#.into(),
+        ),
         Verdict::Timeout => hold().await,
     }
 }
 
-pub(super) async fn ebanx_direct(State(s): S, body: Bytes) -> Response {
+async fn ebanx_direct(State(s): S, body: Bytes) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return error("BP-R-1", "Invalid JSON");
     };
@@ -115,7 +169,7 @@ pub(super) async fn ebanx_direct(State(s): S, body: Bytes) -> Response {
     create(&s, p, "amount_total", false).await
 }
 
-pub(super) async fn ebanx_request(State(s): S, body: Bytes) -> Response {
+async fn ebanx_request(State(s): S, body: Bytes) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return error("BP-R-1", "Invalid JSON");
     };
@@ -125,7 +179,7 @@ pub(super) async fn ebanx_request(State(s): S, body: Bytes) -> Response {
     create(&s, &v, "amount", true).await
 }
 
-pub(super) async fn ebanx_query(State(s): S, body: Bytes) -> Response {
+async fn ebanx_query(State(s): S, body: Bytes) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return error("BP-R-1", "Invalid JSON");
     };
@@ -143,12 +197,13 @@ pub(super) async fn ebanx_query(State(s): S, body: Bytes) -> Response {
     let status = if s.settles_ok(&h) { "CO" } else { "CA" };
     json(
         StatusCode::OK,
-        j!({"payment": payment(&s, &h, &mpc, paise, status, "upi"), "status": "SUCCESS"}).to_string(),
+        j!({"payment": payment(&s, &h, &mpc, paise, status, "upi"), "status": "SUCCESS"})
+            .to_string(),
     )
 }
 
 /// The notification body for an accepted payment (it names the hash only).
-pub(crate) fn notification(a: &Accepted) -> String {
+fn notification(a: &Accepted) -> String {
     let mut f = form_urlencoded::Serializer::new(String::new());
     f.append_pair("operation", "payment_status_change");
     f.append_pair("notification_type", "update");

@@ -10,6 +10,9 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
+use std::sync::Arc;
+
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -17,12 +20,39 @@ use axum::response::Response;
 use serde_json::{Value, json as j};
 use time::OffsetDateTime;
 
-use super::{S, hold, json, rrn, rupees};
-use crate::connectors::juspay_ec::MERCHANT_HEADER;
+use axum::routing::{get, post};
+
+use super::{Dialect, S, hold, json, rrn, rupees};
+use crate::connectors::juspay_ec::{MERCHANT_HEADER, basic_auth};
 use crate::model::Paise;
 use crate::sandbox::callbacks::Accepted;
-use crate::sandbox::callbacks::format::Phase;
-use crate::sandbox::state::Verdict;
+use crate::sandbox::callbacks::format::{Callback, Phase};
+use crate::sandbox::state::{Shared, Verdict};
+
+pub(super) const DIALECT: Dialect = Dialect {
+    routes,
+    callback_body: |a, phase, at, _, _| webhook(a, phase, at).into_bytes(),
+    content_type: "application/json",
+    callback_headers,
+    callback_secret: super::webhook_secret,
+};
+
+fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/orders", post(juspay_order))
+        .route("/orders/{id}", get(juspay_status))
+        .route("/txns", post(juspay_txn))
+}
+
+/// Basic auth with the dashboard's `username:password` (the configured secret).
+fn callback_headers(
+    secret: &str,
+    _: &Callback,
+    _: u32,
+    _: OffsetDateTime,
+) -> Vec<(&'static str, String)> {
+    vec![("authorization", basic_auth(secret))]
+}
 
 const MAX_ORDERS: usize = 200_000;
 
@@ -43,13 +73,18 @@ fn remember(addr: std::net::SocketAddr, order: &str, paise: i64) {
 }
 
 fn amount_of(addr: std::net::SocketAddr, order: &str) -> Option<i64> {
-    orders().lock().ok()?.get(&(addr, order.to_string())).copied()
+    orders()
+        .lock()
+        .ok()?
+        .get(&(addr, order.to_string()))
+        .copied()
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     json(
         status,
-        j!({"status": "invalid_request_error", "error_code": code, "error_message": message}).to_string(),
+        j!({"status": "invalid_request_error", "error_code": code, "error_message": message})
+            .to_string(),
     )
 }
 
@@ -62,11 +97,16 @@ fn authorized(h: &HeaderMap) -> Result<(), Response> {
     if !basic {
         return Err(json(
             StatusCode::UNAUTHORIZED,
-            j!({"status": "error", "error_code": "E02", "error_message": "Invalid API Key"}).to_string(),
+            j!({"status": "error", "error_code": "E02", "error_message": "Invalid API Key"})
+                .to_string(),
         ));
     }
     if h.get(MERCHANT_HEADER).is_none_or(|v| v.is_empty()) {
-        return Err(error(StatusCode::BAD_REQUEST, "E05", "x-merchantid header is missing"));
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "E05",
+            "x-merchantid header is missing",
+        ));
     }
     Ok(())
 }
@@ -75,7 +115,7 @@ fn form(body: &[u8]) -> HashMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-pub(super) async fn juspay_order(State(s): S, h: HeaderMap, body: Bytes) -> Response {
+async fn juspay_order(State(s): S, h: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = authorized(&h) {
         return r;
     }
@@ -91,21 +131,30 @@ pub(super) async fn juspay_order(State(s): S, h: HeaderMap, body: Bytes) -> Resp
     json(
         StatusCode::OK,
         j!({"status": "CREATED", "status_id": 1, "id": id, "order_id": order_id,
-            "payment_links": {"web": format!("http://{}/juspay/pay/{id}", s.addr)}}).to_string(),
+            "payment_links": {"web": format!("http://{}/juspay/pay/{id}", s.addr)}})
+        .to_string(),
     )
 }
 
-pub(super) async fn juspay_txn(State(s): S, h: HeaderMap, body: Bytes) -> Response {
+async fn juspay_txn(State(s): S, h: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = authorized(&h) {
         return r;
     }
     let f = form(&body);
     let order_id = f.get("order_id").cloned().unwrap_or_default();
     let Some(paise) = amount_of(s.addr, &order_id) else {
-        return error(StatusCode::BAD_REQUEST, "E01", "Order not found for order_id");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "E01",
+            "Order not found for order_id",
+        );
     };
     if f.get("payment_method_type").map(String::as_str) != Some("UPI") {
-        return error(StatusCode::BAD_REQUEST, "E01", "payment_method_type is invalid");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "E01",
+            "payment_method_type is invalid",
+        );
     }
     let collect = match f.get("txn_type").map(String::as_str) {
         Some("UPI_COLLECT") => true,
@@ -137,7 +186,8 @@ pub(super) async fn juspay_txn(State(s): S, h: HeaderMap, body: Bytes) -> Respon
         Verdict::Declined => error(StatusCode::BAD_REQUEST, "E01", "Invalid VPA"),
         Verdict::Error(code) => json(
             code,
-            j!({"status": "error", "error_code": "E06", "error_message": "Internal server error"}).to_string(),
+            j!({"status": "error", "error_code": "E06", "error_message": "Internal server error"})
+                .to_string(),
         ),
         Verdict::Timeout => hold().await,
     }
@@ -146,16 +196,24 @@ pub(super) async fn juspay_txn(State(s): S, h: HeaderMap, body: Bytes) -> Respon
 /// The order as Juspay reports it (`amount` a JSON number in rupees).
 fn order(paise: i64, order_id: &str, ok: bool) -> Value {
     let (status, id, resp) = if ok {
-        ("CHARGED", 21, j!({"resp_code": "00", "resp_message": "SUCCESS", "rrn": format!("{:012}", rrn(order_id))}))
+        (
+            "CHARGED",
+            21,
+            j!({"resp_code": "00", "resp_message": "SUCCESS", "rrn": format!("{:012}", rrn(order_id))}),
+        )
     } else {
-        ("AUTHORIZATION_FAILED", 27, j!({"resp_code": "Z9", "resp_message": "INSUFFICIENT FUNDS", "rrn": null}))
+        (
+            "AUTHORIZATION_FAILED",
+            27,
+            j!({"resp_code": "Z9", "resp_message": "INSUFFICIENT FUNDS", "rrn": null}),
+        )
     };
     j!({"id": format!("ordeh_{}", hex::encode(order_id)), "order_id": order_id, "status": status,
         "status_id": id, "amount": serde_json::from_str::<Value>(&rupees(paise)).unwrap_or(Value::Null),
         "currency": "INR", "payment_method_type": "UPI", "payment_gateway_response": resp})
 }
 
-pub(super) async fn juspay_status(State(s): S, h: HeaderMap, Path(id): Path<String>) -> Response {
+async fn juspay_status(State(s): S, h: HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(r) = authorized(&h) {
         return r;
     }
@@ -170,7 +228,7 @@ pub(super) async fn juspay_status(State(s): S, h: HeaderMap, Path(id): Path<Stri
 }
 
 /// The webhook body for `phase` of an accepted payment.
-pub(crate) fn webhook(a: &Accepted, phase: Phase, at: OffsetDateTime) -> String {
+fn webhook(a: &Accepted, phase: Phase, at: OffsetDateTime) -> String {
     let (event, mut o) = match (phase, a.succeeded) {
         (Phase::Earlier, _) => {
             let mut o = order(a.amount, &a.payment_id, true);

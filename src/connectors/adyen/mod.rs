@@ -149,3 +149,6 @@ impl Connector for Adyen {
         Some(ACK)
     }
 }
+
+#[cfg(test)]
+mod props;

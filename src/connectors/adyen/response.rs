@@ -210,15 +210,10 @@ pub(super) fn link_report(status: u16, body: &[u8]) -> Result<StatusReport, Upst
     })
 }
 
-/// `amount.value`: an integer in minor units (one library test sends the string `"0"`).
+/// `amount.value`: an integer in minor units (one library test sends the string
+/// `"0"`), through the shared strict parser.
 pub fn minor_units(v: &Value) -> Option<Paise> {
-    match v {
-        Value::Number(n) => n.as_i64().filter(|x| *x >= 0).map(Paise),
-        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-            s.parse().ok().map(Paise)
-        }
-        _ => None,
-    }
+    crate::connectors::amount::minor_units(&v.to_string()).ok()
 }
 
 #[cfg(test)]

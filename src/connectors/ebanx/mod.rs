@@ -95,12 +95,12 @@ impl Ebanx {
         self.upstream.send(rb).await
     }
 
-    /// The queried `payment` object.
+    /// The queried payment.
     async fn query(
         &self,
         hash: Option<&str>,
         payment_id: &str,
-    ) -> Result<serde_json::Value, UpstreamError> {
+    ) -> Result<response::Queried, UpstreamError> {
         let body = query_body(self.integration_key(), hash, payment_id);
         let r = self.post("/ws/query", &body).await?;
         response::query_payment(r.status, &r.body)
@@ -115,26 +115,39 @@ impl Connector for Ebanx {
 
     async fn initiate(&self, req: InitiateRequest<'_>) -> Outcome {
         let m = req.request.method;
-        if m.is_upi() {
+        let (path, body, page) = if m.is_upi() {
             let Some(typ) = upi_type(m) else {
                 return Outcome::NotSent {
                     detail: format!("ebanx offers no {m} through its Direct API"),
                 };
             };
-            let body = direct_body(&req, self.integration_key(), typ);
-            classify::outcome(
-                self.post("/ws/direct", &body).await,
-                |b| response::created(b, false),
-                decline_info,
+            (
+                "/ws/direct",
+                direct_body(&req, self.integration_key(), typ),
+                false,
             )
         } else {
-            let body = page_body(&req, self.integration_key());
-            classify::outcome(
-                self.post("/ws/request", &body).await,
-                |b| response::created(b, true),
-                decline_info,
-            )
-        }
+            ("/ws/request", page_body(&req, self.integration_key()), true)
+        };
+        let body = match body {
+            Ok(b) => b,
+            Err(e) => {
+                return Outcome::NotSent {
+                    detail: e.to_string(),
+                };
+            }
+        };
+        let rb = self
+            .upstream
+            .client()
+            .post(self.upstream.url(path))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        classify::outcome(
+            self.upstream.send(rb).await,
+            |b| response::created(b, page),
+            decline_info,
+        )
     }
 
     async fn status(
@@ -201,3 +214,6 @@ pub fn event_from_query(
 ) -> Result<CallbackData, UpstreamError> {
     response::query_payment(200, body).map(|p| response::event(&p, notification_type))
 }
+
+#[cfg(test)]
+mod props;

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::connectors::amount;
 use crate::connectors::classify::{self, id_str, str_of};
 use crate::connectors::upstream::UpstreamError;
 use crate::connectors::{CallbackData, Created, Outcome, RefundStatus, StatusReport};
@@ -71,8 +72,15 @@ pub fn refund_status(s: &str) -> RefundStatus {
     }
 }
 
-fn amount(v: &Value, k: &str) -> Option<Paise> {
-    v.get(k).and_then(|a| Paise::from_rupees_json(a).ok())
+/// A queried payment with its amounts read from the raw text (the strict parser,
+/// never through `f64`).
+#[derive(Debug)]
+pub(super) struct Queried {
+    pub payment: Value,
+    /// `payment.amount_total`.
+    pub amount: Option<Paise>,
+    /// The latest refund's `amount_ext` (merchant currency), else its `amount`.
+    pub refund_amount: Option<Paise>,
 }
 
 /// The error object of an answer, when it is one.
@@ -148,7 +156,7 @@ pub(super) fn created(body: &[u8], is_page: bool) -> Outcome {
 
 /// The `payment` object of a `/ws/query` answer; the documented "no such payment"
 /// (an ERROR whose code or message says not found) is [`UpstreamError::not_found`].
-pub(super) fn query_payment(status: u16, body: &[u8]) -> Result<Value, UpstreamError> {
+pub(super) fn query_payment(status: u16, body: &[u8]) -> Result<Queried, UpstreamError> {
     if !(200..300).contains(&status) {
         return Err(UpstreamError::Status {
             status,
@@ -167,16 +175,40 @@ pub(super) fn query_payment(status: u16, body: &[u8]) -> Result<Value, UpstreamE
             _ => UpstreamError::BadResponse(format!("{code}: {message}")),
         });
     }
-    match v.get_mut("payment").map(Value::take) {
-        Some(p) if p.is_object() => Ok(p),
-        _ => Err(UpstreamError::BadResponse(format!(
-            "query answer without payment: {}",
-            classify::body_detail(body)
-        ))),
-    }
+    let payment = match v.get_mut("payment").map(Value::take) {
+        Some(p) if p.is_object() => p,
+        _ => {
+            return Err(UpstreamError::BadResponse(format!(
+                "query answer without payment: {}",
+                classify::body_detail(body)
+            )));
+        }
+    };
+    let t = amount::text(body);
+    let bad = |e: amount::AmountError| UpstreamError::BadResponse(e.to_string());
+    let amount = amount::rupees_at(t, &["payment", "amount_total"]).map_err(bad)?;
+    let refunds = payment
+        .get("refunds")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let refund_amount = match refunds.checked_sub(1).map(|i| i.to_string()) {
+        Some(i) => {
+            match amount::rupees_at(t, &["payment", "refunds", &i, "amount_ext"]).map_err(bad)? {
+                Some(a) => Some(a),
+                None => amount::rupees_at(t, &["payment", "refunds", &i, "amount"]).map_err(bad)?,
+            }
+        }
+        None => None,
+    };
+    Ok(Queried {
+        payment,
+        amount,
+        refund_amount,
+    })
 }
 
-pub(super) fn report(p: &Value) -> StatusReport {
+pub(super) fn report(q: &Queried) -> StatusReport {
+    let p = &q.payment;
     let raw = p.get("status").and_then(str_of).unwrap_or("").to_string();
     let status = payment_status(&raw);
     StatusReport {
@@ -187,14 +219,15 @@ pub(super) fn report(p: &Value) -> StatusReport {
         rrn: None,
         raw_status: raw,
         raw_code: None,
-        amount: amount(p, "amount_total"),
+        amount: q.amount,
     }
 }
 
 /// The event a notification stands for, from the queried payment: the payment's
 /// state (`update`), or its latest refund (`refund`).
-pub(super) fn event(p: &Value, notification_type: &str) -> CallbackData {
-    let rep = report(p);
+pub(super) fn event(q: &Queried, notification_type: &str) -> CallbackData {
+    let p = &q.payment;
+    let rep = report(q);
     let hash = rep.gateway_payment_id.clone().unwrap_or_default();
     let mpc = p.get("merchant_payment_code").and_then(id_str);
     let mut out = CallbackData {
@@ -224,7 +257,7 @@ pub(super) fn event(p: &Value, notification_type: &str) -> CallbackData {
         out.refund_id = id;
         out.refund_status = Some(rs);
         out.status = (rs == RefundStatus::Succeeded).then_some(PaymentStatus::Refunded);
-        out.amount = amount(r, "amount_ext").or_else(|| amount(r, "amount"));
+        out.amount = q.refund_amount;
         out.raw_status = raw;
         return out;
     }

@@ -135,3 +135,6 @@ impl Connector for JuspayEc {
         webhook::parse(body)
     }
 }
+
+#[cfg(test)]
+mod props;

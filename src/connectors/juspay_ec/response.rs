@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::connectors::amount;
 use crate::connectors::classify::{self, DeclineInfo, id_str, reason_from_word, str_of};
 use crate::connectors::upstream::UpstreamError;
 use crate::connectors::{Created, Outcome, StatusReport};
@@ -171,12 +172,9 @@ pub(super) fn order_redirect(body: &[u8]) -> Outcome {
     }
 }
 
-pub(super) fn amount(v: &Value, k: &str) -> Option<Paise> {
-    v.get(k).and_then(|a| Paise::from_rupees_json(a).ok())
-}
-
-/// An order (status query answer, or a webhook's `content.order`) → report.
-pub fn order_report(o: &Value) -> StatusReport {
+/// An order (status query answer, or a webhook's `content.order`) → report;
+/// `amount` is read from the raw body by the caller (the strict parser).
+pub fn order_report(o: &Value, amount: Option<Paise>) -> StatusReport {
     let raw = o.get("status").and_then(str_of).unwrap_or("").to_string();
     let st = order_status(&raw, o.get("status_id").and_then(Value::as_u64));
     StatusReport {
@@ -189,7 +187,7 @@ pub fn order_report(o: &Value) -> StatusReport {
         raw_code: o
             .pointer("/payment_gateway_response/resp_code")
             .and_then(id_str),
-        amount: amount(o, "amount"),
+        amount,
     }
 }
 
@@ -214,7 +212,9 @@ pub(super) fn status_answer(status: u16, body: &[u8]) -> Result<StatusReport, Up
     if !v.is_object() {
         return Err(UpstreamError::BadResponse(classify::body_detail(body)));
     }
-    Ok(order_report(&v))
+    let amount = amount::rupees_at(amount::text(body), &["amount"])
+        .map_err(|e| UpstreamError::BadResponse(e.to_string()))?;
+    Ok(order_report(&v, amount))
 }
 
 #[cfg(test)]

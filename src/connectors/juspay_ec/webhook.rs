@@ -8,7 +8,8 @@ use base64::Engine;
 use http::HeaderMap;
 use serde_json::Value;
 
-use super::response::{amount, order_report};
+use super::response::order_report;
+use crate::connectors::amount;
 use crate::connectors::classify::{id_str, str_of};
 use crate::connectors::sign::{self, header};
 use crate::connectors::time_fmt;
@@ -71,7 +72,12 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
             ..Default::default()
         });
     };
-    let rep = order_report(order);
+    let t = amount::text(body);
+    let bad = |e: amount::AmountError| ParseError::Malformed(e.to_string());
+    let rep = order_report(
+        order,
+        amount::rupees_at(t, &["content", "order", "amount"]).map_err(bad)?,
+    );
     let order_id = order.get("order_id").and_then(id_str);
     let mut out = CallbackData {
         gateway_event_id: evt_id.unwrap_or_else(|| {
@@ -94,11 +100,10 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
     let is_refund_event = event.starts_with("ORDER_REFUND")
         || event.starts_with("REFUND_")
         || event.starts_with("AUTO_REFUND");
-    let refund = order
-        .get("refunds")
-        .and_then(Value::as_array)
-        .and_then(|a| a.last());
-    if let (true, Some(r)) = (is_refund_event, refund) {
+    let refunds = order.get("refunds").and_then(Value::as_array);
+    let last = refunds.and_then(|a| a.len().checked_sub(1));
+    let refund = refunds.and_then(|a| a.last());
+    if let (true, Some(r), Some(i)) = (is_refund_event, refund, last) {
         let raw = r.get("status").and_then(str_of).unwrap_or("").to_string();
         let rs = refund_status(&raw);
         let auto = event.starts_with("AUTO_REFUND") || rep.status == PaymentStatus::Reversed;
@@ -113,7 +118,9 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
             RefundStatus::Succeeded => Some(PaymentStatus::Refunded),
             _ => None,
         };
-        out.amount = amount(r, "amount");
+        let i = i.to_string();
+        out.amount =
+            amount::rupees_at(t, &["content", "order", "refunds", &i, "amount"]).map_err(bad)?;
         out.utr = r.get("ref").and_then(id_str);
         out.raw_status = raw;
         return Ok(out);

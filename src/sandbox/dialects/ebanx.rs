@@ -19,7 +19,6 @@ use time::OffsetDateTime;
 
 use super::{Dialect, S, hold, json, rupees, upi_uri};
 use crate::connectors::ebanx::{self as conn, webhook::SIGNATURE_TYPE_HEADER};
-use crate::model::Paise;
 use crate::sandbox::callbacks::Accepted;
 use crate::sandbox::callbacks::format::{Callback, Phase};
 use crate::sandbox::state::{Shared, Verdict};
@@ -88,9 +87,13 @@ fn key_ok(v: &Value) -> bool {
         .is_some_and(|k| !k.is_empty())
 }
 
-/// An amount as EBANX takes it: a decimal in major units, at most two decimals.
-fn amount(v: Option<&Value>) -> Option<i64> {
-    Paise::from_rupees_json(v?).ok().map(|p| p.0)
+/// An amount as EBANX takes it: a decimal in major units, at most two decimals,
+/// read from the raw text.
+fn amount(body: &[u8], path: &[&str]) -> Option<i64> {
+    crate::connectors::amount::rupees_at(crate::connectors::amount::text(body), path)
+        .ok()
+        .flatten()
+        .map(|p| p.0)
 }
 
 fn callback(s: &Shared, h: &str, mpc: &str, paise: i64) {
@@ -112,7 +115,7 @@ fn payment(s: &Shared, h: &str, mpc: &str, paise: i64, status: &str, typ: &str) 
     p
 }
 
-async fn create(s: &Shared, p: &Value, amount_key: &str, page: bool) -> Response {
+async fn create(s: &Shared, p: &Value, paise: Option<i64>, page: bool) -> Response {
     let Some(mpc) = p
         .get("merchant_payment_code")
         .and_then(Value::as_str)
@@ -123,7 +126,7 @@ async fn create(s: &Shared, p: &Value, amount_key: &str, page: bool) -> Response
     if p.get("currency_code").and_then(Value::as_str).is_none() {
         return error("BP-DR-3", "Field payment.currency_code is required");
     }
-    let Some(paise) = amount(p.get(amount_key)) else {
+    let Some(paise) = paise else {
         return error("BP-DR-5", "Field payment.amount_total is required");
     };
     let typ = p
@@ -166,7 +169,7 @@ async fn ebanx_direct(State(s): S, body: Bytes) -> Response {
     let Some(p) = v.get("payment").filter(|p| p.is_object()) else {
         return error("BP-DR-2", "Field payment is required");
     };
-    create(&s, p, "amount_total", false).await
+    create(&s, p, amount(&body, &["payment", "amount_total"]), false).await
 }
 
 async fn ebanx_request(State(s): S, body: Bytes) -> Response {
@@ -176,7 +179,7 @@ async fn ebanx_request(State(s): S, body: Bytes) -> Response {
     if !key_ok(&v) {
         return error("BP-SA-1", "Parameter integration_key not found");
     }
-    create(&s, &v, "amount", true).await
+    create(&s, &v, amount(&body, &["amount"]), true).await
 }
 
 async fn ebanx_query(State(s): S, body: Bytes) -> Response {

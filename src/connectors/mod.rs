@@ -295,4 +295,6 @@ pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
 }
 
 #[cfg(test)]
+mod intl_requests;
+#[cfg(test)]
 mod tests;

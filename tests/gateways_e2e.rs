@@ -163,3 +163,92 @@ async fn juspay_ec_end_to_end() {
     }
     status_after_dropped_callback(&e, "jus_drop", "upi_collect").await;
 }
+
+/// The twins refuse what the gateways refuse, in the gateways' own error shapes, and
+/// switchyard refuses a callback whose signature does not verify.
+#[tokio::test]
+async fn twins_refuse_what_the_gateways_refuse() {
+    let c = reqwest::Client::new();
+    // Adyen: no X-API-Key → 401; an amount that is not an integer → 422.
+    let (a, _h) = SandboxGateway::bind("127.0.0.1:0".parse().unwrap(), ConnectorKind::Adyen, "a")
+        .await
+        .unwrap();
+    let body = serde_json::json!({"merchantAccount": "M", "reference": "r",
+        "amount": {"currency": "INR", "value": 1.5}, "paymentMethod": {"type": "upi_qr"}});
+    let r = c
+        .post(format!("http://{a}/v71/payments"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = c
+        .post(format!("http://{a}/v71/payments"))
+        .header("x-api-key", "k")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["errorType"], "validation");
+    // EBANX: errors with HTTP 200 and its error object.
+    let (e, _h) = SandboxGateway::bind("127.0.0.1:0".parse().unwrap(), ConnectorKind::Ebanx, "e")
+        .await
+        .unwrap();
+    let ask = |b: &'static str| {
+        let c = c.clone();
+        async move {
+            let v: serde_json::Value = c
+                .post(format!("http://{e}/ws/direct"))
+                .header("content-type", "application/json")
+                .body(b)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["status_code"].as_str().unwrap_or("").to_string()
+        }
+    };
+    assert_eq!(
+        ask(r#"{"operation":"request","payment":{}}"#).await,
+        "BP-SA-1"
+    );
+    assert_eq!(
+        ask(r#"{"integration_key":"k","operation":"request","payment":{"merchant_payment_code":"p","currency_code":"INR","amount_total":1.005,"payment_type_code":"upi-intent"}}"#).await,
+        "BP-DR-5"
+    );
+    // Juspay: no Basic auth → 401.
+    let (j, _h) =
+        SandboxGateway::bind("127.0.0.1:0".parse().unwrap(), ConnectorKind::JuspayEc, "j")
+            .await
+            .unwrap();
+    let r = c
+        .post(format!("http://{j}/orders"))
+        .body("order_id=x&amount=1.00")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // switchyard refuses a forged callback for each.
+    for kind in [
+        ConnectorKind::Adyen,
+        ConnectorKind::Ebanx,
+        ConnectorKind::JuspayEc,
+    ] {
+        let env = env(kind).await;
+        let r = env
+            .server
+            .client
+            .post(env.server.url(&format!("/v1/callbacks/{}", kind.as_str())))
+            .header("authorization", "Basic Zm9yZ2VkOmZvcmdlZA==")
+            .header("x-signaturecontent", "Zm9yZ2Vk")
+            .body(r#"{"live":"false","notificationItems":[{"NotificationRequestItem":{"eventCode":"AUTHORISATION","success":"true","additionalData":{"hmacSignature":"Zm9yZ2Vk"}}}]}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{kind:?}");
+    }
+}

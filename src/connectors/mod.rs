@@ -9,9 +9,11 @@
 pub mod amount;
 pub mod cashfree;
 mod classify;
+pub mod form;
 pub mod generic;
 pub mod juspay_upi;
 pub mod npci;
+pub mod payu;
 pub mod razorpay;
 pub mod sign;
 mod spec;
@@ -31,6 +33,7 @@ use upstream::{Upstream, UpstreamError};
 pub use cashfree::Cashfree;
 pub use generic::Generic;
 pub use juspay_upi::JuspayUpi;
+pub use payu::Payu;
 pub use razorpay::Razorpay;
 
 /// What we ask a gateway to do.
@@ -251,7 +254,8 @@ pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
         ConnectorKind::Razorpay => Arc::new(Razorpay::new(spec, upstream)),
         ConnectorKind::Cashfree => Arc::new(Cashfree::new(spec, upstream)),
         ConnectorKind::JuspayUpi => Arc::new(JuspayUpi::new(spec)?),
-        ConnectorKind::Payu | ConnectorKind::Phonepe | ConnectorKind::Paytm => {
+        ConnectorKind::Payu => Arc::new(Payu::new(spec, upstream)),
+        ConnectorKind::Phonepe | ConnectorKind::Paytm => {
             return Err(UpstreamError::NotSupported(format!(
                 "the {} connector is not built yet",
                 spec.kind.as_str()

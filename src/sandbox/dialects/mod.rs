@@ -4,6 +4,7 @@
 
 mod cashfree;
 mod generic;
+mod payu;
 mod razorpay;
 
 use std::sync::Arc;
@@ -52,7 +53,7 @@ pub(crate) fn of(kind: ConnectorKind) -> &'static Dialect {
         ConnectorKind::Razorpay => &razorpay::DIALECT,
         ConnectorKind::Cashfree => &cashfree::DIALECT,
         ConnectorKind::JuspayUpi => &JUSPAY_UPI,
-        ConnectorKind::Payu => &JUSPAY_UPI,
+        ConnectorKind::Payu => &payu::DIALECT,
         ConnectorKind::Phonepe => &JUSPAY_UPI,
         ConnectorKind::Paytm => &JUSPAY_UPI,
     }

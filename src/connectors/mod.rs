@@ -14,6 +14,7 @@ pub mod generic;
 pub mod juspay_upi;
 pub mod npci;
 pub mod payu;
+pub mod phonepe;
 pub mod razorpay;
 pub mod sign;
 mod spec;
@@ -34,6 +35,7 @@ pub use cashfree::Cashfree;
 pub use generic::Generic;
 pub use juspay_upi::JuspayUpi;
 pub use payu::Payu;
+pub use phonepe::Phonepe;
 pub use razorpay::Razorpay;
 
 /// What we ask a gateway to do.
@@ -255,7 +257,8 @@ pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
         ConnectorKind::Cashfree => Arc::new(Cashfree::new(spec, upstream)),
         ConnectorKind::JuspayUpi => Arc::new(JuspayUpi::new(spec)?),
         ConnectorKind::Payu => Arc::new(Payu::new(spec, upstream)),
-        ConnectorKind::Phonepe | ConnectorKind::Paytm => {
+        ConnectorKind::Phonepe => Arc::new(Phonepe::new(spec, upstream)),
+        ConnectorKind::Paytm => {
             return Err(UpstreamError::NotSupported(format!(
                 "the {} connector is not built yet",
                 spec.kind.as_str()

@@ -13,6 +13,7 @@ pub mod form;
 pub mod generic;
 pub mod juspay_upi;
 pub mod npci;
+pub mod paytm;
 pub mod payu;
 pub mod phonepe;
 pub mod razorpay;
@@ -34,6 +35,7 @@ use upstream::{Upstream, UpstreamError};
 pub use cashfree::Cashfree;
 pub use generic::Generic;
 pub use juspay_upi::JuspayUpi;
+pub use paytm::Paytm;
 pub use payu::Payu;
 pub use phonepe::Phonepe;
 pub use razorpay::Razorpay;
@@ -258,12 +260,7 @@ pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
         ConnectorKind::JuspayUpi => Arc::new(JuspayUpi::new(spec)?),
         ConnectorKind::Payu => Arc::new(Payu::new(spec, upstream)),
         ConnectorKind::Phonepe => Arc::new(Phonepe::new(spec, upstream)),
-        ConnectorKind::Paytm => {
-            return Err(UpstreamError::NotSupported(format!(
-                "the {} connector is not built yet",
-                spec.kind.as_str()
-            )));
-        }
+        ConnectorKind::Paytm => Arc::new(Paytm::new(spec, upstream)),
     })
 }
 

@@ -5,6 +5,7 @@
 mod cashfree;
 mod generic;
 mod payu;
+mod phonepe;
 mod razorpay;
 
 use std::sync::Arc;
@@ -54,7 +55,7 @@ pub(crate) fn of(kind: ConnectorKind) -> &'static Dialect {
         ConnectorKind::Cashfree => &cashfree::DIALECT,
         ConnectorKind::JuspayUpi => &JUSPAY_UPI,
         ConnectorKind::Payu => &payu::DIALECT,
-        ConnectorKind::Phonepe => &JUSPAY_UPI,
+        ConnectorKind::Phonepe => &phonepe::DIALECT,
         ConnectorKind::Paytm => &JUSPAY_UPI,
     }
 }

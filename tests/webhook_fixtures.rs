@@ -113,7 +113,9 @@ fn every_fixture_of_every_spoken_gateway() {
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let fx: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let Some(&(gw, kind)) = KINDS.iter().find(|(g, _)| Some(*g) == fx["gateway"].as_str())
+        let Some(&(gw, kind)) = KINDS
+            .iter()
+            .find(|(g, _)| Some(*g) == fx["gateway"].as_str())
         else {
             continue;
         };

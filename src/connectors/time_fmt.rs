@@ -35,9 +35,10 @@ pub fn parse_ist_naive(s: &str) -> Option<OffsetDateTime> {
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     let t = s.trim();
     let t = t.split_once('.').map_or(t, |(a, _)| a);
-    time::PrimitiveDateTime::parse(t, &fmt)
-        .ok()
-        .map(|p| p.assume_offset(time::macros::offset!(+5:30)).to_offset(UtcOffset::UTC))
+    time::PrimitiveDateTime::parse(t, &fmt).ok().map(|p| {
+        p.assume_offset(time::macros::offset!(+5:30))
+            .to_offset(UtcOffset::UTC)
+    })
 }
 
 /// Whether `t` is within `tolerance` of `now` (either side).

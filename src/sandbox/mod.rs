@@ -178,7 +178,9 @@ impl SandboxHandle {
     /// requests (PayU's hash, PhonePe's token, Paytm's checksum) check them as the
     /// real gateway would. Without them those checks are skipped.
     pub fn set_credentials(&self, c: &crate::connectors::Credentials) {
-        self.shared.credentials.store(std::sync::Arc::new(c.clone()));
+        self.shared
+            .credentials
+            .store(std::sync::Arc::new(c.clone()));
     }
     /// Stops accepting and drops open connections.
     pub fn stop(&self) {

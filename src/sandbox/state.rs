@@ -1,8 +1,8 @@
 //! One sandbox gateway's shared state: knobs and counters as atomics, and the
 //! verdict draw for each initiation.
 
-use std::net::SocketAddr;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -117,7 +117,12 @@ impl Shared {
 
     /// Remembers a payment by reference; `Err` with the existing one when the
     /// reference was used before.
-    pub(crate) fn remember(&self, reference: &str, gateway_id: &str, amount: i64) -> Result<(), Record> {
+    pub(crate) fn remember(
+        &self,
+        reference: &str,
+        gateway_id: &str,
+        amount: i64,
+    ) -> Result<(), Record> {
         let mut m = self.records.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(r) = m.get(reference) {
             return Err(r.clone());

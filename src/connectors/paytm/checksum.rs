@@ -21,16 +21,21 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// The `|`-joined message of a form's parameters.
 pub fn form_message(f: &Form) -> String {
-    let mut pairs: Vec<(&str, &str)> = f
-        .0
-        .iter()
-        .filter(|(k, _)| k != "CHECKSUMHASH")
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let mut pairs: Vec<(&str, &str)> =
+        f.0.iter()
+            .filter(|(k, _)| k != "CHECKSUMHASH")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
     pairs.sort_by(|a, b| a.0.cmp(b.0));
     pairs
         .iter()
-        .map(|(_, v)| if v.eq_ignore_ascii_case("null") { "" } else { v })
+        .map(|(_, v)| {
+            if v.eq_ignore_ascii_case("null") {
+                ""
+            } else {
+                v
+            }
+        })
         .collect::<Vec<_>>()
         .join("|")
 }
@@ -43,9 +48,15 @@ fn salted_hash(message: &str, salt: &str) -> String {
 fn encrypt(plain: &str, key: &[u8]) -> Option<String> {
     let bytes = plain.as_bytes();
     let ct = match key.len() {
-        16 => cbc::Encryptor::<aes::Aes128>::new_from_slices(key, IV).ok()?.encrypt_padded_vec_mut::<Pkcs7>(bytes),
-        24 => cbc::Encryptor::<aes::Aes192>::new_from_slices(key, IV).ok()?.encrypt_padded_vec_mut::<Pkcs7>(bytes),
-        32 => cbc::Encryptor::<aes::Aes256>::new_from_slices(key, IV).ok()?.encrypt_padded_vec_mut::<Pkcs7>(bytes),
+        16 => cbc::Encryptor::<aes::Aes128>::new_from_slices(key, IV)
+            .ok()?
+            .encrypt_padded_vec_mut::<Pkcs7>(bytes),
+        24 => cbc::Encryptor::<aes::Aes192>::new_from_slices(key, IV)
+            .ok()?
+            .encrypt_padded_vec_mut::<Pkcs7>(bytes),
+        32 => cbc::Encryptor::<aes::Aes256>::new_from_slices(key, IV)
+            .ok()?
+            .encrypt_padded_vec_mut::<Pkcs7>(bytes),
         _ => return None,
     };
     Some(B64.encode(ct))
@@ -54,9 +65,18 @@ fn encrypt(plain: &str, key: &[u8]) -> Option<String> {
 fn decrypt(checksum: &str, key: &[u8]) -> Option<String> {
     let ct = B64.decode(checksum.trim()).ok()?;
     let pt = match key.len() {
-        16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(key, IV).ok()?.decrypt_padded_vec_mut::<Pkcs7>(&ct).ok()?,
-        24 => cbc::Decryptor::<aes::Aes192>::new_from_slices(key, IV).ok()?.decrypt_padded_vec_mut::<Pkcs7>(&ct).ok()?,
-        32 => cbc::Decryptor::<aes::Aes256>::new_from_slices(key, IV).ok()?.decrypt_padded_vec_mut::<Pkcs7>(&ct).ok()?,
+        16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(key, IV)
+            .ok()?
+            .decrypt_padded_vec_mut::<Pkcs7>(&ct)
+            .ok()?,
+        24 => cbc::Decryptor::<aes::Aes192>::new_from_slices(key, IV)
+            .ok()?
+            .decrypt_padded_vec_mut::<Pkcs7>(&ct)
+            .ok()?,
+        32 => cbc::Decryptor::<aes::Aes256>::new_from_slices(key, IV)
+            .ok()?
+            .decrypt_padded_vec_mut::<Pkcs7>(&ct)
+            .ok()?,
         _ => return None,
     };
     String::from_utf8(pt).ok()

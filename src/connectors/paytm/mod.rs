@@ -70,7 +70,10 @@ pub fn process_body(req: &InitiateRequest<'_>, mid: &str) -> Value {
 pub fn signed(body: &Value, key: &str) -> Option<String> {
     let text = body.to_string();
     let sig = checksum::sign(&text, key)?;
-    Some(format!(r#"{{"body":{text},"head":{{"signature":{}}}}}"#, json!(sig)))
+    Some(format!(
+        r#"{{"body":{text},"head":{{"signature":{}}}}}"#,
+        json!(sig)
+    ))
 }
 
 pub struct Paytm {
@@ -91,10 +94,17 @@ impl Paytm {
     }
 
     fn key(&self) -> &str {
-        self.credentials.key_secret.as_ref().map_or("", |s| s.expose())
+        self.credentials
+            .key_secret
+            .as_ref()
+            .map_or("", |s| s.expose())
     }
 
-    async fn post(&self, path: &str, text: String) -> Result<super::upstream::Response, UpstreamError> {
+    async fn post(
+        &self,
+        path: &str,
+        text: String,
+    ) -> Result<super::upstream::Response, UpstreamError> {
         let rb = self
             .upstream
             .client()
@@ -144,7 +154,10 @@ impl Paytm {
             return Err(Outcome::Error5xx {
                 http_status: r.status,
                 not_processed: true,
-                detail: format!("initiateTransaction (no payment created): {}", classify::body_detail(&r.body)),
+                detail: format!(
+                    "initiateTransaction (no payment created): {}",
+                    classify::body_detail(&r.body)
+                ),
             });
         }
         match v.pointer("/body/txnToken").and_then(id_str) {
@@ -152,9 +165,17 @@ impl Paytm {
             _ => {
                 let d = response::decline_info(&v);
                 Err(Outcome::Declined {
-                    code: if code.is_empty() { format!("http_{}", r.status) } else { d.code },
+                    code: if code.is_empty() {
+                        format!("http_{}", r.status)
+                    } else {
+                        d.code
+                    },
                     reason: d.reason,
-                    message: if msg.is_empty() { classify::body_detail(&r.body) } else { msg },
+                    message: if msg.is_empty() {
+                        classify::body_detail(&r.body)
+                    } else {
+                        msg
+                    },
                 })
             }
         }
@@ -179,7 +200,10 @@ impl Connector for Paytm {
             Err(o) => return o,
         };
         let head = json!({"version": "v1", "channelId": "WEB", "txnToken": token});
-        let text = format!(r#"{{"head":{head},"body":{}}}"#, process_body(&req, self.mid()));
+        let text = format!(
+            r#"{{"head":{head},"body":{}}}"#,
+            process_body(&req, self.mid())
+        );
         let method = req.request.method;
         classify::outcome(
             self.post(&format!("{PROCESS_PATH}{q}"), text).await,
@@ -188,7 +212,11 @@ impl Connector for Paytm {
                 let (status, _, _) = response::result_info(&v);
                 if status != "S" {
                     let d = response::decline_info(&v);
-                    return Outcome::Declined { code: d.code, reason: d.reason, message: d.message };
+                    return Outcome::Declined {
+                        code: d.code,
+                        reason: d.reason,
+                        message: d.message,
+                    };
                 }
                 let next_action = match (method, response::deep_link(&v)) {
                     (Method::UpiCollect, _) => NextAction::AwaitCustomer,
@@ -199,7 +227,11 @@ impl Connector for Paytm {
                 Outcome::Created(Created {
                     // Paytm's TXNID is assigned later (callbacks, status); the order id is ours.
                     gateway_payment_id: None,
-                    status: if method == Method::UpiCollect { PaymentStatus::Pending } else { PaymentStatus::Initiated },
+                    status: if method == Method::UpiCollect {
+                        PaymentStatus::Pending
+                    } else {
+                        PaymentStatus::Initiated
+                    },
                     next_action,
                     raw_status: "S".into(),
                 })
@@ -214,8 +246,9 @@ impl Connector for Paytm {
         _gateway_payment_id: Option<&str>,
     ) -> Result<StatusReport, UpstreamError> {
         let body = json!({"mid": self.mid(), "orderId": payment_id});
-        let text = signed(&body, self.key())
-            .ok_or_else(|| UpstreamError::Build("paytm: merchant key must be 16, 24 or 32 bytes".into()))?;
+        let text = signed(&body, self.key()).ok_or_else(|| {
+            UpstreamError::Build("paytm: merchant key must be 16, 24 or 32 bytes".into())
+        })?;
         let r = self.post(STATUS_PATH, text).await?;
         if !(200..300).contains(&r.status) {
             return Err(UpstreamError::Status {
@@ -225,7 +258,9 @@ impl Connector for Paytm {
         }
         match response::order_report(&r.body) {
             Ok(Some(rep)) => Ok(rep),
-            Ok(None) => Err(UpstreamError::not_found(format!("paytm order {payment_id}"))),
+            Ok(None) => Err(UpstreamError::not_found(format!(
+                "paytm order {payment_id}"
+            ))),
             Err(e) => Err(UpstreamError::BadResponse(e)),
         }
     }

@@ -61,7 +61,11 @@ pub(super) fn decline_info(v: &Value) -> DeclineInfo {
     let (_, code, msg) = result_info(v);
     DeclineInfo {
         reason: reason_of(&code, &msg),
-        code: if code.is_empty() { "failed".into() } else { code },
+        code: if code.is_empty() {
+            "failed".into()
+        } else {
+            code
+        },
         message: msg,
     }
 }
@@ -105,10 +109,16 @@ mod tests {
         assert_eq!(status_of("TXN_SUCCESS"), PaymentStatus::Succeeded);
         assert_eq!(status_of("PENDING"), PaymentStatus::Pending);
         assert_eq!(reason_of("141", ""), Reason::CustomerDropped);
-        assert_eq!(reason_of("999", "The UPI ID entered is incorrect"), Reason::InvalidVpa);
+        assert_eq!(
+            reason_of("999", "The UPI ID entered is incorrect"),
+            Reason::InvalidVpa
+        );
         let body = br#"{"head":{},"body":{"resultInfo":{"resultStatus":"TXN_SUCCESS","resultCode":"01","resultMsg":"Txn Success"},"txnId":"2025","bankTxnId":"512318034519","orderId":"sy_1","txnAmount":"1.00"}}"#;
         let r = order_report(body).unwrap().unwrap();
-        assert_eq!((r.status, r.amount), (PaymentStatus::Succeeded, Some(crate::model::Paise(100))));
+        assert_eq!(
+            (r.status, r.amount),
+            (PaymentStatus::Succeeded, Some(crate::model::Paise(100)))
+        );
         let nf = br#"{"head":{},"body":{"resultInfo":{"resultStatus":"F","resultCode":"334","resultMsg":"Invalid Order Id."}}}"#;
         assert_eq!(order_report(nf), Ok(None));
         let bad = br#"{"body":{"resultInfo":{"resultStatus":"TXN_SUCCESS"},"txnAmount":"1.001"}}"#;

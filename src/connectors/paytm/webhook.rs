@@ -58,7 +58,9 @@ pub(super) fn parse(_h: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseEr
     }
     let f = Form::parse(body);
     let Some(order) = f.non_empty("ORDERID") else {
-        return Err(ParseError::Malformed("Paytm callback without ORDERID".into()));
+        return Err(ParseError::Malformed(
+            "Paytm callback without ORDERID".into(),
+        ));
     };
     let word = f.get("STATUS");
     let status = status_of(word);
@@ -66,7 +68,10 @@ pub(super) fn parse(_h: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseEr
     let bank = f.non_empty("BANKTXNID");
     let txn = f.non_empty("TXNID");
     Ok(CallbackData {
-        gateway_event_id: format!("paytm:{}:{word}:{code}", txn.clone().unwrap_or_else(|| order.clone())),
+        gateway_event_id: format!(
+            "paytm:{}:{word}:{code}",
+            txn.clone().unwrap_or_else(|| order.clone())
+        ),
         kind: Some("payment"),
         payment_id: Some(order.clone()),
         merchant_order_id: Some(order),
@@ -100,9 +105,15 @@ fn parse_refund(body: &[u8]) -> Result<CallbackData, ParseError> {
         "FAILED" | "TXN_FAILURE" => RefundStatus::Failed,
         _ => RefundStatus::Pending,
     };
-    let refund_id = b.get("refId").or_else(|| b.get("refundId")).and_then(id_str);
+    let refund_id = b
+        .get("refId")
+        .or_else(|| b.get("refundId"))
+        .and_then(id_str);
     Ok(CallbackData {
-        gateway_event_id: format!("paytm:refund:{}:{word}", refund_id.clone().unwrap_or_default()),
+        gateway_event_id: format!(
+            "paytm:refund:{}:{word}",
+            refund_id.clone().unwrap_or_default()
+        ),
         kind: Some("refund"),
         payment_id: b.get("orderId").and_then(id_str),
         merchant_order_id: b.get("orderId").and_then(id_str),

@@ -20,10 +20,17 @@ const UDFS: [&str; 5] = ["udf1", "udf2", "udf3", "udf4", "udf5"];
 
 /// The `_payment` request hash over the form's fields.
 pub fn request_hash(f: &Form, salt: &str) -> String {
-    let mut parts: Vec<&str> = ["key", "txnid", "amount", "productinfo", "firstname", "email"]
-        .iter()
-        .map(|k| f.get(k))
-        .collect();
+    let mut parts: Vec<&str> = [
+        "key",
+        "txnid",
+        "amount",
+        "productinfo",
+        "firstname",
+        "email",
+    ]
+    .iter()
+    .map(|k| f.get(k))
+    .collect();
     parts.extend(UDFS.iter().map(|k| f.get(k)));
     parts.extend(["", "", "", "", ""]);
     parts.push(salt);
@@ -41,9 +48,16 @@ pub fn reverse_hash(f: &Form, salt: &str) -> String {
     parts.extend(["", "", "", "", ""]);
     parts.extend(UDFS.iter().rev().map(|k| f.get(k)));
     parts.extend(
-        ["email", "firstname", "productinfo", "amount", "txnid", "key"]
-            .iter()
-            .map(|k| f.get(k)),
+        [
+            "email",
+            "firstname",
+            "productinfo",
+            "amount",
+            "txnid",
+            "key",
+        ]
+        .iter()
+        .map(|k| f.get(k)),
     );
     sha512_hex(&parts.join("|"))
 }
@@ -55,7 +69,10 @@ pub fn command_hash(key: &str, command: &str, var1: &str, salt: &str) -> String 
 
 /// Whether `given` (hex, either case) is `expected`, in constant time.
 pub fn matches(given: &str, expected: &str) -> bool {
-    ct_eq(given.trim().to_ascii_lowercase().as_bytes(), expected.as_bytes())
+    ct_eq(
+        given.trim().to_ascii_lowercase().as_bytes(),
+        expected.as_bytes(),
+    )
 }
 
 #[cfg(test)]

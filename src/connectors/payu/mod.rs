@@ -68,7 +68,12 @@ pub fn payment_form(req: &InitiateRequest<'_>, key: &str, salt: &str) -> Vec<(St
         ("pg", "UPI".into()),
         (
             "bankcode",
-            if r.method == Method::UpiCollect { "UPI" } else { "INTENT" }.into(),
+            if r.method == Method::UpiCollect {
+                "UPI"
+            } else {
+                "INTENT"
+            }
+            .into(),
         ),
         ("txn_s2s_flow", "4".into()),
     ]
@@ -96,15 +101,25 @@ impl Payu {
     }
 
     fn salt(&self) -> &str {
-        self.credentials.key_secret.as_ref().map_or("", |s| s.expose())
+        self.credentials
+            .key_secret
+            .as_ref()
+            .map_or("", |s| s.expose())
     }
 
-    async fn post_form(&self, path: &str, form: &[(String, String)]) -> Result<super::upstream::Response, UpstreamError> {
+    async fn post_form(
+        &self,
+        path: &str,
+        form: &[(String, String)],
+    ) -> Result<super::upstream::Response, UpstreamError> {
         let rb = self
             .upstream
             .client()
             .post(self.upstream.url(path))
-            .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .body(encode(form));
         self.upstream.send(rb).await
     }
@@ -179,7 +194,8 @@ impl Connector for Payu {
                 body: classify::body_detail(&r.body),
             });
         }
-        let text = std::str::from_utf8(&r.body).map_err(|e| UpstreamError::BadResponse(e.to_string()))?;
+        let text =
+            std::str::from_utf8(&r.body).map_err(|e| UpstreamError::BadResponse(e.to_string()))?;
         match response::verify_report(text, payment_id) {
             Ok(Some(rep)) => Ok(rep),
             Ok(None) => Err(UpstreamError::not_found(format!("payu txnid {payment_id}"))),

@@ -19,9 +19,24 @@ pub const STATUS_TABLE: &[(&str, &str, PaymentStatus, Option<Reason>)] = &[
     ("pending", "*", PaymentStatus::Pending, None),
     ("in progress", "*", PaymentStatus::Pending, None),
     ("initiated", "*", PaymentStatus::Initiated, None),
-    ("failure", "userCancelled", PaymentStatus::Failed, Some(Reason::CustomerDropped)),
-    ("failure", "dropped", PaymentStatus::Failed, Some(Reason::CustomerDropped)),
-    ("failure", "bounced", PaymentStatus::Failed, Some(Reason::CustomerDropped)),
+    (
+        "failure",
+        "userCancelled",
+        PaymentStatus::Failed,
+        Some(Reason::CustomerDropped),
+    ),
+    (
+        "failure",
+        "dropped",
+        PaymentStatus::Failed,
+        Some(Reason::CustomerDropped),
+    ),
+    (
+        "failure",
+        "bounced",
+        PaymentStatus::Failed,
+        Some(Reason::CustomerDropped),
+    ),
     ("failure", "autoRefund", PaymentStatus::Reversed, None),
     ("failure", "*", PaymentStatus::Failed, None),
     ("failed", "*", PaymentStatus::Failed, None),
@@ -96,7 +111,10 @@ pub(super) fn payment_created(body: &[u8], method: Method) -> Outcome {
         .map(|d| format!("upi://pay?{}", d.trim_start_matches("upi://pay?")));
     let (status, next_action) = match (method, intent) {
         (Method::UpiCollect, _) => (PaymentStatus::Pending, NextAction::AwaitCustomer),
-        (Method::UpiQr, Some(u)) => (PaymentStatus::Initiated, NextAction::UpiQr { qr_payload: u }),
+        (Method::UpiQr, Some(u)) => (
+            PaymentStatus::Initiated,
+            NextAction::UpiQr { qr_payload: u },
+        ),
         (_, Some(u)) => (PaymentStatus::Initiated, NextAction::UpiIntent { uri: u }),
         (_, None) => (PaymentStatus::Initiated, NextAction::AwaitCustomer),
     };
@@ -104,7 +122,12 @@ pub(super) fn payment_created(body: &[u8], method: Method) -> Outcome {
         gateway_payment_id: Some(pid),
         status,
         next_action,
-        raw_status: if txn_status.is_empty() { "pending" } else { txn_status }.to_string(),
+        raw_status: if txn_status.is_empty() {
+            "pending"
+        } else {
+            txn_status
+        }
+        .to_string(),
     })
 }
 
@@ -168,8 +191,11 @@ pub(super) fn verify_report(body: &str, txnid: &str) -> Result<Option<StatusRepo
     let bank_ref = t.get("bank_ref_num").and_then(id_str);
     Ok(Some(StatusReport {
         status: st,
-        reason: (st == PaymentStatus::Failed)
-            .then(|| table_reason.or_else(|| reason_from_text(&text)).unwrap_or(Reason::Other)),
+        reason: (st == PaymentStatus::Failed).then(|| {
+            table_reason
+                .or_else(|| reason_from_text(&text))
+                .unwrap_or(Reason::Other)
+        }),
         gateway_payment_id: t.get("mihpayid").and_then(id_str),
         utr: bank_ref.clone().filter(|_| is_upi(t)),
         rrn: bank_ref,
@@ -198,8 +224,14 @@ mod tests {
             status_of("failure", "userCancelled"),
             (PaymentStatus::Failed, Some(Reason::CustomerDropped))
         );
-        assert_eq!(status_of("failure", "failed"), (PaymentStatus::Failed, None));
-        assert_eq!(status_of("failure", "autoRefund").0, PaymentStatus::Reversed);
+        assert_eq!(
+            status_of("failure", "failed"),
+            (PaymentStatus::Failed, None)
+        );
+        assert_eq!(
+            status_of("failure", "autoRefund").0,
+            PaymentStatus::Reversed
+        );
         assert_eq!(status_of("weird", "").0, PaymentStatus::Unknown);
     }
 
@@ -242,7 +274,12 @@ mod tests {
             o => panic!("{o:?}"),
         }
         let dup = br#"{"metaData":{"message":"Duplicate transaction id","txnStatus":"failed"},"result":null}"#;
-        assert!(matches!(payment_created(dup, Method::UpiIntent), Outcome::Declined { code, .. } if code == DUPLICATE));
-        assert!(matches!(payment_created(b"<html>", Method::UpiIntent), Outcome::SentUnknown { .. }));
+        assert!(
+            matches!(payment_created(dup, Method::UpiIntent), Outcome::Declined { code, .. } if code == DUPLICATE)
+        );
+        assert!(matches!(
+            payment_created(b"<html>", Method::UpiIntent),
+            Outcome::SentUnknown { .. }
+        ));
     }
 }

@@ -43,8 +43,20 @@ fn payment_form_golden_upi_intent() {
     assert_eq!(
         names,
         [
-            "key", "txnid", "amount", "productinfo", "firstname", "email", "phone", "udf1", "surl",
-            "furl", "pg", "bankcode", "txn_s2s_flow", "hash"
+            "key",
+            "txnid",
+            "amount",
+            "productinfo",
+            "firstname",
+            "email",
+            "phone",
+            "udf1",
+            "surl",
+            "furl",
+            "pg",
+            "bankcode",
+            "txn_s2s_flow",
+            "hash"
         ]
     );
     let form = Form(f.clone());
@@ -55,7 +67,10 @@ fn payment_form_golden_upi_intent() {
     // Collect carries the VPA and bankcode UPI.
     let c = req(100, Method::UpiCollect);
     let cf = Form(payment_form(&ir(&c), "k", SALT));
-    assert_eq!((cf.get("bankcode"), cf.get("vpa")), ("UPI", "asha.k@okaxis"));
+    assert_eq!(
+        (cf.get("bankcode"), cf.get("vpa")),
+        ("UPI", "asha.k@okaxis")
+    );
 }
 
 #[test]
@@ -64,8 +79,14 @@ fn reverse_hash_accepts_the_vector_and_refuses_tampering() {
     let body = b"key=bjg%24121&txnid=3123&amount=1000&productinfo=mobile&firstname=Jacob&email=test%40payu.in&status=success&mihpayid=1&hash=687c82156a84271a7a6c63d0e8774d5ac567d9b894a334a47d72e47b72392a5167a1b2add5b253490b70731d9eb3e3a3b7225e0c5f26829befafbbee71977c4c";
     assert_eq!(webhook::verify(SALT, body), Ok(()));
     let tampered = String::from_utf8_lossy(body).replace("amount=1000", "amount=1");
-    assert_eq!(webhook::verify(SALT, tampered.as_bytes()), Err(SignatureError::Mismatch));
-    assert_eq!(webhook::verify("wrong", body), Err(SignatureError::Mismatch));
+    assert_eq!(
+        webhook::verify(SALT, tampered.as_bytes()),
+        Err(SignatureError::Mismatch)
+    );
+    assert_eq!(
+        webhook::verify("wrong", body),
+        Err(SignatureError::Mismatch)
+    );
     assert_eq!(
         webhook::verify(SALT, b"status=success"),
         Err(SignatureError::Missing("hash"))
@@ -77,29 +98,59 @@ fn reverse_hash_accepts_the_vector_and_refuses_tampering() {
 #[test]
 fn callbacks_normalize_per_class() {
     let h = HeaderMap::new();
-    let ok = webhook::parse(&h, &callback("success", "captured", &[("bank_ref_num", "606311890458")])).unwrap();
+    let ok = webhook::parse(
+        &h,
+        &callback("success", "captured", &[("bank_ref_num", "606311890458")]),
+    )
+    .unwrap();
     assert_eq!(ok.status, Some(PaymentStatus::Succeeded));
     assert_eq!(ok.amount, Some(Paise(100_000)));
-    assert_eq!((ok.utr.as_deref(), ok.rrn.as_deref()), (Some("606311890458"), Some("606311890458")));
+    assert_eq!(
+        (ok.utr.as_deref(), ok.rrn.as_deref()),
+        (Some("606311890458"), Some("606311890458"))
+    );
     assert_eq!(ok.payment_id.as_deref(), Some("sy_1"));
     assert_eq!(ok.payer_vpa.as_deref(), Some("asha.k@okaxis"));
-    assert_eq!(ok.occurred_at.map(crate::connectors::time_fmt::format_utc), Some("2026-03-04T09:16:14Z".into()));
+    assert_eq!(
+        ok.occurred_at.map(crate::connectors::time_fmt::format_utc),
+        Some("2026-03-04T09:16:14Z".into())
+    );
     let pending = webhook::parse(&h, &callback("pending", "pending", &[])).unwrap();
     assert_eq!(pending.status, Some(PaymentStatus::Pending));
     let funds = webhook::parse(
         &h,
-        &callback("failure", "failed", &[("error_Message", "Insufficient funds in customer account")]),
+        &callback(
+            "failure",
+            "failed",
+            &[("error_Message", "Insufficient funds in customer account")],
+        ),
     )
     .unwrap();
-    assert_eq!((funds.status, funds.reason), (Some(PaymentStatus::Failed), Some(Reason::InsufficientFunds)));
+    assert_eq!(
+        (funds.status, funds.reason),
+        (Some(PaymentStatus::Failed), Some(Reason::InsufficientFunds))
+    );
     let dropped = webhook::parse(&h, &callback("failure", "userCancelled", &[])).unwrap();
     assert_eq!(dropped.reason, Some(Reason::CustomerDropped));
     let reversed = webhook::parse(&h, &callback("failure", "autoRefund", &[])).unwrap();
     assert_eq!(reversed.status, Some(PaymentStatus::Reversed));
     // A present but bad amount is refused, never replaced.
-    let bad = sign_callback(SALT, &[("mihpayid".into(), "1".into()), ("status".into(), "success".into()), ("amount".into(), "x".into())]);
+    let bad = sign_callback(
+        SALT,
+        &[
+            ("mihpayid".into(), "1".into()),
+            ("status".into(), "success".into()),
+            ("amount".into(), "x".into()),
+        ],
+    );
     assert!(webhook::parse(&h, bad.as_bytes()).is_err());
-    let neg = sign_callback(SALT, &[("mihpayid".into(), "1".into()), ("amount".into(), "-1.00".into())]);
+    let neg = sign_callback(
+        SALT,
+        &[
+            ("mihpayid".into(), "1".into()),
+            ("amount".into(), "-1.00".into()),
+        ],
+    );
     assert!(webhook::parse(&h, neg.as_bytes()).is_err());
 }
 

@@ -34,7 +34,9 @@ pub(super) fn parse(_headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, P
     let status = f.get("status");
     let unmapped = f.get("unmappedstatus");
     let Some(mihpayid) = f.non_empty("mihpayid") else {
-        return Err(ParseError::Malformed("PayU callback without mihpayid".into()));
+        return Err(ParseError::Malformed(
+            "PayU callback without mihpayid".into(),
+        ));
     };
     let (st, table_reason) = status_of(status, unmapped);
     let amount = match f.raw("amount") {

@@ -118,7 +118,9 @@ impl Phonepe {
     fn cached(&self) -> Option<String> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let g = self.token.lock().unwrap_or_else(|e| e.into_inner());
-        g.as_ref().filter(|t| now < t.refresh_at).map(|t| t.value.clone())
+        g.as_ref()
+            .filter(|t| now < t.refresh_at)
+            .map(|t| t.value.clone())
     }
 
     fn forget_token(&self) {
@@ -131,7 +133,11 @@ impl Phonepe {
             return Ok(t);
         }
         let (client_id, version) = self.client();
-        let secret = self.credentials.key_secret.as_ref().map_or("", |s| s.expose());
+        let secret = self
+            .credentials
+            .key_secret
+            .as_ref()
+            .map_or("", |s| s.expose());
         let body = super::form::encode(&[
             ("client_id", client_id.as_str()),
             ("client_version", version.as_str()),
@@ -142,7 +148,10 @@ impl Phonepe {
             .upstream
             .client()
             .post(format!("{}{TOKEN_PATH}", self.oauth_base))
-            .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .body(body);
         let r = self.upstream.send(rb).await?;
         if !(200..300).contains(&r.status) {
@@ -159,7 +168,10 @@ impl Phonepe {
             .to_string();
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let issued = v.get("issued_at").and_then(Value::as_i64).unwrap_or(now);
-        let expires = v.get("expires_at").and_then(Value::as_i64).unwrap_or(now + 600);
+        let expires = v
+            .get("expires_at")
+            .and_then(Value::as_i64)
+            .unwrap_or(now + 600);
         let t = Token {
             value: value.clone(),
             refresh_at: issued + (expires - issued) / 2,
@@ -206,7 +218,11 @@ impl Connector for Phonepe {
                 };
             }
         };
-        let path = if req.request.method.is_upi() { PAY_PATH } else { CHECKOUT_PATH };
+        let path = if req.request.method.is_upi() {
+            PAY_PATH
+        } else {
+            CHECKOUT_PATH
+        };
         let rb = self
             .upstream
             .client()
@@ -244,7 +260,9 @@ impl Connector for Phonepe {
             self.forget_token();
         }
         if response::is_not_found(r.status, &r.body) {
-            return Err(UpstreamError::not_found(format!("phonepe order {payment_id}")));
+            return Err(UpstreamError::not_found(format!(
+                "phonepe order {payment_id}"
+            )));
         }
         if !(200..300).contains(&r.status) {
             return Err(UpstreamError::Status {
@@ -269,7 +287,11 @@ impl Connector for Phonepe {
         )
     }
 
-    fn parse_callback(&self, _headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseError> {
+    fn parse_callback(
+        &self,
+        _headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<CallbackData, ParseError> {
         webhook::parse(body)
     }
 }

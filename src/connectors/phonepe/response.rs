@@ -83,9 +83,10 @@ pub(super) fn pay_created(body: &[u8], method: Method) -> Outcome {
     let s = |k: &str| v.get(k).and_then(str_of).map(str::to_string);
     let (status, next_action) = match (method, s("intentUrl"), s("qrData"), s("redirectUrl")) {
         (Method::UpiCollect, ..) => (PaymentStatus::Pending, NextAction::AwaitCustomer),
-        (Method::UpiQr, _, Some(q), _) | (Method::UpiQr, Some(q), None, _) => {
-            (PaymentStatus::Initiated, NextAction::UpiQr { qr_payload: q })
-        }
+        (Method::UpiQr, _, Some(q), _) | (Method::UpiQr, Some(q), None, _) => (
+            PaymentStatus::Initiated,
+            NextAction::UpiQr { qr_payload: q },
+        ),
         (_, Some(u), _, _) => (PaymentStatus::Initiated, NextAction::UpiIntent { uri: u }),
         (_, _, _, Some(url)) => (PaymentStatus::Initiated, NextAction::Redirect { url }),
         _ => (PaymentStatus::Initiated, NextAction::AwaitCustomer),
@@ -112,7 +113,12 @@ pub(super) fn decline_info(v: &Value) -> DeclineInfo {
         .find(|(k, _)| k.eq_ignore_ascii_case(&code))
         .map(|(_, r)| *r)
         .or_else(|| reason_from_word(&code))
-        .or_else(|| message.to_ascii_lowercase().contains("vpa").then_some(Reason::InvalidVpa))
+        .or_else(|| {
+            message
+                .to_ascii_lowercase()
+                .contains("vpa")
+                .then_some(Reason::InvalidVpa)
+        })
         .unwrap_or(Reason::Other);
     DeclineInfo {
         code,

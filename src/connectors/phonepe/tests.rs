@@ -44,7 +44,10 @@ fn v2_authorization_sdk_vector() {
     );
     let body = br#"{"event":"pg.order.completed","payload":{"state":"COMPLETED"}}"#;
     let ok = headers("authorization", &v2_authorization("username:password"));
-    assert_eq!(webhook::verify(&ok, body, Some("username:password"), None), Ok(()));
+    assert_eq!(
+        webhook::verify(&ok, body, Some("username:password"), None),
+        Ok(())
+    );
     assert_eq!(
         webhook::verify(&ok, body, Some("username:wrong"), None),
         Err(SignatureError::Mismatch)
@@ -63,17 +66,27 @@ fn v1_x_verify_over_the_base64() {
     let body = format!(r#"{{"response":"{b64}"}}"#);
     let xv = x_verify(&b64, "salt-key", "1");
     let h = headers("x-verify", &xv);
-    assert_eq!(webhook::verify(&h, body.as_bytes(), None, Some("salt-key")), Ok(()));
+    assert_eq!(
+        webhook::verify(&h, body.as_bytes(), None, Some("salt-key")),
+        Ok(())
+    );
     assert!(webhook::verify(&h, body.as_bytes(), None, Some("other")).is_err());
     let cd = webhook::parse(body.as_bytes()).unwrap();
     assert_eq!(cd.status, Some(PaymentStatus::Succeeded));
-    assert_eq!((cd.amount, cd.utr.as_deref()), (Some(Paise(29_900)), Some("206850679072")));
+    assert_eq!(
+        (cd.amount, cd.utr.as_deref()),
+        (Some(Paise(29_900)), Some("206850679072"))
+    );
 }
 
 fn order(state: &str, extra: &str) -> String {
     format!(
         r#"{{"event":"checkout.order.{}","payload":{{"orderId":"OMO1","merchantOrderId":"sy_1","state":"{state}","amount":49900{extra},"paymentDetails":[{{"transactionId":"OM1","state":"{state}","timestamp":1746265361000,"rail":{{"type":"UPI","utr":"411445977270","vpa":"asha.k@okaxis"}}}}]}}}}"#,
-        if state == "COMPLETED" { "completed" } else { "failed" }
+        if state == "COMPLETED" {
+            "completed"
+        } else {
+            "failed"
+        }
     )
 }
 
@@ -81,17 +94,39 @@ fn order(state: &str, extra: &str) -> String {
 fn callbacks_normalize_per_class() {
     let ok = webhook::parse(order("COMPLETED", "").as_bytes()).unwrap();
     assert_eq!(ok.status, Some(PaymentStatus::Succeeded));
-    assert_eq!((ok.payment_id.as_deref(), ok.utr.as_deref()), (Some("sy_1"), Some("411445977270")));
-    let pin = webhook::parse(order("FAILED", r#","errorCode":"AUTHORIZATION_ERROR","detailedErrorCode":"ZM""#).as_bytes()).unwrap();
-    assert_eq!((pin.status, pin.reason), (Some(PaymentStatus::Failed), Some(Reason::IncorrectPin)));
+    assert_eq!(
+        (ok.payment_id.as_deref(), ok.utr.as_deref()),
+        (Some("sy_1"), Some("411445977270"))
+    );
+    let pin = webhook::parse(
+        order(
+            "FAILED",
+            r#","errorCode":"AUTHORIZATION_ERROR","detailedErrorCode":"ZM""#,
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        (pin.status, pin.reason),
+        (Some(PaymentStatus::Failed), Some(Reason::IncorrectPin))
+    );
     let zh = webhook::parse(order("FAILED", r#","detailedErrorCode":"ZH""#).as_bytes()).unwrap();
     assert_eq!(zh.reason, Some(Reason::InvalidVpa));
     let expired = webhook::parse(order("EXPIRED", "").as_bytes()).unwrap();
-    assert_eq!((expired.status, expired.reason), (Some(PaymentStatus::Failed), Some(Reason::Expired)));
+    assert_eq!(
+        (expired.status, expired.reason),
+        (Some(PaymentStatus::Failed), Some(Reason::Expired))
+    );
     let pending = webhook::parse(order("PENDING", "").as_bytes()).unwrap();
     assert_eq!(pending.status, Some(PaymentStatus::Pending));
     let refund = webhook::parse(br#"{"event":"pg.refund.accepted","payload":{"merchantRefundId":"R1","originalMerchantOrderId":"sy_1","amount":100,"state":"PENDING"}}"#).unwrap();
-    assert_eq!((refund.kind, refund.refund_status), (Some("refund"), Some(crate::connectors::RefundStatus::Pending)));
+    assert_eq!(
+        (refund.kind, refund.refund_status),
+        (
+            Some("refund"),
+            Some(crate::connectors::RefundStatus::Pending)
+        )
+    );
     let bad = order("COMPLETED", "").replace("\"amount\":49900", "\"amount\":\"x\"");
     assert!(webhook::parse(bad.as_bytes()).is_err());
     let frac = order("COMPLETED", "").replace("\"amount\":49900", "\"amount\":499.5");
@@ -102,9 +137,19 @@ fn callbacks_normalize_per_class() {
 fn order_status_and_not_found() {
     let body = br#"{"orderId":"OMO2406121817536673671964","state":"FAILED","amount":600,"expireAt":1718196773639,"errorCode":"PAYMENT_ERROR","detailedErrorCode":"Z9","paymentDetails":[{"transactionId":"OM1","paymentMode":"UPI_INTENT","state":"FAILED"}]}"#;
     let r = response::order_report(body).unwrap();
-    assert_eq!((r.status, r.reason, r.amount), (PaymentStatus::Failed, Some(Reason::InsufficientFunds), Some(Paise(600))));
+    assert_eq!(
+        (r.status, r.reason, r.amount),
+        (
+            PaymentStatus::Failed,
+            Some(Reason::InsufficientFunds),
+            Some(Paise(600))
+        )
+    );
     assert!(response::is_not_found(404, b"{}"));
-    assert!(response::is_not_found(400, br#"{"code":"ORDER_NOT_FOUND"}"#));
+    assert!(response::is_not_found(
+        400,
+        br#"{"code":"ORDER_NOT_FOUND"}"#
+    ));
     assert!(!response::is_not_found(400, br#"{"code":"BAD_REQUEST"}"#));
 }
 

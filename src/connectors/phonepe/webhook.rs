@@ -51,7 +51,10 @@ pub(super) fn verify(
         let salt = salt_key.ok_or(SignatureError::NoSecret)?;
         let (_, index) = xv.rsplit_once("###").ok_or(SignatureError::Mismatch)?;
         let v: Value = serde_json::from_slice(body).map_err(|_| SignatureError::Mismatch)?;
-        let b64 = v.get("response").and_then(Value::as_str).ok_or(SignatureError::Mismatch)?;
+        let b64 = v
+            .get("response")
+            .and_then(Value::as_str)
+            .ok_or(SignatureError::Mismatch)?;
         let want = x_verify(b64, salt, index);
         return if ct_eq(xv.trim().to_ascii_lowercase().as_bytes(), want.as_bytes()) {
             Ok(())
@@ -62,7 +65,10 @@ pub(super) fn verify(
     let up = username_password.ok_or(SignatureError::NoSecret)?;
     let given = header(headers, AUTHORIZATION).ok_or(SignatureError::Missing(AUTHORIZATION))?;
     let want = v2_authorization(up);
-    if ct_eq(given.trim().to_ascii_lowercase().as_bytes(), want.as_bytes()) {
+    if ct_eq(
+        given.trim().to_ascii_lowercase().as_bytes(),
+        want.as_bytes(),
+    ) {
         Ok(())
     } else {
         Err(SignatureError::Mismatch)
@@ -87,7 +93,11 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
     if let Some(b64) = v.get("response").and_then(Value::as_str) {
         return parse_v1(b64);
     }
-    let event = v.get("event").or_else(|| v.get("type")).and_then(str_of).unwrap_or("");
+    let event = v
+        .get("event")
+        .or_else(|| v.get("type"))
+        .and_then(str_of)
+        .unwrap_or("");
     let Some(p) = v.get("payload") else {
         return Ok(CallbackData {
             gateway_event_id: format!("phonepe:{event}"),
@@ -151,7 +161,10 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
     out.gateway_payment_id = p.get("orderId").and_then(id_str);
     out.merchant_order_id = p.get("merchantOrderId").and_then(id_str);
     out.payment_id = out.merchant_order_id.clone();
-    out.payer_vpa = d.and_then(|d| d.pointer("/rail/vpa")).and_then(id_str);
+    out.payer_vpa = d
+        .and_then(|d| d.pointer("/rail/vpa"))
+        .and_then(id_str)
+        .filter(|v| v.contains('@'));
     Ok(out)
 }
 

@@ -4,6 +4,7 @@
 
 mod cashfree;
 mod generic;
+mod paytm;
 mod payu;
 mod phonepe;
 mod razorpay;
@@ -56,13 +57,13 @@ pub(crate) fn of(kind: ConnectorKind) -> &'static Dialect {
         ConnectorKind::JuspayUpi => &JUSPAY_UPI,
         ConnectorKind::Payu => &payu::DIALECT,
         ConnectorKind::Phonepe => &phonepe::DIALECT,
-        ConnectorKind::Paytm => &JUSPAY_UPI,
+        ConnectorKind::Paytm => &paytm::DIALECT,
     }
 }
 
 /// Callback-only gateway: nothing to initiate against, so it never accepts a payment;
 /// should one appear, it speaks the generic callback format.
-const JUSPAY_UPI: Dialect = Dialect {
+pub(crate) const JUSPAY_UPI: Dialect = Dialect {
     routes: Router::new,
     ..generic::DIALECT
 };

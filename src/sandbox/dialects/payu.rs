@@ -40,13 +40,31 @@ fn routes() -> Router<Arc<Shared>> {
 }
 
 const MANDATORY: [&str; 11] = [
-    "key", "txnid", "amount", "productinfo", "firstname", "email", "surl", "furl", "pg",
-    "bankcode", "hash",
+    "key",
+    "txnid",
+    "amount",
+    "productinfo",
+    "firstname",
+    "email",
+    "surl",
+    "furl",
+    "pg",
+    "bankcode",
+    "hash",
 ];
 
 /// The fields the reverse hash covers, echoed into the callback as posted.
 const ECHO: [&str; 10] = [
-    "key", "amount", "productinfo", "firstname", "email", "udf1", "udf2", "udf3", "udf4", "udf5",
+    "key",
+    "amount",
+    "productinfo",
+    "firstname",
+    "email",
+    "udf1",
+    "udf2",
+    "udf3",
+    "udf4",
+    "udf5",
 ];
 
 fn failed(message: &str) -> Response {
@@ -112,9 +130,8 @@ async fn payment(State(s): S, body: Bytes) -> Response {
                     .iter()
                     .map(|k| (k.to_string(), f.get(k).to_string()))
                     .collect();
-                s.callbacks.accepted(
-                    Accepted::new(&txnid, &id, f.raw("udf1"), paise, ok).with_echo(echo),
-                );
+                s.callbacks
+                    .accepted(Accepted::new(&txnid, &id, f.raw("udf1"), paise, ok).with_echo(echo));
             }
             let intent = format!(
                 "pa=sandbox@{}&pn=Sandbox&tr={id}&am={}&cu=INR",
@@ -144,7 +161,9 @@ async fn payment(State(s): S, body: Bytes) -> Response {
 
 fn ist(t: OffsetDateTime) -> String {
     t.to_offset(offset!(+5:30))
-        .format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
         .unwrap_or_default()
 }
 
@@ -152,12 +171,21 @@ async fn postservice(State(s): S, body: Bytes) -> Response {
     let f = Form::parse(&body);
     let txnid = f.get("var1").to_string();
     if f.get("command") != "verify_payment" {
-        return json(StatusCode::OK, r#"{"status":0,"msg":"Invalid command"}"#.into());
+        return json(
+            StatusCode::OK,
+            r#"{"status":0,"msg":"Invalid command"}"#.into(),
+        );
     }
-    if let (Some(salt), Some(key)) = (s.cred(|c| c.key_secret.as_ref()), s.cred(|c| c.key_id.as_ref())) {
+    if let (Some(salt), Some(key)) = (
+        s.cred(|c| c.key_secret.as_ref()),
+        s.cred(|c| c.key_id.as_ref()),
+    ) {
         let want = payu::command_hash(&key, "verify_payment", &txnid, &salt);
         if f.get("key") != key || !payu::hash::matches(f.get("hash"), &want) {
-            return json(StatusCode::OK, r#"{"status":0,"msg":"Invalid Hash."}"#.into());
+            return json(
+                StatusCode::OK,
+                r#"{"status":0,"msg":"Invalid Hash."}"#.into(),
+            );
         }
     }
     let Some(rec) = s.record(&txnid) else {
@@ -189,7 +217,13 @@ async fn postservice(State(s): S, body: Bytes) -> Response {
 
 // === callbacks ===
 
-fn callback_body(a: &Accepted, phase: Phase, at: OffsetDateTime, _event_id: &str, salt: &str) -> Vec<u8> {
+fn callback_body(
+    a: &Accepted,
+    phase: Phase,
+    at: OffsetDateTime,
+    _event_id: &str,
+    salt: &str,
+) -> Vec<u8> {
     let echo = |k: &str| {
         a.echo
             .iter()
@@ -197,7 +231,13 @@ fn callback_body(a: &Accepted, phase: Phase, at: OffsetDateTime, _event_id: &str
             .map_or(String::new(), |(_, v)| v.clone())
     };
     let (status, unmapped, bank_ref, error, message) = match (phase, a.succeeded) {
-        (Phase::Earlier, _) => ("pending", "pending", String::new(), "", "Transaction Pending"),
+        (Phase::Earlier, _) => (
+            "pending",
+            "pending",
+            String::new(),
+            "",
+            "Transaction Pending",
+        ),
         (Phase::Final, true) => (
             "success",
             "captured",
@@ -235,7 +275,12 @@ fn callback_body(a: &Accepted, phase: Phase, at: OffsetDateTime, _event_id: &str
     payu::sign_callback(salt, &pairs).into_bytes()
 }
 
-fn callback_headers(_salt: &str, _cb: &Callback, _attempt: u32, _now: OffsetDateTime) -> Vec<(&'static str, String)> {
+fn callback_headers(
+    _salt: &str,
+    _cb: &Callback,
+    _attempt: u32,
+    _now: OffsetDateTime,
+) -> Vec<(&'static str, String)> {
     // The hash travels in the body.
     Vec::new()
 }

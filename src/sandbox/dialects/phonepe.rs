@@ -46,13 +46,20 @@ fn routes() -> Router<Arc<Shared>> {
 const TOKEN_PREFIX: &str = "sbx-phonepe-";
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    json(status, json!({"code": code, "message": message}).to_string())
+    json(
+        status,
+        json!({"code": code, "message": message}).to_string(),
+    )
 }
 
 async fn token(State(s): S, body: Bytes) -> Response {
     let f = Form::parse(&body);
     if f.get("grant_type") != "client_credentials" || f.raw("client_id").is_none() {
-        return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "grant_type and client_id are required");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "grant_type and client_id are required",
+        );
     }
     let id_ok = s
         .cred(|c| c.key_id.as_ref())
@@ -94,34 +101,84 @@ async fn pay(State(s): S, h: HeaderMap, body: Bytes) -> Response {
         return unauthorized();
     }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Invalid request body");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "Invalid request body",
+        );
     };
-    let Some(order) = v.get("merchantOrderId").and_then(Value::as_str).filter(|o| !o.is_empty() && o.len() <= 63) else {
-        return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "merchantOrderId is invalid");
+    let Some(order) = v
+        .get("merchantOrderId")
+        .and_then(Value::as_str)
+        .filter(|o| !o.is_empty() && o.len() <= 63)
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "merchantOrderId is invalid",
+        );
     };
-    let Some(amount) = v.get("amount").and_then(Value::as_i64).filter(|a| *a >= 100) else {
-        return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "amount must be an integer in paise, at least 100");
+    let Some(amount) = v
+        .get("amount")
+        .and_then(Value::as_i64)
+        .filter(|a| *a >= 100)
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "amount must be an integer in paise, at least 100",
+        );
     };
-    let flow = v.pointer("/paymentFlow/type").and_then(Value::as_str).unwrap_or("");
-    let mode = v.pointer("/paymentFlow/paymentMode/type").and_then(Value::as_str).unwrap_or("");
+    let flow = v
+        .pointer("/paymentFlow/type")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let mode = v
+        .pointer("/paymentFlow/paymentMode/type")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     match (flow, mode) {
         ("PG", "UPI_INTENT" | "UPI_QR") | ("PG_CHECKOUT", _) => {}
-        ("PG", "UPI_COLLECT") if v.pointer("/paymentFlow/paymentMode/details/vpa").and_then(Value::as_str).is_some() => {}
-        ("PG", "UPI_COLLECT") => return error(StatusCode::BAD_REQUEST, "INVALID_VPA", "vpa is required for collect"),
-        _ => return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "paymentFlow is invalid"),
+        ("PG", "UPI_COLLECT")
+            if v.pointer("/paymentFlow/paymentMode/details/vpa")
+                .and_then(Value::as_str)
+                .is_some() => {}
+        ("PG", "UPI_COLLECT") => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_VPA",
+                "vpa is required for collect",
+            );
+        }
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "paymentFlow is invalid",
+            );
+        }
     }
     if s.record(order).is_some() {
-        return error(StatusCode::CONFLICT, "DUPLICATE_ORDER", "merchantOrderId already exists");
+        return error(
+            StatusCode::CONFLICT,
+            "DUPLICATE_ORDER",
+            "merchantOrderId already exists",
+        );
     }
     match s.decide().await {
         Verdict::Created => {
             let id = format!("OMO{:022}", s.next_seq());
             if s.remember(order, &id, amount).is_err() {
-                return error(StatusCode::CONFLICT, "DUPLICATE_ORDER", "merchantOrderId already exists");
+                return error(
+                    StatusCode::CONFLICT,
+                    "DUPLICATE_ORDER",
+                    "merchantOrderId already exists",
+                );
             }
             if s.callbacks.active() {
                 let ok = s.would_settle_ok(order);
-                s.callbacks.accepted(Accepted::new(order, &id, Some(order), amount, ok));
+                s.callbacks
+                    .accepted(Accepted::new(order, &id, Some(order), amount, ok));
             }
             let uri = upi_uri(&s, &id, Some(&rupees(amount)));
             let expire = OffsetDateTime::now_utc().unix_timestamp() * 1000 + 600_000;
@@ -129,7 +186,10 @@ async fn pay(State(s): S, h: HeaderMap, body: Bytes) -> Response {
             if let Some(o) = out.as_object_mut() {
                 match (flow, mode) {
                     ("PG_CHECKOUT", _) => {
-                        o.insert("redirectUrl".into(), json!(format!("http://{}/checkout/{id}", s.addr)));
+                        o.insert(
+                            "redirectUrl".into(),
+                            json!(format!("http://{}/checkout/{id}", s.addr)),
+                        );
                     }
                     (_, "UPI_INTENT") => {
                         o.insert("intentUrl".into(), json!(uri));
@@ -143,7 +203,11 @@ async fn pay(State(s): S, h: HeaderMap, body: Bytes) -> Response {
             json(StatusCode::OK, out.to_string())
         }
         Verdict::Declined => error(StatusCode::BAD_REQUEST, "INVALID_VPA", "Invalid VPA"),
-        Verdict::Error(code) => error(code, "INTERNAL_SERVER_ERROR", "There is an error trying to process your transaction at the moment"),
+        Verdict::Error(code) => error(
+            code,
+            "INTERNAL_SERVER_ERROR",
+            "There is an error trying to process your transaction at the moment",
+        ),
         Verdict::Timeout => hold().await,
     }
 }
@@ -153,13 +217,26 @@ async fn status(State(s): S, h: HeaderMap, Path(id): Path<String>) -> Response {
         return unauthorized();
     }
     let Some(rec) = s.record(&id) else {
-        return error(StatusCode::NOT_FOUND, "ORDER_NOT_FOUND", "No order found for this merchantOrderId");
+        return error(
+            StatusCode::NOT_FOUND,
+            "ORDER_NOT_FOUND",
+            "No order found for this merchantOrderId",
+        );
     };
     let ok = s.settles_ok(&id);
-    json(StatusCode::OK, order_json(&rec.gateway_id, &id, rec.amount, ok, None).to_string())
+    json(
+        StatusCode::OK,
+        order_json(&rec.gateway_id, &id, rec.amount, ok, None).to_string(),
+    )
 }
 
-fn order_json(order_id: &str, merchant_order_id: &str, amount: i64, ok: bool, ts: Option<i64>) -> Value {
+fn order_json(
+    order_id: &str,
+    merchant_order_id: &str,
+    amount: i64,
+    ok: bool,
+    ts: Option<i64>,
+) -> Value {
     let ts = ts.unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp() * 1000);
     let utr = format!("{:012}", rrn(order_id));
     if ok {
@@ -176,12 +253,24 @@ fn order_json(order_id: &str, merchant_order_id: &str, amount: i64, ok: bool, ts
 
 // === callbacks ===
 
-fn callback_body(a: &Accepted, phase: Phase, at: OffsetDateTime, _event_id: &str, _secret: &str) -> Vec<u8> {
+fn callback_body(
+    a: &Accepted,
+    phase: Phase,
+    at: OffsetDateTime,
+    _event_id: &str,
+    _secret: &str,
+) -> Vec<u8> {
     let ts = at.unix_timestamp() * 1000;
     let (event, payload) = match phase {
         // An attempt failed while the order stays open for a retry.
         Phase::Earlier => {
-            let mut p = order_json(&a.gateway_payment_id, &a.payment_id, a.amount, false, Some(ts));
+            let mut p = order_json(
+                &a.gateway_payment_id,
+                &a.payment_id,
+                a.amount,
+                false,
+                Some(ts),
+            );
             if let Some(o) = p.as_object_mut() {
                 o.insert("state".into(), json!("PENDING"));
             }
@@ -189,16 +278,35 @@ fn callback_body(a: &Accepted, phase: Phase, at: OffsetDateTime, _event_id: &str
         }
         Phase::Final if a.succeeded => (
             "checkout.order.completed",
-            order_json(&a.gateway_payment_id, &a.payment_id, a.amount, true, Some(ts)),
+            order_json(
+                &a.gateway_payment_id,
+                &a.payment_id,
+                a.amount,
+                true,
+                Some(ts),
+            ),
         ),
         Phase::Final => (
             "checkout.order.failed",
-            order_json(&a.gateway_payment_id, &a.payment_id, a.amount, false, Some(ts)),
+            order_json(
+                &a.gateway_payment_id,
+                &a.payment_id,
+                a.amount,
+                false,
+                Some(ts),
+            ),
         ),
     };
-    json!({"event": event, "payload": payload}).to_string().into_bytes()
+    json!({"event": event, "payload": payload})
+        .to_string()
+        .into_bytes()
 }
 
-fn callback_headers(secret: &str, _cb: &Callback, _attempt: u32, _now: OffsetDateTime) -> Vec<(&'static str, String)> {
+fn callback_headers(
+    secret: &str,
+    _cb: &Callback,
+    _attempt: u32,
+    _now: OffsetDateTime,
+) -> Vec<(&'static str, String)> {
     vec![("authorization", phonepe::v2_authorization(secret))]
 }

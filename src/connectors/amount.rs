@@ -79,6 +79,11 @@ pub fn rupees(raw: &str) -> Result<Paise, AmountError> {
     Ok(Paise::from_rupees_str(&text)?)
 }
 
+/// A form field's rupee text (PayU `amount`, Paytm `TXNAMOUNT`): the same rules.
+pub fn rupees_text(s: &str) -> Result<Paise, AmountError> {
+    Ok(Paise::from_rupees_str(s)?)
+}
+
 /// [`minor_units`] of the field at `path`: `Ok(None)` when it is absent or null.
 pub fn minor_at(json: &str, path: &[&str]) -> Result<Option<Paise>, AmountError> {
     raw_at(json, path).map(minor_units).transpose()

@@ -11,10 +11,14 @@ pub mod amount;
 pub mod cashfree;
 mod classify;
 pub mod ebanx;
+pub mod form;
 pub mod generic;
 pub mod juspay_ec;
 pub mod juspay_upi;
 pub mod npci;
+pub mod paytm;
+pub mod payu;
+pub mod phonepe;
 pub mod razorpay;
 pub mod sign;
 mod spec;
@@ -37,6 +41,9 @@ pub use ebanx::Ebanx;
 pub use generic::Generic;
 pub use juspay_ec::JuspayEc;
 pub use juspay_upi::JuspayUpi;
+pub use paytm::Paytm;
+pub use payu::Payu;
+pub use phonepe::Phonepe;
 pub use razorpay::Razorpay;
 
 /// What we ask a gateway to do.
@@ -285,12 +292,9 @@ pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
         ConnectorKind::Adyen => Arc::new(Adyen::new(spec, upstream)),
         ConnectorKind::Ebanx => Arc::new(Ebanx::new(spec, upstream)?),
         ConnectorKind::JuspayEc => Arc::new(JuspayEc::new(spec, upstream)),
-        ConnectorKind::Payu | ConnectorKind::Phonepe | ConnectorKind::Paytm => {
-            return Err(UpstreamError::NotSupported(format!(
-                "the {} connector is not built yet",
-                spec.kind.as_str()
-            )));
-        }
+        ConnectorKind::Payu => Arc::new(Payu::new(spec, upstream)),
+        ConnectorKind::Phonepe => Arc::new(Phonepe::new(spec, upstream)),
+        ConnectorKind::Paytm => Arc::new(Paytm::new(spec, upstream)),
     })
 }
 

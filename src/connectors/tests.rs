@@ -12,7 +12,7 @@ use crate::connectors::{ConnectorKind, Credentials, GatewaySpec};
 use crate::model::Secret;
 use crate::model::{Currency, Customer, Method, Paise, PaymentRequest, Vpa};
 
-fn spec(kind: ConnectorKind) -> GatewaySpec {
+pub(crate) fn spec(kind: ConnectorKind) -> GatewaySpec {
     GatewaySpec {
         name: "t".into(),
         kind,
@@ -28,7 +28,7 @@ fn spec(kind: ConnectorKind) -> GatewaySpec {
     }
 }
 
-fn req(amount: i64, method: Method) -> PaymentRequest {
+pub(crate) fn req(amount: i64, method: Method) -> PaymentRequest {
     PaymentRequest {
         order_id: "ord_9".into(),
         amount: Paise(amount),
@@ -42,7 +42,7 @@ fn req(amount: i64, method: Method) -> PaymentRequest {
     }
 }
 
-fn ir(r: &PaymentRequest) -> InitiateRequest<'_> {
+pub(crate) fn ir(r: &PaymentRequest) -> InitiateRequest<'_> {
     InitiateRequest {
         payment_id: "sy_X",
         idempotency_key: "k",

@@ -171,7 +171,16 @@ impl SandboxHandle {
     /// (Re)configures this gateway's callbacks: to `<cfg.base_url>/<spec.name>`,
     /// signed with `spec`'s webhook secret, with `cfg`'s knobs and seed.
     pub fn send_callbacks(&self, spec: &GatewaySpec, cfg: &CallbackConfig) {
+        self.set_credentials(&spec.credentials);
         self.shared.callbacks.configure(spec, cfg);
+    }
+    /// The credentials switchyard holds for this gateway, so dialects that sign
+    /// requests (PayU's hash, PhonePe's token, Paytm's checksum) check them as the
+    /// real gateway would. Without them those checks are skipped.
+    pub fn set_credentials(&self, c: &crate::connectors::Credentials) {
+        self.shared
+            .credentials
+            .store(std::sync::Arc::new(c.clone()));
     }
     /// Stops accepting and drops open connections.
     pub fn stop(&self) {

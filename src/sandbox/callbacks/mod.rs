@@ -67,6 +67,8 @@ pub(crate) struct Accepted {
     /// The final outcome (as the status endpoint answers it).
     pub succeeded: bool,
     pub at: OffsetDateTime,
+    /// Request fields a dialect echoes back in its callback (PayU's hashed fields).
+    pub echo: Vec<(String, String)>,
 }
 
 impl Accepted {
@@ -84,7 +86,14 @@ impl Accepted {
             amount,
             succeeded,
             at: OffsetDateTime::now_utc(),
+            echo: Vec::new(),
         }
+    }
+
+    /// The same, echoing `fields` of the request in the callback.
+    pub(crate) fn with_echo(mut self, fields: Vec<(String, String)>) -> Self {
+        self.echo = fields;
+        self
     }
 }
 

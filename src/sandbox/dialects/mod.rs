@@ -7,6 +7,9 @@ mod cashfree;
 mod ebanx;
 mod generic;
 mod juspay_ec;
+mod paytm;
+mod payu;
+mod phonepe;
 mod razorpay;
 
 use std::sync::Arc;
@@ -55,9 +58,9 @@ pub(crate) fn of(kind: ConnectorKind) -> &'static Dialect {
         ConnectorKind::Razorpay => &razorpay::DIALECT,
         ConnectorKind::Cashfree => &cashfree::DIALECT,
         ConnectorKind::JuspayUpi => &JUSPAY_UPI,
-        ConnectorKind::Payu => &JUSPAY_UPI,
-        ConnectorKind::Phonepe => &JUSPAY_UPI,
-        ConnectorKind::Paytm => &JUSPAY_UPI,
+        ConnectorKind::Payu => &payu::DIALECT,
+        ConnectorKind::Phonepe => &phonepe::DIALECT,
+        ConnectorKind::Paytm => &paytm::DIALECT,
         ConnectorKind::Adyen => &adyen::DIALECT,
         ConnectorKind::Ebanx => &ebanx::DIALECT,
         ConnectorKind::JuspayEc => &juspay_ec::DIALECT,
@@ -66,7 +69,7 @@ pub(crate) fn of(kind: ConnectorKind) -> &'static Dialect {
 
 /// Callback-only gateway: nothing to initiate against, so it never accepts a payment;
 /// should one appear, it speaks the generic callback format.
-const JUSPAY_UPI: Dialect = Dialect {
+pub(crate) const JUSPAY_UPI: Dialect = Dialect {
     routes: Router::new,
     ..generic::DIALECT
 };

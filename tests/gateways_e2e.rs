@@ -252,3 +252,115 @@ async fn twins_refuse_what_the_gateways_refuse() {
         assert_eq!(r.status(), 401, "{kind:?}");
     }
 }
+
+fn drop_callbacks(e: &Env) {
+    e.twin.patch_callbacks(CallbackKnobsPatch {
+        drop_rate: Some(1.0),
+        ..Default::default()
+    });
+}
+
+/// An Adyen notification batch carries several items, each signed on its own: every
+/// item becomes an event, and the answer is Adyen's `[accepted]`.
+#[tokio::test]
+async fn adyen_batch_is_applied_item_by_item_and_accepted() {
+    let e = env(ConnectorKind::Adyen).await;
+    drop_callbacks(&e);
+    let mut items = Vec::new();
+    let mut pids = Vec::new();
+    for (i, ok) in [(0, "true"), (1, "false")] {
+        let (_, v, _) = e
+            .server
+            .pay(&format!("ab_{i}"), payment(&format!("ab_{i}"), "upi_qr"))
+            .await;
+        let pid = v["payment_id"].as_str().unwrap().to_string();
+        let mut item = serde_json::json!({
+            "amount": {"currency": "INR", "value": 29_950}, "eventCode": "AUTHORISATION",
+            "eventDate": "2026-01-02T10:00:00+05:30", "merchantAccountCode": "M",
+            "merchantReference": pid, "paymentMethod": "upi_qr",
+            "pspReference": v["gateway_payment_id"], "reason": "", "success": ok,
+            "additionalData": {}});
+        item["additionalData"]["hmacSignature"] =
+            switchyard::connectors::adyen::sign_item(ADYEN_HMAC_KEY, &item)
+                .unwrap()
+                .into();
+        items.push(serde_json::json!({ "NotificationRequestItem": item }));
+        pids.push(pid);
+    }
+    let batch = serde_json::json!({"live": "false", "notificationItems": items});
+    let r = e
+        .server
+        .client
+        .post(e.server.url("/v1/callbacks/adyen"))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "[accepted]");
+    eventually(20, "both items' events at the sink", || {
+        let got = e.sink.received();
+        let st = |p: &str| {
+            got.iter()
+                .find(|ev| ev["payment_id"] == p && ev["source"] == "callback")
+                .map(|ev| ev["status"].clone())
+        };
+        st(&pids[0]) == Some("succeeded".into()) && st(&pids[1]) == Some("failed".into())
+    })
+    .await;
+}
+
+/// An EBANX notification names a payment only; when the status query cannot be
+/// made, the notification is refused with 503 (EBANX redelivers), and accepted once
+/// the query answers.
+#[tokio::test]
+async fn ebanx_notification_waits_for_its_status_query() {
+    let e = env(ConnectorKind::Ebanx).await;
+    drop_callbacks(&e);
+    let (_, v, _) = e.server.pay("eq_1", payment("eq_1", "upi_intent")).await;
+    let hash = v["gateway_payment_id"].as_str().unwrap().to_string();
+    let body =
+        format!("operation=payment_status_change&notification_type=update&hash_codes={hash}");
+    let key = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/sandbox/keys/ebanx_sandbox_private.pem"
+    ))
+    .unwrap();
+    let sig = switchyard::connectors::ebanx::sign_notification(&key, body.as_bytes()).unwrap();
+    let post = || {
+        e.server
+            .client
+            .post(e.server.url("/v1/callbacks/ebanx"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-signaturecontent", sig.clone())
+            .body(body.clone())
+            .send()
+    };
+    e.twin.patch(switchyard::sandbox::KnobsPatch {
+        down: Some(true),
+        ..Default::default()
+    });
+    assert_eq!(post().await.unwrap().status(), 503);
+    e.twin.patch(switchyard::sandbox::KnobsPatch {
+        down: Some(false),
+        ..Default::default()
+    });
+    let mut status = 0;
+    for _ in 0..50 {
+        // The twin re-binds its listener when `down` clears.
+        status = post().await.unwrap().status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(status, 200);
+    let pid = v["payment_id"].as_str().unwrap().to_string();
+    eventually(20, "the queried state at the sink", || {
+        e.sink
+            .received()
+            .iter()
+            .any(|ev| ev["payment_id"] == pid.as_str() && ev["status"] == "succeeded")
+    })
+    .await;
+}

@@ -54,7 +54,7 @@ pub fn failure_reason(order: &Value, st: PaymentStatus) -> Option<Reason> {
         .or_else(|| order.get("bank_error_code").and_then(str_of));
     Some(
         npci.as_deref()
-            .and_then(Reason::from_npci)
+            .and_then(crate::connectors::npci::reason)
             .or_else(|| word.and_then(reason_from_word))
             .unwrap_or(match order.get("status").and_then(str_of) {
                 Some("AUTHENTICATION_FAILED") => Reason::DeclinedByCustomer,

@@ -148,6 +148,14 @@ fn credentials(
         g.webhook_secret_env.as_deref(),
         g.webhook_secret_file.as_deref(),
     );
+    let previous_webhook_secret = secret_ref(
+        diag,
+        env,
+        at,
+        "previous_webhook_secret",
+        g.previous_webhook_secret_env.as_deref(),
+        g.previous_webhook_secret_file.as_deref(),
+    );
     if kind.needs_api_keys() {
         let needs = [
             ("key_id", g.key_id_env.is_none() && g.key_id_file.is_none()),
@@ -172,6 +180,7 @@ fn credentials(
         key_id,
         key_secret,
         webhook_secret,
+        previous_webhook_secret,
     }
 }
 

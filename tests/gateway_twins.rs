@@ -68,6 +68,7 @@ fn credentials(creds: (&str, &str, &str)) -> Credentials {
         key_id: Some(Secret::new(creds.0)),
         key_secret: Some(Secret::new(creds.1)),
         webhook_secret: Some(Secret::new(creds.2)),
+        previous_webhook_secret: None,
     }
 }
 
@@ -161,6 +162,42 @@ async fn initiate_callback_sink_and_status_after_a_dropped_callback_per_gateway(
             assert_eq!(ev["gateway"], kind.as_str());
             let p = payment(&srv, &pid).await;
             assert_eq!(p["status"], ev["status"], "{kind:?}: {p}");
+            // Issue 12 item 12: finance finds the payment by the bank's and the
+            // gateway's references.
+            let mut looked_up = 0;
+            for name in ["utr", "rrn", "gateway_payment_id"] {
+                let Some(value) = ev[name].as_str().or(p[name].as_str()) else {
+                    continue;
+                };
+                let found: Value = srv
+                    .client
+                    .get(srv.url("/v1/payments"))
+                    .query(&[(name, value)])
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let ids: Vec<&str> = found["payments"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|x| x["payment_id"].as_str())
+                    .collect();
+                assert!(
+                    ids.contains(&pid.as_str()),
+                    "{kind:?} {name}={value}: {found}"
+                );
+                looked_up += 1;
+            }
+            assert!(looked_up >= 1, "{kind:?}: some reference to look up: {ev}");
+            if ev["status"] == "succeeded" {
+                assert!(
+                    ev["utr"].is_string() || ev["rrn"].is_string(),
+                    "{kind:?}: utr/rrn filled: {ev}"
+                );
+            }
         }
         assert_eq!(
             twin.callback_stats().failed,

@@ -133,6 +133,9 @@ pub struct Credentials {
     pub key_id: Option<Secret>,
     pub key_secret: Option<Secret>,
     pub webhook_secret: Option<Secret>,
+    /// The webhook secret before the last rotation, still accepted (Razorpay signs
+    /// retried old events with the secret they were first sent with).
+    pub previous_webhook_secret: Option<Secret>,
 }
 
 /// One gateway's settings as compiled from its `[[gateway]]` table.

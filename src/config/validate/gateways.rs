@@ -148,6 +148,14 @@ fn credentials(
         g.webhook_secret_env.as_deref(),
         g.webhook_secret_file.as_deref(),
     );
+    let previous_webhook_secret = secret_ref(
+        diag,
+        env,
+        at,
+        "previous_webhook_secret",
+        g.previous_webhook_secret_env.as_deref(),
+        g.previous_webhook_secret_file.as_deref(),
+    );
     if kind.needs_api_keys() {
         // EBANX authenticates with its integration key alone.
         let needs_id = kind != ConnectorKind::Ebanx;
@@ -177,6 +185,7 @@ fn credentials(
         key_id,
         key_secret,
         webhook_secret,
+        previous_webhook_secret,
     }
 }
 

@@ -191,10 +191,7 @@ fn parse_v1(b64: &str) -> Result<CallbackData, ParseError> {
         response_code
             .as_deref()
             .and_then(crate::connectors::npci::reason)
-            .or_else(|| match code.as_str() {
-                "TIMED_OUT" => Some(crate::model::Reason::Expired),
-                _ => None,
-            })
+            .or((code == "TIMED_OUT").then_some(crate::model::Reason::Expired))
             .unwrap_or(crate::model::Reason::Other)
     });
     let mtid = d.get("merchantTransactionId").and_then(id_str);

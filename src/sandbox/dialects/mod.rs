@@ -33,6 +33,9 @@ type S = State<Arc<Shared>>;
 /// How long a "timeout" request is held before the sandbox gives up on it.
 const HOLD: Duration = Duration::from_secs(300);
 
+/// Signature (and companion) headers of one callback delivery.
+pub(crate) type Headers = Vec<(&'static str, String)>;
+
 /// One gateway as the sandbox speaks it: its API routes and its callbacks in the
 /// real format. Adding a dialect: a file here with its handlers and a `DIALECT`,
 /// and one line in [`of`].
@@ -46,7 +49,7 @@ pub(crate) struct Dialect {
     /// The `Content-Type` the gateway posts callbacks with.
     pub content_type: &'static str,
     /// The signature (and companion) headers of one delivery attempt, signed now.
-    pub callback_headers: fn(&str, &Callback, u32, OffsetDateTime) -> Vec<(&'static str, String)>,
+    pub callback_headers: fn(&str, &Callback, u32, OffsetDateTime) -> Headers,
     /// The credential switchyard verifies this gateway's callbacks with.
     pub callback_secret: fn(&Credentials) -> Option<&Secret>,
 }

@@ -54,33 +54,33 @@ fn result(status: &str, code: &str, msg: &str, extra: Value) -> Response {
 }
 
 /// The `body` text and `Value` of a signed request, if its checksum holds.
-fn signed_body(s: &Shared, raw: &[u8]) -> Result<Value, Response> {
+fn signed_body(s: &Shared, raw: &[u8]) -> Result<Value, Box<Response>> {
     let text = std::str::from_utf8(raw).unwrap_or("");
     let inner = amount::raw_at(text, &["body"]).unwrap_or("");
     let v: Value = serde_json::from_str(inner)
-        .map_err(|_| result("F", "501", "Invalid request body", Value::Null))?;
+        .map_err(|_| Box::new(result("F", "501", "Invalid request body", Value::Null)))?;
     if let Some(key) = s.cred(|c| c.key_secret.as_ref()) {
         let sig = amount::raw_at(text, &["head", "signature"])
             .and_then(|s| serde_json::from_str::<String>(s).ok())
             .unwrap_or_default();
         if !paytm::checksum::verify(inner, &key, &sig) {
-            return Err(result(
+            return Err(Box::new(result(
                 "F",
                 "2005",
                 "Checksum provided is invalid",
                 Value::Null,
-            ));
+            )));
         }
     }
-    if let Some(mid) = s.cred(|c| c.key_id.as_ref()) {
-        if v.get("mid").and_then(Value::as_str) != Some(mid.as_str()) {
-            return Err(result(
-                "F",
-                "2013",
-                "Mid in the query param doesn't match with the Mid send in request",
-                Value::Null,
-            ));
-        }
+    if let Some(mid) = s.cred(|c| c.key_id.as_ref())
+        && v.get("mid").and_then(Value::as_str) != Some(mid.as_str())
+    {
+        return Err(Box::new(result(
+            "F",
+            "2013",
+            "Mid in the query param doesn't match with the Mid send in request",
+            Value::Null,
+        )));
     }
     Ok(v)
 }
@@ -95,7 +95,7 @@ fn token_for(order: &str) -> String {
 async fn initiate(State(s): S, body: Bytes) -> Response {
     let v = match signed_body(&s, &body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(order) = v
         .get("orderId")
@@ -184,7 +184,7 @@ fn ist(t: OffsetDateTime) -> String {
 async fn status(State(s): S, body: Bytes) -> Response {
     let v = match signed_body(&s, &body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let order = v.get("orderId").and_then(Value::as_str).unwrap_or("");
     let Some(rec) = s.record(order) else {

@@ -87,15 +87,15 @@ fn invalid(s: &Shared, f: &Form) -> Option<String> {
     if !matches!(amount::rupees_text(f.get("amount")), Ok(p) if p.get() > 0) {
         return Some("Invalid amount".into());
     }
-    if let Some(k) = s.cred(|c| c.key_id.as_ref()) {
-        if f.get("key") != k {
-            return Some("Invalid key".into());
-        }
+    if let Some(k) = s.cred(|c| c.key_id.as_ref())
+        && f.get("key") != k
+    {
+        return Some("Invalid key".into());
     }
-    if let Some(salt) = s.cred(|c| c.key_secret.as_ref()) {
-        if !payu::hash::matches(f.get("hash"), &payu::request_hash(f, &salt)) {
-            return Some("Invalid Hash".into());
-        }
+    if let Some(salt) = s.cred(|c| c.key_secret.as_ref())
+        && !payu::hash::matches(f.get("hash"), &payu::request_hash(f, &salt))
+    {
+        return Some("Invalid Hash".into());
     }
     match f.get("bankcode") {
         "UPI" if f.non_empty("vpa").is_none() => Some("Invalid VPA".into()),

@@ -59,55 +59,55 @@ fn error(status: StatusCode, code: &str, message: &str, typ: &str) -> Response {
 
 /// The checks Adyen makes before it processes a request; `Ok` carries
 /// `(reference, paise, currency)`.
-fn validate(h: &HeaderMap, v: &Value) -> Result<(String, i64, String), Response> {
+fn validate(h: &HeaderMap, v: &Value) -> Result<(String, i64, String), Box<Response>> {
     if h.get(API_KEY_HEADER).is_none_or(|k| k.is_empty()) {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::UNAUTHORIZED,
             "000",
             "HTTP Status Response - Unauthorized",
             "security",
-        ));
+        )));
     }
     let field = |k: &str| v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
     if field("merchantAccount").is_none() {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "14_005",
             "Required field 'merchantAccount' is not provided.",
             "validation",
-        ));
+        )));
     }
     let Some(reference) = field("reference") else {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "130",
             "Required field 'reference' is not provided.",
             "validation",
-        ));
+        )));
     };
     let Some(value) = v
         .pointer("/amount/value")
         .and_then(Value::as_i64)
         .filter(|x| *x >= 0)
     else {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "100",
             "Required field 'amount.value' is not provided or not an integer.",
             "validation",
-        ));
+        )));
     };
     let Some(currency) = v
         .pointer("/amount/currency")
         .and_then(Value::as_str)
         .filter(|c| c.len() == 3)
     else {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "101",
             "Required field 'amount.currency' is not provided.",
             "validation",
-        ));
+        )));
     };
     Ok((reference.to_string(), value, currency.to_string()))
 }
@@ -136,7 +136,7 @@ async fn adyen_payments(State(s): S, h: HeaderMap, body: Bytes) -> Response {
     };
     let (reference, paise, _cur) = match validate(&h, &v) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let typ = v
         .pointer("/paymentMethod/type")
@@ -194,7 +194,7 @@ async fn adyen_link(State(s): S, h: HeaderMap, body: Bytes) -> Response {
     };
     let (reference, paise, cur) = match validate(&h, &v) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match s.decide().await {
         Verdict::Created => {

@@ -89,24 +89,24 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 /// Basic auth (API key as username) and the merchant id header, as Juspay requires.
-fn authorized(h: &HeaderMap) -> Result<(), Response> {
+fn authorized(h: &HeaderMap) -> Result<(), Box<Response>> {
     let basic = h
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Basic ") && v.len() > 6);
     if !basic {
-        return Err(json(
+        return Err(Box::new(json(
             StatusCode::UNAUTHORIZED,
             j!({"status": "error", "error_code": "E02", "error_message": "Invalid API Key"})
                 .to_string(),
-        ));
+        )));
     }
     if h.get(MERCHANT_HEADER).is_none_or(|v| v.is_empty()) {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "E05",
             "x-merchantid header is missing",
-        ));
+        )));
     }
     Ok(())
 }
@@ -117,7 +117,7 @@ fn form(body: &[u8]) -> HashMap<String, String> {
 
 async fn juspay_order(State(s): S, h: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = authorized(&h) {
-        return r;
+        return *r;
     }
     let f = form(&body);
     let Some(order_id) = f.get("order_id").filter(|o| !o.is_empty()) else {
@@ -138,7 +138,7 @@ async fn juspay_order(State(s): S, h: HeaderMap, body: Bytes) -> Response {
 
 async fn juspay_txn(State(s): S, h: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = authorized(&h) {
-        return r;
+        return *r;
     }
     let f = form(&body);
     let order_id = f.get("order_id").cloned().unwrap_or_default();
@@ -215,7 +215,7 @@ fn order(paise: i64, order_id: &str, ok: bool) -> Value {
 
 async fn juspay_status(State(s): S, h: HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(r) = authorized(&h) {
-        return r;
+        return *r;
     }
     let Some(paise) = amount_of(s.addr, &id) else {
         return json(

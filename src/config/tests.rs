@@ -159,7 +159,10 @@ fn demo_config_loads_and_routes() {
     assert_eq!(s.generation, 7);
     assert_eq!(s.bootstrap.listen.to_string(), "127.0.0.1:18080");
     let names: Vec<&str> = s.gateways.iter().map(|g| g.spec.name.as_str()).collect();
-    assert_eq!(names, ["razorpay", "cashfree", "inhouse"]);
+    assert_eq!(
+        names,
+        ["razorpay", "cashfree", "inhouse", "adyen", "juspay"]
+    );
     let rzp = &s.gateways[0].spec.credentials;
     assert_eq!(
         rzp.key_secret.as_ref().map(Secret::expose),
@@ -185,10 +188,10 @@ fn demo_config_loads_and_routes() {
     assert_eq!(route(Method::UpiCollect), Some("upi-collect"));
     assert_eq!(route(Method::Card), Some("default"));
     let default = &s.routes[1];
-    let (rzp, cf, ih) = (0, 1, 2);
+    let (rzp, cf, ih, ady, jus) = (0, 1, 2, 3, 4);
     assert_eq!(
-        [rzp, cf, ih].map(|g| default.split.permille(g)),
-        [600, 300, 100]
+        [rzp, cf, ih, ady, jus].map(|g| default.split.permille(g)),
+        [500, 250, 100, 80, 70]
     );
     assert_eq!(default.fallback, vec![cf, ih]);
     assert!(default.split.pick(sticky_hash("ord_1"), |_| true).is_some());
@@ -345,7 +348,7 @@ fn describe_shows_routes_and_percentages() {
     )
     .unwrap();
     let d = describe(&s);
-    assert!(d.contains("razorpay w=60 (60.0%)"), "{d}");
+    assert!(d.contains("razorpay w=50 (50.0%)"), "{d}");
     assert!(d.contains("inhouse w=10 (10.0%)"), "{d}");
     assert!(d.contains("1. upi-collect: method in [upi_collect]"), "{d}");
     assert!(d.contains("fallback: cashfree -> inhouse"), "{d}");

@@ -32,6 +32,29 @@ pub struct Bootstrap {
     pub ledger_path: PathBuf,
     pub group_commit_max: usize,
     pub synchronous_full: bool,
+    pub ledger_integrity: crate::ledger::Integrity,
+    /// The listeners' connection limits and timeouts.
+    pub edge: Edge,
+}
+
+/// Connection handling at the public listener (`http::serve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub max_inflight_payments: usize,
+}
+
+impl Default for Edge {
+    fn default() -> Self {
+        Edge {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            max_inflight_payments: 256,
+        }
+    }
 }
 
 /// Request-path policy from `[server]`.
@@ -44,6 +67,7 @@ pub struct ServerPolicy {
     pub retry_budget_percent: u32,
     pub sticky_key: StickyKey,
     pub public_url: Option<String>,
+    pub max_amount_paise: i64,
 }
 
 /// One gateway as compiled: its settings and the connector built for them.
@@ -75,6 +99,8 @@ pub struct Snapshot {
     pub bootstrap: Bootstrap,
     pub server: ServerPolicy,
     pub admin_token: Option<Secret>,
+    /// `[admin] status_public`: `GET /status` on the admin listener needs no token.
+    pub status_public: bool,
     pub gateways: Vec<Gateway>,
     pub gateway_index: HashMap<String, GatewayIdx>,
     pub routes: Vec<Route>,
@@ -102,6 +128,8 @@ pub struct CallbackPolicy {
     /// `None`: no replay-window check.
     pub replay_tolerance: Option<Duration>,
     pub late_success_refund: bool,
+    /// Verified callbacks per second per gateway (0: unlimited).
+    pub rate_limit_per_second: u32,
 }
 
 impl Default for CallbackPolicy {
@@ -110,6 +138,7 @@ impl Default for CallbackPolicy {
             max_body_bytes: 65_536,
             replay_tolerance: Some(Duration::from_secs(300)),
             late_success_refund: false,
+            rate_limit_per_second: 2000,
         }
     }
 }

@@ -61,6 +61,7 @@ fn spec(kind: ConnectorKind, base_url: &str) -> GatewaySpec {
                 ConnectorKind::JuspayUpi => include_str!("keys/juspay_test_public.pem"),
                 _ => "whsec",
             })),
+            ..Default::default()
         },
         connect_timeout: Duration::from_millis(500),
         timeout: Duration::from_secs(2),
@@ -126,7 +127,7 @@ proptest! {
     ) {
         let opts = VerifyOptions { tolerance: Some(Duration::from_secs(300)), now: time::OffsetDateTime::now_utc() };
         let hm = headers(&h);
-        for kind in ConnectorKind::ALL {
+        for kind in ConnectorKind::all() {
             let c = connectors::build(&spec(kind, "http://127.0.0.1:9")).unwrap();
             let _ = c.verify_callback(&hm, &body, opts);
             let _ = c.parse_callback(&hm, &body);

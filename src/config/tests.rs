@@ -199,6 +199,20 @@ fn demo_config_loads_and_routes() {
 }
 
 #[test]
+fn twins_config_loads_with_the_three_new_connectors() {
+    let s = load_str(
+        include_str!("../../config/twins.toml"),
+        "twins.toml",
+        &any_env,
+        1,
+    )
+    .unwrap();
+    let kinds: Vec<&str> = s.gateways.iter().map(|g| g.spec.kind.as_str()).collect();
+    assert_eq!(kinds, ["payu", "phonepe", "paytm"]);
+    assert!(s.gateways.iter().all(|g| g.spec.idempotent));
+}
+
+#[test]
 fn example_config_loads_and_shows_every_key() {
     let text = include_str!("../../config/switchyard.example.toml");
     let s = load_str(text, "example.toml", &any_env, 1).unwrap();

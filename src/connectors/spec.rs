@@ -94,6 +94,17 @@ const KINDS: &[(ConnectorKind, &str, Idempotency)] = &[
 ];
 
 impl ConnectorKind {
+    /// Every dialect, in table order (derived from [`KINDS`]).
+    pub const ALL: [ConnectorKind; KINDS.len()] = {
+        let mut out = [ConnectorKind::Generic; KINDS.len()];
+        let mut i = 0;
+        while i < KINDS.len() {
+            out[i] = KINDS[i].0;
+            i += 1;
+        }
+        out
+    };
+
     /// Every dialect, in table order.
     pub fn all() -> impl Iterator<Item = ConnectorKind> {
         KINDS.iter().map(|(k, _, _)| *k)

@@ -8,7 +8,8 @@
 //!
 //! ## Module map (one-way layers, bottom to top; `tests/layers.rs` enforces it)
 //! 0. [`model`] (money in paise, ids, VPAs, `Secret`, `scrub`, `Throttle`), [`metrics`].
-//! 1. [`connectors`] (dialects, `GatewaySpec`, the upstream client), [`routing`]
+//! 1. [`connectors`] (dialects, the shared `amount` parser and `npci` table,
+//!    `GatewaySpec` and `Idempotency`, the upstream client), [`routing`]
 //!    (rules, sticky weighted split, `GatewayIdx`, `Ramp`), [`ledger`] (SQLite WAL,
 //!    exclusive lock and integrity check at open, group-commit writer that signals
 //!    the forwarder).

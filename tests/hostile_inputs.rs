@@ -59,8 +59,10 @@ fn spec(kind: ConnectorKind, base_url: &str) -> GatewaySpec {
             key_secret: Some(Secret::new("ks")),
             webhook_secret: Some(Secret::new(match kind {
                 ConnectorKind::JuspayUpi => include_str!("keys/juspay_test_public.pem"),
+                ConnectorKind::Ebanx => include_str!("../src/sandbox/keys/ebanx_sandbox_cert.pem"),
                 _ => "whsec",
             })),
+            ..Default::default()
         },
         connect_timeout: Duration::from_millis(500),
         timeout: Duration::from_secs(2),
@@ -126,13 +128,15 @@ proptest! {
     ) {
         let opts = VerifyOptions { tolerance: Some(Duration::from_secs(300)), now: time::OffsetDateTime::now_utc() };
         let hm = headers(&h);
-        for kind in ConnectorKind::ALL {
+        for kind in ConnectorKind::all() {
             let c = connectors::build(&spec(kind, "http://127.0.0.1:9")).unwrap();
             let _ = c.verify_callback(&hm, &body, opts);
             let _ = c.parse_callback(&hm, &body);
             let as_json = serde_json::to_vec(&json).unwrap();
             let _ = c.verify_callback(&hm, &as_json, opts);
             let _ = c.parse_callback(&hm, &as_json);
+            let _ = c.parse_callbacks(&hm, &body);
+            let _ = c.parse_callbacks(&hm, &as_json);
         }
     }
 

@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
             key_id: Some(Secret::new("kid")),
             key_secret: Some(Secret::new("ks")),
             webhook_secret: Some(Secret::new(secret)),
+            ..Default::default()
         },
         connect_timeout: Duration::from_millis(100),
         timeout: Duration::from_millis(100),

@@ -48,6 +48,7 @@ fn world() -> &'static World {
                         key_id: Some(Secret::new("kid")),
                         key_secret: Some(Secret::new("ks")),
                         webhook_secret: None,
+                        ..Default::default()
                     },
                     connect_timeout: Duration::from_millis(500),
                     timeout: Duration::from_secs(2),

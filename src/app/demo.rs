@@ -378,6 +378,10 @@ async fn summary(
 
 /// The demo's secrets: made up from the variable's name, nothing read from the process.
 fn demo_env(name: &str) -> Option<String> {
+    // Adyen's HMAC key is hex (this one is Adyen's published example key).
+    if name == "SWITCHYARD_DEMO_ADYEN_HMAC_KEY" {
+        return Some("44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056".into());
+    }
     name.starts_with("SWITCHYARD_DEMO_")
         .then(|| format!("demo-{}", name.to_lowercase()))
 }

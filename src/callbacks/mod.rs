@@ -39,6 +39,10 @@ pub enum CallbackError {
     Malformed(String),
     #[error("the ledger cannot commit; redeliver later")]
     Unavailable,
+    /// The callback names a payment whose state needs a status query (EBANX), and the
+    /// query failed: redeliver later.
+    #[error("the gateway's status query failed: {0}")]
+    Unresolved(String),
 }
 
 /// What an accepted callback did (the ACK body).
@@ -114,16 +118,45 @@ impl Callbacks {
             tracing::warn!(gateway = %name, error = %e, bytes = body.len(), "callback refused");
             return Err(CallbackError::InvalidSignature);
         }
-        let cd =
+        let events =
             gw.connector
-                .parse_callback(headers, body)
+                .parse_callbacks(headers, body)
                 .map_err(|ParseError::Malformed(m)| {
                     self.count(&name, "malformed");
                     tracing::warn!(gateway = %name, error = %m, "verified callback is malformed");
                     CallbackError::Malformed(m)
                 })?;
-        let Some(inc) = normalize::from_callback(&name, &cd, now) else {
-            self.count(&name, "ignored");
+        // A batch (Adyen, EBANX) is applied item by item; the ACK reports the first
+        // event that was not ignored. Any failure refuses the batch, which the gateway
+        // redelivers whole (the items already applied are then duplicates).
+        let mut ack: Option<Ack> = None;
+        for cd in events {
+            let cd = gw.connector.resolve_callback(cd).await.map_err(|e| {
+                self.count(&name, "unresolved");
+                tracing::warn!(gateway = %name, error = %e, "callback status query failed; answering 503");
+                CallbackError::Unresolved(e.to_string())
+            })?;
+            let one = self.apply_one(&name, &cd, now, &snap).await?;
+            if ack.as_ref().is_none_or(|a| a.event_id.is_none()) {
+                ack = Some(one);
+            }
+        }
+        Ok(ack.unwrap_or(Ack {
+            result: "ignored",
+            event_id: None,
+        }))
+    }
+
+    /// Normalizes and commits one parsed event.
+    async fn apply_one(
+        &self,
+        name: &Arc<str>,
+        cd: &crate::connectors::CallbackData,
+        now: OffsetDateTime,
+        snap: &crate::config::Snapshot,
+    ) -> Result<Ack, CallbackError> {
+        let Some(inc) = normalize::from_callback(name, cd, now) else {
+            self.count(name, "ignored");
             return Ok(Ack {
                 result: "ignored",
                 event_id: None,
@@ -137,12 +170,12 @@ impl Callbacks {
             .time_ledger_write("callback", write)
             .await
             .map_err(|e| {
-                self.count(&name, "unavailable");
+                self.count(name, "unavailable");
                 tracing::error!(gateway = %name, error = %e, "callback not committed; answering 503");
                 CallbackError::Unavailable
             })?;
-        self.report(&name, &applied);
-        self.count(&name, applied.result.as_str());
+        self.report(name, &applied);
+        self.count(name, applied.result.as_str());
         tracing::debug!(gateway = %name, event_id = %event_id, result = applied.result.as_str(), "callback");
         Ok(Ack {
             result: applied.result.as_str(),

@@ -139,6 +139,9 @@ pub struct RawGateway {
     pub key_secret_file: Option<String>,
     pub webhook_secret_env: Option<String>,
     pub webhook_secret_file: Option<String>,
+    /// During a webhook-secret rotation: the previous secret, still accepted.
+    pub previous_webhook_secret_env: Option<String>,
+    pub previous_webhook_secret_file: Option<String>,
     /// TCP connect timeout (default `"2s"`).
     pub connect_timeout: Option<String>,
     /// Whole-request timeout once connected (default `"8s"`).

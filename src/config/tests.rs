@@ -159,7 +159,10 @@ fn demo_config_loads_and_routes() {
     assert_eq!(s.generation, 7);
     assert_eq!(s.bootstrap.listen.to_string(), "127.0.0.1:18080");
     let names: Vec<&str> = s.gateways.iter().map(|g| g.spec.name.as_str()).collect();
-    assert_eq!(names, ["razorpay", "cashfree", "inhouse"]);
+    assert_eq!(
+        names,
+        ["razorpay", "cashfree", "inhouse", "adyen", "juspay"]
+    );
     let rzp = &s.gateways[0].spec.credentials;
     assert_eq!(
         rzp.key_secret.as_ref().map(Secret::expose),
@@ -185,14 +188,28 @@ fn demo_config_loads_and_routes() {
     assert_eq!(route(Method::UpiCollect), Some("upi-collect"));
     assert_eq!(route(Method::Card), Some("default"));
     let default = &s.routes[1];
-    let (rzp, cf, ih) = (0, 1, 2);
+    let (rzp, cf, ih, ady, jus) = (0, 1, 2, 3, 4);
     assert_eq!(
-        [rzp, cf, ih].map(|g| default.split.permille(g)),
-        [600, 300, 100]
+        [rzp, cf, ih, ady, jus].map(|g| default.split.permille(g)),
+        [500, 250, 100, 80, 70]
     );
     assert_eq!(default.fallback, vec![cf, ih]);
     assert!(default.split.pick(sticky_hash("ord_1"), |_| true).is_some());
     assert_eq!(s.gateway("cashfree").map(|(i, _)| i), Some(1));
+}
+
+#[test]
+fn twins_config_loads_with_the_three_new_connectors() {
+    let s = load_str(
+        include_str!("../../config/twins.toml"),
+        "twins.toml",
+        &any_env,
+        1,
+    )
+    .unwrap();
+    let kinds: Vec<&str> = s.gateways.iter().map(|g| g.spec.kind.as_str()).collect();
+    assert_eq!(kinds, ["payu", "phonepe", "paytm"]);
+    assert!(s.gateways.iter().all(|g| g.spec.idempotent));
 }
 
 #[test]
@@ -267,6 +284,24 @@ fn razorpay_needs_credentials() {
     assert_eq!(errs[0].line, Some(2));
 }
 
+/// Issue 12 item 1: Razorpay honours no idempotency key and does not dedupe on our
+/// reference, so a retry after a timeout could create a second payment.
+#[test]
+fn idempotent_is_refused_for_a_connector_that_cannot_honour_it() {
+    let text = MINIMAL.replace(
+        "connector = \"generic\"",
+        "connector = \"razorpay\"\nkey_id_env = \"K\"\nkey_secret_env = \"S\"\nidempotent = true",
+    );
+    let errs = errors(&text);
+    let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["gateway[0].idempotent"]);
+    assert!(errs[0].message.contains("cannot honour a retry"));
+    // Cashfree sends x-idempotency-key: allowed.
+    let ok = text.replace("\"razorpay\"", "\"cashfree\"");
+    let snap = load(&ok).unwrap();
+    assert!(snap.gateways[0].spec.idempotent);
+}
+
 #[test]
 fn route_semantics_are_checked() {
     let text = r#"
@@ -327,7 +362,7 @@ fn describe_shows_routes_and_percentages() {
     )
     .unwrap();
     let d = describe(&s);
-    assert!(d.contains("razorpay w=60 (60.0%)"), "{d}");
+    assert!(d.contains("razorpay w=50 (50.0%)"), "{d}");
     assert!(d.contains("inhouse w=10 (10.0%)"), "{d}");
     assert!(d.contains("1. upi-collect: method in [upi_collect]"), "{d}");
     assert!(d.contains("fallback: cashfree -> inhouse"), "{d}");

@@ -317,7 +317,7 @@ impl Connector for Generic {
             out.raw_status = raw.to_string();
             out.reason = reason_of(p);
             out.raw_code = p.get("npci_code").and_then(id_str);
-            out.amount = p.get("amount").and_then(Value::as_i64).map(Paise);
+            out.amount = strict_minor(body, &["payment", "amount"])?;
             out.utr = p.get("utr").and_then(id_str);
             out.rrn = p.get("rrn").and_then(id_str);
         } else {
@@ -336,7 +336,7 @@ impl Connector for Generic {
             out.refund_status = Some(rs);
             out.status = (rs == RefundStatus::Succeeded).then_some(PaymentStatus::Refunded);
             out.raw_status = raw.to_string();
-            out.amount = r.get("amount").and_then(Value::as_i64).map(Paise);
+            out.amount = strict_minor(body, &["refund", "amount"])?;
             out.utr = r.get("reference").and_then(id_str);
         }
         Ok(out)
@@ -379,4 +379,11 @@ impl Connector for Generic {
         }
         refund_report(&r.json()?).ok_or(RefundLookup::NotFound)
     }
+}
+
+/// The integer-paise amount at `path`, read from the raw text: present but not a
+/// non-negative integer is refused (never replaced by the intent's amount).
+fn strict_minor(body: &[u8], path: &[&str]) -> Result<Option<Paise>, ParseError> {
+    super::amount::minor_at(super::amount::text(body), path)
+        .map_err(|e| ParseError::Malformed(format!("{}: {e}", path.join("."))))
 }

@@ -6,10 +6,19 @@
 //! Connectors never decide whether to fail over: they report an [`Outcome`] and the
 //! engine applies the rules of DESIGN.md section 4.
 
+pub mod adyen;
+pub mod amount;
 pub mod cashfree;
 mod classify;
+pub mod ebanx;
+pub mod form;
 pub mod generic;
+pub mod juspay_ec;
 pub mod juspay_upi;
+pub mod npci;
+pub mod paytm;
+pub mod payu;
+pub mod phonepe;
 pub mod razorpay;
 pub mod refund;
 pub mod sign;
@@ -25,12 +34,18 @@ use time::OffsetDateTime;
 
 use crate::model::{Method, NextAction, Paise, PaymentRequest, PaymentStatus, Reason};
 pub use refund::{RefundLookup, RefundOutcome, RefundQuery, RefundReport, RefundRequest};
-pub use spec::{ConnectorKind, Credentials, GatewaySpec};
+pub use spec::{ConnectorKind, Credentials, GatewaySpec, Idempotency};
 use upstream::{Upstream, UpstreamError};
 
+pub use adyen::Adyen;
 pub use cashfree::Cashfree;
+pub use ebanx::Ebanx;
 pub use generic::Generic;
+pub use juspay_ec::JuspayEc;
 pub use juspay_upi::JuspayUpi;
+pub use paytm::Paytm;
+pub use payu::Payu;
+pub use phonepe::Phonepe;
 pub use razorpay::Razorpay;
 
 /// What we ask a gateway to do.
@@ -221,6 +236,12 @@ pub struct CallbackData {
 pub trait Connector: Send + Sync {
     fn kind(&self) -> ConnectorKind;
 
+    /// What this connector honours for a retry after an ambiguous outcome (the
+    /// declaration `check` holds `idempotent = true` against).
+    fn idempotency(&self) -> Idempotency {
+        self.kind().idempotency()
+    }
+
     /// Create the payment at the gateway and classify what happened.
     async fn initiate(&self, req: InitiateRequest<'_>) -> Outcome;
 
@@ -262,6 +283,31 @@ pub trait Connector: Send + Sync {
         let _ = q;
         Err(RefundLookup::Unsupported)
     }
+
+    /// Every event of a verified callback: one by default; a batch (Adyen's
+    /// `notificationItems`, EBANX's `hash_codes`) yields several.
+    fn parse_callbacks(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Vec<CallbackData>, ParseError> {
+        self.parse_callback(headers, body).map(|c| vec![c])
+    }
+
+    /// Completes a parsed event before it is applied. By default the callback carries
+    /// the state and is returned as is; a gateway whose notifications carry only
+    /// identifiers (EBANX) answers it with a status query here. An error means the
+    /// event cannot be completed now: the callback is refused with 503 so the gateway
+    /// redelivers it.
+    async fn resolve_callback(&self, cd: CallbackData) -> Result<CallbackData, UpstreamError> {
+        Ok(cd)
+    }
+
+    /// The body the gateway expects in its acknowledgement (Adyen: `[accepted]`);
+    /// `None`: switchyard's JSON ACK.
+    fn callback_ack(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// Builds the connector for a compiled gateway.
@@ -272,8 +318,16 @@ pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
         ConnectorKind::Razorpay => Arc::new(Razorpay::new(spec, upstream)),
         ConnectorKind::Cashfree => Arc::new(Cashfree::new(spec, upstream)),
         ConnectorKind::JuspayUpi => Arc::new(JuspayUpi::new(spec)?),
+        ConnectorKind::Adyen => Arc::new(Adyen::new(spec, upstream)),
+        ConnectorKind::Ebanx => Arc::new(Ebanx::new(spec, upstream)?),
+        ConnectorKind::JuspayEc => Arc::new(JuspayEc::new(spec, upstream)),
+        ConnectorKind::Payu => Arc::new(Payu::new(spec, upstream)),
+        ConnectorKind::Phonepe => Arc::new(Phonepe::new(spec, upstream)),
+        ConnectorKind::Paytm => Arc::new(Paytm::new(spec, upstream)),
     })
 }
 
+#[cfg(test)]
+mod intl_requests;
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,7 @@ use crate::connectors::{ConnectorKind, Credentials, GatewaySpec};
 use crate::model::Secret;
 use crate::model::{Currency, Customer, Method, Paise, PaymentRequest, Vpa};
 
-fn spec(kind: ConnectorKind) -> GatewaySpec {
+pub(crate) fn spec(kind: ConnectorKind) -> GatewaySpec {
     GatewaySpec {
         name: "t".into(),
         kind,
@@ -28,7 +28,7 @@ fn spec(kind: ConnectorKind) -> GatewaySpec {
     }
 }
 
-fn req(amount: i64, method: Method) -> PaymentRequest {
+pub(crate) fn req(amount: i64, method: Method) -> PaymentRequest {
     PaymentRequest {
         order_id: "ord_9".into(),
         amount: Paise(amount),
@@ -42,7 +42,7 @@ fn req(amount: i64, method: Method) -> PaymentRequest {
     }
 }
 
-fn ir(r: &PaymentRequest) -> InitiateRequest<'_> {
+pub(crate) fn ir(r: &PaymentRequest) -> InitiateRequest<'_> {
     InitiateRequest {
         payment_id: "sy_X",
         idempotency_key: "k",
@@ -214,4 +214,109 @@ fn generic_signatures() {
     assert_eq!(cd.kind, Some("payment"));
     assert_eq!(cd.amount, Some(Paise(100)));
     assert_eq!(cd.status, Some(crate::model::PaymentStatus::Succeeded));
+}
+
+/// Issue 12 item 12: during a rotation the previous Razorpay webhook secret still
+/// verifies (retried old events carry its signature); an unrelated one does not.
+#[test]
+fn razorpay_previous_secret_accepted_during_rotation() {
+    let mut s = spec(ConnectorKind::Razorpay);
+    s.credentials.previous_webhook_secret = Some(Secret::new("old-secret"));
+    let c = build(&s).unwrap();
+    let body = br#"{"entity":"event","event":"payment.captured"}"#;
+    let o = opts(None, OffsetDateTime::now_utc());
+    for (secret, ok) in [("whsec", true), ("old-secret", true), ("other", false)] {
+        let sig = sign::hmac_sha256_hex(secret.as_bytes(), &[body]);
+        assert_eq!(
+            c.verify_callback(&hm(&[("x-razorpay-signature", sig)]), body, o)
+                .is_ok(),
+            ok,
+            "{secret}"
+        );
+    }
+    // Without a previous secret configured, the old one is refused.
+    let c = build(&spec(ConnectorKind::Razorpay)).unwrap();
+    let sig = sign::hmac_sha256_hex(b"old-secret", &[body]);
+    assert!(
+        c.verify_callback(&hm(&[("x-razorpay-signature", sig)]), body, o)
+            .is_err()
+    );
+}
+
+/// Issue 12 items 4 and 14: a present but non-numeric, negative or fractional amount
+/// is refused by every existing parser (never replaced by the intent's amount).
+#[test]
+fn existing_parsers_refuse_bad_amounts() {
+    let h = HeaderMap::new();
+    let rzp = build(&spec(ConnectorKind::Razorpay)).unwrap();
+    let cf = build(&spec(ConnectorKind::Cashfree)).unwrap();
+    let generic = build(&spec(ConnectorKind::Generic)).unwrap();
+    for bad in [r#""x""#, "-100", "100.5", "1e3"] {
+        let r = format!(
+            r#"{{"entity":"event","event":"payment.captured","payload":{{"payment":{{"entity":{{"id":"pay_1","amount":{bad},"currency":"INR","status":"captured","method":"upi"}}}}}}}}"#
+        );
+        assert!(
+            rzp.parse_callback(&h, r.as_bytes()).is_err(),
+            "razorpay {bad}"
+        );
+        let g = format!(
+            r#"{{"event_id":"e1","type":"payment","payment":{{"status":"succeeded","amount":{bad}}}}}"#
+        );
+        assert!(
+            generic.parse_callback(&h, g.as_bytes()).is_err(),
+            "generic {bad}"
+        );
+    }
+    for bad in [r#""x""#, "-1.00", "1.001", "1e3"] {
+        let c = format!(
+            r#"{{"data":{{"order":{{"order_id":"sy_1"}},"payment":{{"cf_payment_id":"1","payment_status":"SUCCESS","payment_amount":{bad},"payment_currency":"INR"}}}},"type":"PAYMENT_SUCCESS_WEBHOOK"}}"#
+        );
+        assert!(
+            cf.parse_callback(&h, c.as_bytes()).is_err(),
+            "cashfree {bad}"
+        );
+    }
+    // Rupee decimals keep their text: 170.10 is 17010 paise exactly.
+    let ok = r#"{"data":{"order":{"order_id":"sy_1"},"payment":{"cf_payment_id":"1","payment_status":"SUCCESS","payment_amount":90071992547409.93,"payment_currency":"INR"}},"type":"PAYMENT_SUCCESS_WEBHOOK"}"#;
+    assert_eq!(
+        cf.parse_callback(&h, ok.as_bytes()).unwrap().amount,
+        Some(Paise(9_007_199_254_740_993))
+    );
+}
+
+/// Issue 12 item 12: Razorpay's UTR is `acquirer_data.rrn` (GATEWAYS.md 3.1), not
+/// `upi_transaction_id`; netbanking's reference is `bank_transaction_id`.
+#[test]
+fn razorpay_utr_comes_from_the_documented_field() {
+    let h = HeaderMap::new();
+    let rzp = build(&spec(ConnectorKind::Razorpay)).unwrap();
+    let upi = br#"{"entity":"event","event":"payment.captured","payload":{"payment":{"entity":{"id":"pay_1","amount":100,"currency":"INR","status":"captured","method":"upi","acquirer_data":{"rrn":"606311890458","upi_transaction_id":"AXL9f00ba"}}}}}"#;
+    let cd = rzp.parse_callback(&h, upi).unwrap();
+    assert_eq!(
+        (cd.utr.as_deref(), cd.rrn.as_deref()),
+        (Some("606311890458"), Some("606311890458"))
+    );
+    let nb = br#"{"entity":"event","event":"payment.captured","payload":{"payment":{"entity":{"id":"pay_2","amount":100,"currency":"INR","status":"captured","method":"netbanking","acquirer_data":{"bank_transaction_id":"HDF123"}}}}}"#;
+    assert_eq!(
+        rzp.parse_callback(&h, nb).unwrap().utr.as_deref(),
+        Some("HDF123")
+    );
+}
+
+/// Every connector declares what it honours; `check` holds configs to it.
+#[test]
+fn every_connector_declares_its_idempotency() {
+    use super::Idempotency;
+    for kind in ConnectorKind::all() {
+        let c = match build(&spec(kind)) {
+            Ok(c) => c,
+            Err(_) => continue, // Juspay UPI needs a PEM key
+        };
+        assert_eq!(c.idempotency(), kind.idempotency(), "{kind:?}");
+    }
+    assert_eq!(ConnectorKind::Razorpay.idempotency(), Idempotency::None);
+    assert_eq!(
+        ConnectorKind::Payu.idempotency(),
+        Idempotency::MerchantReference
+    );
 }

@@ -29,6 +29,18 @@ pub fn format_utc(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// A naive IST wall-clock time as PayU and Paytm send it (`2026-03-04 14:46:14`,
+/// Paytm adds `.0`), in UTC.
+pub fn parse_ist_naive(s: &str) -> Option<OffsetDateTime> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let t = s.trim();
+    let t = t.split_once('.').map_or(t, |(a, _)| a);
+    time::PrimitiveDateTime::parse(t, &fmt).ok().map(|p| {
+        p.assume_offset(time::macros::offset!(+5:30))
+            .to_offset(UtcOffset::UTC)
+    })
+}
+
 /// Whether `t` is within `tolerance` of `now` (either side).
 pub fn within(t: OffsetDateTime, now: OffsetDateTime, tolerance: std::time::Duration) -> bool {
     let diff = (now - t).abs();
@@ -49,6 +61,12 @@ mod tests {
                 .unwrap()
                 .unix_timestamp(),
             1_738_586_052
+        );
+        let p = parse_ist_naive("2026-03-04 14:46:14").unwrap();
+        assert_eq!(format_utc(p), "2026-03-04T09:16:14Z");
+        assert_eq!(
+            parse_ist_naive("2025-05-03 15:13:02.0").map(format_utc),
+            Some("2025-05-03T09:43:02Z".into())
         );
     }
 }

@@ -35,6 +35,22 @@ pub enum UpstreamError {
     NotSupported(String),
 }
 
+impl UpstreamError {
+    /// A status query's documented "no such payment" answer, as every connector
+    /// reports it (HTTP 404 whatever the gateway's own shape was).
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        UpstreamError::Status {
+            status: 404,
+            body: format!("no such payment at the gateway: {}", detail.into()),
+        }
+    }
+
+    /// Whether this is the gateway saying it has no such payment.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, UpstreamError::Status { status: 404, .. })
+    }
+}
+
 /// A gateway's HTTP answer.
 #[derive(Debug, Clone)]
 pub struct Response {

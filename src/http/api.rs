@@ -177,16 +177,69 @@ pub async fn get_payment(
 #[derive(Deserialize)]
 pub struct ListQuery {
     order_id: Option<String>,
+    utr: Option<String>,
+    rrn: Option<String>,
+    gateway_payment_id: Option<String>,
 }
 
-/// `GET /v1/payments?order_id=…`.
+/// A reference value as the lookups accept it: 1-64 visible ASCII characters.
+fn valid_reference(v: &str) -> bool {
+    (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// `GET /v1/payments?utr=…|rrn=…|gateway_payment_id=…`: finance's lookups by the
+/// bank's or the gateway's reference (indexed).
+async fn by_reference(
+    state: &AppState,
+    name: &'static str,
+    reference: crate::ledger::Reference,
+    value: String,
+) -> Result<Response, ApiError> {
+    if !valid_reference(&value) {
+        return Err(ApiError::invalid(
+            "must be 1-64 visible ASCII characters",
+            name,
+        ));
+    }
+    match state.ledger.payments_by_reference(reference, &value).await {
+        Ok(list) => {
+            Ok(axum::Json(serde_json::json!({ name: value, "payments": list })).into_response())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "ledger read failed");
+            Err(ApiError::Unavailable("ledger is not readable".into()))
+        }
+    }
+}
+
+/// `GET /v1/payments?order_id=…` (or one of `utr`, `rrn`, `gateway_payment_id`).
 pub async fn list_payments(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
+    use crate::ledger::Reference;
+    let refs = [
+        ("utr", Reference::Utr, q.utr),
+        ("rrn", Reference::Rrn, q.rrn),
+        (
+            "gateway_payment_id",
+            Reference::GatewayPaymentId,
+            q.gateway_payment_id,
+        ),
+    ];
+    let given = refs.iter().filter(|r| r.2.is_some()).count() + usize::from(q.order_id.is_some());
+    if given > 1 {
+        return Err(ApiError::invalid(
+            "give one of order_id, utr, rrn, gateway_payment_id",
+            "order_id",
+        ));
+    }
+    if let Some((name, reference, Some(value))) = refs.into_iter().find(|r| r.2.is_some()) {
+        return by_reference(&state, name, reference, value).await;
+    }
     let Some(order_id) = q.order_id else {
         return Err(ApiError::invalid(
-            "order_id query parameter is required",
+            "order_id query parameter is required (or utr, rrn, gateway_payment_id)",
             "order_id",
         ));
     };

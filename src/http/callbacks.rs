@@ -12,6 +12,7 @@
 //! | verified, over the gateway's `rate_limit_per_second` | 429 | `rate_limited` |
 //! | ledger cannot commit | 503 | `unavailable` |
 //! | otherwise | 200 | `{"result": accepted/duplicate/unchanged/conflict/orphan/ignored, "event_id"}` |
+//! | otherwise, for a gateway that documents its own ACK body (Adyen) | 200 | that body (`[accepted]`) |
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use axum::extract::State;
 
 use super::extract::Path;
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
 
@@ -34,7 +36,7 @@ pub async fn ingest(
     Path(gateway): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let flow = &state.callbacks;
     let snap = state.config.load();
     let Some((_, gw)) = snap.gateway(&gateway) else {
@@ -44,6 +46,7 @@ pub async fn ingest(
     let limit = snap.callbacks.max_body_bytes;
     let rate = snap.callbacks.rate_limit_per_second;
     let deadline = snap.server.request_timeout;
+    let ack_body = gw.connector.callback_ack();
     drop(snap);
     if let Err(e) = super::api::require_identity(&headers) {
         flow.count(&name, "malformed");
@@ -81,8 +84,12 @@ pub async fn ingest(
             ));
         }
     };
+    if let Some(b) = ack_body {
+        return Ok(b.into_response());
+    }
     Ok(Json(match ack.event_id {
         Some(id) => json!({ "result": ack.result, "event_id": id }),
         None => json!({ "result": ack.result }),
-    }))
+    })
+    .into_response())
 }

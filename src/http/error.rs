@@ -277,6 +277,9 @@ impl From<CallbackError> for ApiError {
             CallbackError::Unavailable => {
                 ApiError::Unavailable("the ledger cannot commit; redeliver later".into())
             }
+            CallbackError::Unresolved(_) => {
+                ApiError::Unavailable("the gateway's status query failed; redeliver later".into())
+            }
         }
     }
 }

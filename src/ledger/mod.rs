@@ -57,6 +57,7 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 pub use guard::{Integrity, verify};
+pub use read::Reference;
 pub use types::*;
 
 use read::ReadPool;
@@ -263,6 +264,17 @@ impl Ledger {
     pub async fn payment(&self, payment_id: &str) -> Result<Option<PaymentView>, LedgerError> {
         let id = payment_id.to_owned();
         self.read(move |conn| read::payment(conn, &id)).await
+    }
+
+    /// Every payment with this UTR, RRN or gateway payment id, newest first.
+    pub async fn payments_by_reference(
+        &self,
+        reference: Reference,
+        value: &str,
+    ) -> Result<Vec<PaymentView>, LedgerError> {
+        let v = value.to_owned();
+        self.read(move |conn| read::payments_by_reference(conn, reference, &v))
+            .await
     }
 
     /// Every payment of an order, newest first.

@@ -80,6 +80,55 @@ pub(crate) fn payment(
     Ok(view)
 }
 
+/// A bank-side or gateway reference a payment can be found by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reference {
+    Utr,
+    Rrn,
+    GatewayPaymentId,
+}
+
+impl Reference {
+    fn column(self) -> &'static str {
+        match self {
+            Reference::Utr => "utr",
+            Reference::Rrn => "rrn",
+            Reference::GatewayPaymentId => "gateway_payment_id",
+        }
+    }
+}
+
+/// The indexes behind [`payments_by_reference`] (appended to the migrations).
+pub(crate) const REFERENCE_MIGRATION: &str = "
+CREATE INDEX IF NOT EXISTS payments_by_utr ON payments (utr);
+CREATE INDEX IF NOT EXISTS payments_by_rrn ON payments (rrn);
+CREATE INDEX IF NOT EXISTS payments_by_gpid ON payments (gateway_payment_id);
+";
+
+/// Every payment carrying `value` as its `reference`, newest first (indexed).
+pub(crate) fn payments_by_reference(
+    conn: &mut Connection,
+    reference: Reference,
+    value: &str,
+) -> Result<Vec<PaymentView>, LedgerError> {
+    let tx = conn.transaction()?;
+    let sql = format!(
+        "SELECT payment_id FROM payments WHERE {} = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 100",
+        reference.column()
+    );
+    let ids: Vec<String> = tx
+        .prepare_cached(&sql)?
+        .query_map(params![value], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut views = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(v) = load(&tx, &id)? {
+            views.push(v);
+        }
+    }
+    Ok(views)
+}
+
 /// Every payment of an order, newest first.
 pub(crate) fn payments_by_order(
     conn: &mut Connection,

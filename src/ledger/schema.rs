@@ -134,6 +134,8 @@ END;
     super::callbacks::MIGRATION,
     // refunds: the refund row's own columns (refunds issue) and auto-refund decisions.
     super::refunds::MIGRATION,
+    // utr / rrn / gateway_payment_id lookups (GET /v1/payments?utr=…).
+    super::read::REFERENCE_MIGRATION,
 ];
 
 /// The schema version this binary writes.

@@ -192,7 +192,9 @@ impl Reason {
         }
     }
 
-    /// Maps an NPCI UPI response code (UPI.md section 2) to a reason.
+    /// Maps an NPCI UPI response code (UPI.md section 2) to a reason. The full table
+    /// (status, reason, safe to fail over) is `connectors::npci`; a test there keeps
+    /// the two in agreement.
     pub fn from_npci(code: &str) -> Option<Reason> {
         Some(match code {
             "Z9" => Reason::InsufficientFunds,
@@ -200,7 +202,9 @@ impl Reason {
             "Z6" => Reason::PinTriesExceeded,
             "Z8" | "Z7" | "U16" | "FL" | "FP" => Reason::LimitExceeded,
             "ZA" => Reason::DeclinedByCustomer,
-            "U69" => Reason::Expired,
+            "U69" | "X1" => Reason::Expired,
+            "ZH" => Reason::InvalidVpa,
+            "U30" => Reason::Other,
             "YE" | "B3" | "XH" | "ZX" => Reason::AccountBlocked,
             "59" | "K1" => Reason::RiskDeclined,
             "XY" | "U28" | "U90" | "UT" | "U09" | "U20" => Reason::IssuerUnavailable,

@@ -20,7 +20,7 @@
 
 pub mod callbacks;
 mod control;
-mod dialects;
+pub(crate) mod dialects;
 pub mod refunds;
 mod state;
 
@@ -172,7 +172,16 @@ impl SandboxHandle {
     /// (Re)configures this gateway's callbacks: to `<cfg.base_url>/<spec.name>`,
     /// signed with `spec`'s webhook secret, with `cfg`'s knobs and seed.
     pub fn send_callbacks(&self, spec: &GatewaySpec, cfg: &CallbackConfig) {
+        self.set_credentials(&spec.credentials);
         self.shared.callbacks.configure(spec, cfg);
+    }
+    /// The credentials switchyard holds for this gateway, so dialects that sign
+    /// requests (PayU's hash, PhonePe's token, Paytm's checksum) check them as the
+    /// real gateway would. Without them those checks are skipped.
+    pub fn set_credentials(&self, c: &crate::connectors::Credentials) {
+        self.shared
+            .credentials
+            .store(std::sync::Arc::new(c.clone()));
     }
     /// Every refund this gateway took, in order (ground truth).
     pub fn refunds(&self) -> Vec<refunds::SbxRefund> {

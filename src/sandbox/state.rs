@@ -1,8 +1,12 @@
 //! One sandbox gateway's shared state: knobs and counters as atomics, and the
 //! verdict draw for each initiation.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use arc_swap::ArcSwap;
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -10,7 +14,8 @@ use tokio::sync::watch;
 
 use super::callbacks::Callbacks;
 use super::{Knobs, KnobsPatch, Stats};
-use crate::connectors::ConnectorKind;
+use crate::connectors::{ConnectorKind, Credentials};
+use crate::model::Secret;
 
 const PPM: u32 = 1_000_000;
 
@@ -51,8 +56,27 @@ pub(crate) struct Shared {
     status_queries: AtomicU64,
     down_flag: AtomicBool,
     pub(crate) callbacks: Callbacks,
+    /// The gateway's credentials as switchyard holds them, for dialects that check a
+    /// request's signature or hash (empty until configured: then nothing is checked).
+    pub(crate) credentials: ArcSwap<Credentials>,
+    /// Payments by the merchant's reference, for dialects whose status API is keyed by
+    /// it and that refuse a reused reference (PayU txnid, PhonePe merchantOrderId,
+    /// Paytm ORDERID). Bounded: the oldest half is dropped past [`RECORDS_MAX`].
+    records: Mutex<HashMap<String, Record>>,
     /// Refunds taken, with their knobs (`sandbox::refunds`).
     pub(crate) refunds: super::refunds::RefundBook,
+}
+
+/// Most payments a sandbox remembers by reference.
+const RECORDS_MAX: usize = 200_000;
+
+/// One payment a sandbox accepted, by the merchant's reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub gateway_id: String,
+    pub amount: i64,
+    /// The sequence number it was accepted at (for bounded eviction).
+    pub seq: u64,
 }
 
 impl Shared {
@@ -83,8 +107,51 @@ impl Shared {
             status_queries: AtomicU64::new(0),
             down_flag: AtomicBool::new(false),
             callbacks,
+            credentials: ArcSwap::from_pointee(Credentials::default()),
+            records: Mutex::new(HashMap::new()),
             refunds: Default::default(),
         }
+    }
+
+    /// A credential's text, `None` when not configured.
+    pub(crate) fn cred(&self, pick: fn(&Credentials) -> Option<&Secret>) -> Option<String> {
+        pick(&self.credentials.load()).map(|s| s.expose().to_string())
+    }
+
+    /// Remembers a payment by reference; `Err` with the existing one when the
+    /// reference was used before.
+    pub(crate) fn remember(
+        &self,
+        reference: &str,
+        gateway_id: &str,
+        amount: i64,
+    ) -> Result<(), Record> {
+        let mut m = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = m.get(reference) {
+            return Err(r.clone());
+        }
+        if m.len() >= RECORDS_MAX {
+            let mut seqs: Vec<u64> = m.values().map(|r| r.seq).collect();
+            seqs.sort_unstable();
+            let cut = seqs[seqs.len() / 2];
+            m.retain(|_, r| r.seq > cut);
+        }
+        let seq = self.next_seq();
+        m.insert(
+            reference.to_string(),
+            Record {
+                gateway_id: gateway_id.to_string(),
+                amount,
+                seq,
+            },
+        );
+        Ok(())
+    }
+
+    /// The payment accepted under `reference`, if any.
+    pub(crate) fn record(&self, reference: &str) -> Option<Record> {
+        let m = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(reference).cloned()
     }
 
     pub(super) fn knobs(&self) -> Knobs {

@@ -54,7 +54,7 @@ pub(super) fn validate(
                 ConnectorKind::Generic
             }
             Some(c) => {
-                let opts = ConnectorKind::ALL.map(|k| (k.as_str(), k));
+                let opts: Vec<_> = ConnectorKind::all().map(|k| (k.as_str(), k)).collect();
                 one_of(
                     diag,
                     &format!("{at}.connector"),
@@ -75,6 +75,18 @@ pub(super) fn validate(
             }
         };
         let credentials = credentials(g, kind, &at, env, diag);
+        let idempotent = g.idempotent.unwrap_or(false);
+        if idempotent && !kind.idempotency().allows_retry() {
+            diag.error(
+                &format!("{at}.idempotent"),
+                format!(
+                    "the {} connector cannot honour a retry (no idempotency key, no dedupe \
+                     on our reference): a retry after a timeout could charge twice; set \
+                     idempotent = false",
+                    kind.as_str()
+                ),
+            );
+        }
         let pool_size = match g.pool_size {
             None => 64,
             Some(n) if n <= 10_000 => n as usize,
@@ -99,7 +111,7 @@ pub(super) fn validate(
             ),
             timeout: duration(diag, &format!("{at}.timeout"), g.timeout.as_deref(), 8),
             pool_size,
-            idempotent: g.idempotent.unwrap_or(false),
+            idempotent: idempotent && kind.idempotency().allows_retry(),
         });
     }
     (specs, names)
@@ -136,9 +148,22 @@ fn credentials(
         g.webhook_secret_env.as_deref(),
         g.webhook_secret_file.as_deref(),
     );
-    if !matches!(kind, ConnectorKind::Generic | ConnectorKind::JuspayUpi) {
+    let previous_webhook_secret = secret_ref(
+        diag,
+        env,
+        at,
+        "previous_webhook_secret",
+        g.previous_webhook_secret_env.as_deref(),
+        g.previous_webhook_secret_file.as_deref(),
+    );
+    if kind.needs_api_keys() {
+        // EBANX authenticates with its integration key alone.
+        let needs_id = kind != ConnectorKind::Ebanx;
         let needs = [
-            ("key_id", g.key_id_env.is_none() && g.key_id_file.is_none()),
+            (
+                "key_id",
+                needs_id && g.key_id_env.is_none() && g.key_id_file.is_none(),
+            ),
             (
                 "key_secret",
                 g.key_secret_env.is_none() && g.key_secret_file.is_none(),
@@ -160,6 +185,7 @@ fn credentials(
         key_id,
         key_secret,
         webhook_secret,
+        previous_webhook_secret,
     }
 }
 

@@ -9,9 +9,9 @@ use super::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::connectors::Credentials;
 use crate::connectors::classify::{id_str, str_of};
 use crate::connectors::sign::{self, header};
-use crate::connectors::time_fmt;
 use crate::connectors::{CallbackData, ParseError, RefundStatus, SignatureError, VerifyOptions};
-use crate::model::{Paise, PaymentStatus};
+use crate::connectors::{amount, time_fmt};
+use crate::model::PaymentStatus;
 
 /// Signs a webhook body as Cashfree does: the `x-webhook-signature` value (base64
 /// HMAC-SHA256 of the `x-webhook-timestamp` text, in Unix milliseconds, followed by
@@ -90,11 +90,8 @@ pub(super) fn parse_callback(headers: &HeaderMap, body: &[u8]) -> Result<Callbac
         out.gateway_payment_id = r.get("cf_payment_id").and_then(id_str);
         out.merchant_order_id = r.get("order_id").and_then(id_str);
         out.payment_id = out.merchant_order_id.clone();
-        out.amount = r
-            .get("refund_amount")
-            .map(Paise::from_rupees_json)
-            .transpose()
-            .map_err(|e| ParseError::Malformed(e.to_string()))?;
+        out.amount = amount::rupees_at(amount::text(body), &["data", "refund", "refund_amount"])
+            .map_err(|e| ParseError::Malformed(format!("refund_amount: {e}")))?;
         out.currency = r.get("refund_currency").and_then(id_str);
         out.utr = r.get("refund_arn").and_then(id_str);
         out.raw_status = raw;
@@ -137,11 +134,8 @@ pub(super) fn parse_callback(headers: &HeaderMap, body: &[u8]) -> Result<Callbac
         out.gateway_payment_id = rep.gateway_payment_id;
         out.merchant_order_id = v.pointer("/data/order/order_id").and_then(id_str);
         out.payment_id = out.merchant_order_id.clone();
-        out.amount = p
-            .get("payment_amount")
-            .map(Paise::from_rupees_json)
-            .transpose()
-            .map_err(|e| ParseError::Malformed(e.to_string()))?;
+        out.amount = amount::rupees_at(amount::text(body), &["data", "payment", "payment_amount"])
+            .map_err(|e| ParseError::Malformed(format!("payment_amount: {e}")))?;
         out.currency = p.get("payment_currency").and_then(id_str);
         out.utr = rep.utr;
         out.payer_vpa = p.pointer("/payment_method/upi/upi_id").and_then(id_str);

@@ -64,10 +64,10 @@ fn s(v: &Value, k: &str) -> Option<String> {
     v.get(k).and_then(id_str)
 }
 
-fn amount(v: &Value, k: &str) -> Result<Option<Paise>, ParseError> {
-    v.get(k)
-        .map(Paise::from_rupees_json)
-        .transpose()
+/// The rupee amount under `k`, from the raw text (never through `f64`); present but
+/// not a rupee decimal is refused.
+fn amount(body: &[u8], k: &str) -> Result<Option<Paise>, ParseError> {
+    crate::connectors::amount::rupees_at(crate::connectors::amount::text(body), &[k])
         .map_err(|e| ParseError::Malformed(format!("{k}: {e}")))
 }
 
@@ -77,7 +77,9 @@ fn payment_status(status: &str, code: &str) -> PaymentStatus {
     match (status, code) {
         ("DEEMED", _) | (_, "RB" | "96") => PaymentStatus::Deemed,
         ("PENDING", _) | (_, "01" | "U67" | "U68" | "RR" | "RP") => PaymentStatus::Pending,
-        ("SUCCESS", "00") | ("", "00") => PaymentStatus::Succeeded,
+        // Juspay's own status word is the verdict; a missing code says nothing
+        // against it (issue 12 item 12: not `failed`).
+        ("SUCCESS", "00" | "") | ("", "00") => PaymentStatus::Succeeded,
         (_, "U69") => PaymentStatus::Expired,
         _ => PaymentStatus::Failed,
     }
@@ -119,7 +121,7 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
         out.status = (rs == RefundStatus::Succeeded).then_some(PaymentStatus::Refunded);
         out.merchant_order_id = s(&v, "originalMerchantRequestId");
         out.payment_id = out.merchant_order_id.clone();
-        out.amount = amount(&v, "refundAmount")?;
+        out.amount = amount(body, "refundAmount")?;
         out.occurred_at = v
             .get("refundTimestamp")
             .and_then(Value::as_str)
@@ -156,7 +158,7 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
     out.rrn = s(&v, "gatewayReferenceId");
     out.merchant_order_id = s(&v, "merchantRequestId");
     out.payment_id = out.merchant_order_id.clone();
-    out.amount = amount(&v, "amount")?;
+    out.amount = amount(body, "amount")?;
     out.payer_vpa = s(&v, "payerVpa");
     out.occurred_at = v
         .get("transactionTimestamp")
@@ -178,6 +180,8 @@ mod tests {
         assert_eq!(payment_status("FAILURE", "Z9"), PaymentStatus::Failed);
         // A success word with a non-00 code is not money.
         assert_eq!(payment_status("SUCCESS", "ZA"), PaymentStatus::Failed);
+        // Issue 12 item 12: SUCCESS without a code is not a failure.
+        assert_eq!(payment_status("SUCCESS", ""), PaymentStatus::Succeeded);
     }
 
     #[test]
@@ -187,5 +191,16 @@ mod tests {
         assert!(cd.tpv_failed);
         assert_eq!(cd.status, Some(PaymentStatus::Succeeded));
         assert_eq!(cd.amount, Some(Paise(100)));
+    }
+
+    /// Issue 12 item 4: `"amount":"x"` is refused, never left for the intent's amount.
+    #[test]
+    fn bad_amounts_are_refused() {
+        for bad in [r#""x""#, r#""-1.00""#, r#""1.001""#, "1e2"] {
+            let body = format!(
+                r#"{{"amount":{bad},"gatewayResponseCode":"00","gatewayResponseStatus":"SUCCESS","gatewayTransactionId":"AXI1","merchantRequestId":"pay_1","type":"MERCHANT_CREDITED_VIA_PAY"}}"#
+            );
+            assert!(parse(body.as_bytes()).is_err(), "{bad}");
+        }
     }
 }

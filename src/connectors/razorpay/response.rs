@@ -140,10 +140,14 @@ pub(super) fn payment_report(p: &Value) -> StatusReport {
             None
         },
         gateway_payment_id: p.get("id").and_then(id_str),
-        utr: acq
-            .get("upi_transaction_id")
-            .and_then(id_str)
-            .or_else(|| acq.get("bank_transaction_id").and_then(id_str)),
+        // GATEWAYS.md 3.1: `acquirer_data.rrn` is the UPI / card RRN (the UPI UTR);
+        // netbanking's bank reference is `bank_transaction_id`. `upi_transaction_id`
+        // is the PSP's transaction id, not the UTR (issue 12 item 12).
+        utr: if p.get("method").and_then(Value::as_str) == Some("upi") {
+            acq.get("rrn").and_then(id_str)
+        } else {
+            acq.get("bank_transaction_id").and_then(id_str)
+        },
         rrn: acq.get("rrn").and_then(id_str),
         raw_status: p.get("status").and_then(str_of).unwrap_or("").to_string(),
         raw_code: p.get("error_reason").and_then(id_str),

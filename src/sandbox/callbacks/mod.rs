@@ -10,7 +10,7 @@
 //! seedable RNG. Non-2xx answers and connection errors are retried with backoff;
 //! counters ([`CallbackStats`]: sent, acked, failed, ...) are in the control API.
 
-mod format;
+pub(crate) mod format;
 mod knobs;
 mod refunds;
 mod send;
@@ -22,7 +22,7 @@ use arc_swap::ArcSwapOption;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
-use crate::connectors::{ConnectorKind, GatewaySpec};
+use crate::connectors::GatewaySpec;
 use knobs::KnobState;
 pub use knobs::{CallbackKnobs, CallbackKnobsPatch, CallbackStats};
 pub use send::RetryPolicy;
@@ -68,6 +68,8 @@ pub(crate) struct Accepted {
     /// The final outcome (as the status endpoint answers it).
     pub succeeded: bool,
     pub at: OffsetDateTime,
+    /// Request fields a dialect echoes back in its callback (PayU's hashed fields).
+    pub echo: Vec<(String, String)>,
 }
 
 impl Accepted {
@@ -85,7 +87,14 @@ impl Accepted {
             amount,
             succeeded,
             at: OffsetDateTime::now_utc(),
+            echo: Vec::new(),
         }
+    }
+
+    /// The same, echoing `fields` of the request in the callback.
+    pub(crate) fn with_echo(mut self, fields: Vec<(String, String)>) -> Self {
+        self.echo = fields;
+        self
     }
 }
 
@@ -99,12 +108,8 @@ pub(crate) struct Callbacks {
 
 /// The secret switchyard verifies this gateway's callbacks with.
 fn secret_of(spec: &GatewaySpec) -> Option<String> {
-    let c = &spec.credentials;
-    let s = match spec.kind {
-        ConnectorKind::Cashfree => c.webhook_secret.as_ref().or(c.key_secret.as_ref()),
-        _ => c.webhook_secret.as_ref(),
-    };
-    s.map(|s| s.expose().to_string())
+    (crate::sandbox::dialects::of(spec.kind).callback_secret)(&spec.credentials)
+        .map(|s| s.expose().to_string())
 }
 
 impl Callbacks {

@@ -50,7 +50,7 @@ pub(crate) async fn deliver(target: Arc<Target>, state: Arc<KnobState>, a: Accep
         tokio::time::sleep(plan.delay).await;
     }
     for (phase, times) in plan.steps {
-        let cb = format::build(target.kind, &a, phase);
+        let cb = format::build(target.kind, &a, phase, &target.secret);
         for _ in 0..times {
             send_one(&target, &state, &cb).await;
         }
@@ -61,7 +61,10 @@ async fn attempt(t: &Target, cb: &Callback, n: u32) -> bool {
     let mut rb = t
         .client
         .post(&t.url)
-        .header(CONTENT_TYPE, "application/json")
+        .header(
+            CONTENT_TYPE,
+            crate::sandbox::dialects::of(t.kind).content_type,
+        )
         .body(cb.body.clone());
     for (k, v) in format::headers(t.kind, &t.secret, cb, n, OffsetDateTime::now_utc()) {
         rb = rb.header(k, v);

@@ -13,6 +13,16 @@ use crate::model::Paise;
 use crate::sandbox::callbacks::Accepted;
 use crate::sandbox::state::{Shared, Verdict};
 
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::connectors::cashfree;
+use crate::sandbox::callbacks::format::{Callback, Phase, ist, rrn as cb_rrn, s};
+use crate::sandbox::dialects::Dialect;
+use axum::Router;
+use axum::routing::{get, post};
+use std::sync::Arc;
+
 /// `(paise, order id)` from a sandbox session id (`session_sbx<seq>_<paise>_<order id>`).
 fn session_parts(session: &str) -> Option<(i64, &str)> {
     let mut it = session.splitn(4, '_');
@@ -48,7 +58,7 @@ struct CfOrder<'a> {
     order_amount: &'a RawValue,
 }
 
-pub(super) async fn cf_order(State(s): S, body: Bytes) -> Response {
+async fn cf_order(State(s): S, body: Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<CfOrder<'_>>(&body) else {
         return cf_error(
             StatusCode::BAD_REQUEST,
@@ -90,7 +100,7 @@ struct CfUpi<'a> {
     channel: &'a str,
 }
 
-pub(super) async fn cf_pay(State(s): S, body: Bytes) -> Response {
+async fn cf_pay(State(s): S, body: Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<CfPay<'_>>(&body) else {
         return cf_error(
             StatusCode::BAD_REQUEST,
@@ -153,7 +163,7 @@ struct CfLink<'a> {
     link_amount: &'a RawValue,
 }
 
-pub(super) async fn cf_link(State(s): S, body: Bytes) -> Response {
+async fn cf_link(State(s): S, body: Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<CfLink<'_>>(&body) else {
         return cf_error(
             StatusCode::BAD_REQUEST,
@@ -190,7 +200,7 @@ pub(super) async fn cf_link(State(s): S, body: Bytes) -> Response {
     }
 }
 
-pub(super) async fn cf_payments(State(s): S, Path(id): Path<String>) -> Response {
+async fn cf_payments(State(s): S, Path(id): Path<String>) -> Response {
     let ok = s.settles_ok(&id);
     let oid = serde_json::Value::from(id.as_str());
     let body = if ok {
@@ -206,4 +216,81 @@ pub(super) async fn cf_payments(State(s): S, Path(id): Path<String>) -> Response
         )
     };
     json(StatusCode::OK, body)
+}
+
+fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/pg/orders", post(cf_order))
+        .route("/pg/orders/sessions", post(cf_pay))
+        .route("/pg/orders/{id}/payments", get(cf_payments))
+        .route("/pg/links", post(cf_link))
+}
+
+// === callbacks ===
+
+pub(super) const DIALECT: Dialect = Dialect {
+    routes,
+    callback_body,
+    content_type: "application/json",
+    callback_headers,
+    callback_secret: super::webhook_or_key_secret,
+};
+
+fn callback_body(
+    a: &Accepted,
+    phase: Phase,
+    at: OffsetDateTime,
+    _event_id: &str,
+    _secret: &str,
+) -> Vec<u8> {
+    let rupees = Paise(a.amount).to_rupees_string();
+    let (typ, status, message, bank_ref, errors) = match (phase, a.succeeded) {
+        (Phase::Earlier, _) => (
+            "PAYMENT_USER_DROPPED_WEBHOOK",
+            "USER_DROPPED",
+            "User dropped and did not complete the payment",
+            Value::Null,
+            "null".to_string(),
+        ),
+        (Phase::Final, true) => (
+            "PAYMENT_SUCCESS_WEBHOOK",
+            "SUCCESS",
+            "00::Transaction success",
+            s(&cb_rrn(a)),
+            "null".to_string(),
+        ),
+        (Phase::Final, false) => (
+            "PAYMENT_FAILED_WEBHOOK",
+            "FAILED",
+            "Z9::Insufficient funds",
+            Value::Null,
+            r#"{"error_code":"TRANSACTION_DECLINED","error_description":"insufficient balance","error_reason":"insufficient_funds","error_source":"customer","error_code_raw":"Z9","error_description_raw":"INSUFFICIENT FUNDS"}"#.to_string(),
+        ),
+    };
+    let pid = s(&a.payment_id);
+    format!(
+        r#"{{"data":{{"order":{{"order_id":{pid},"order_amount":{rupees},"order_currency":"INR","order_tags":null}},"payment":{{"cf_payment_id":{},"payment_status":"{status}","payment_amount":{rupees},"payment_currency":"INR","payment_message":"{message}","payment_time":"{t}","bank_reference":{bank_ref},"auth_id":null,"payment_method":{{"upi":{{"channel":"collect","upi_id":null}}}},"payment_group":"upi"}},"customer_details":{{"customer_id":{pid}}},"error_details":{errors}}},"event_time":"{t}","type":"{typ}"}}"#,
+        s(&a.gateway_payment_id),
+        t = ist(at),
+    )
+    .into_bytes()
+}
+
+fn callback_headers(
+    secret: &str,
+    cb: &Callback,
+    attempt: u32,
+    now: OffsetDateTime,
+) -> Vec<(&'static str, String)> {
+    let ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
+    vec![
+        (cashfree::TIMESTAMP_HEADER, ms.to_string()),
+        (
+            cashfree::SIGNATURE_HEADER,
+            cashfree::sign_callback(secret, ms, &cb.body),
+        ),
+        ("x-webhook-version", "2025-01-01".to_string()),
+        ("x-webhook-attempt", attempt.to_string()),
+        (cashfree::IDEMPOTENCY_HEADER, cb.event_id.clone()),
+    ]
 }

@@ -8,7 +8,17 @@ use serde::Deserialize;
 
 use super::{S, hold, json, rrn, rupees, upi_uri};
 use crate::sandbox::callbacks::Accepted;
-use crate::sandbox::state::Verdict;
+use crate::sandbox::state::{Shared, Verdict};
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::connectors::generic;
+use crate::sandbox::callbacks::format::{Callback, Phase, opt, rrn as cb_rrn, s};
+use crate::sandbox::dialects::Dialect;
+use axum::Router;
+use axum::routing::{get, post};
+use std::sync::Arc;
 
 #[derive(Deserialize)]
 struct GenericReq<'a> {
@@ -18,7 +28,7 @@ struct GenericReq<'a> {
     method: &'a str,
 }
 
-pub(super) async fn generic_initiate(State(s): S, body: Bytes) -> Response {
+async fn generic_initiate(State(s): S, body: Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<GenericReq<'_>>(&body) else {
         return json(
             StatusCode::BAD_REQUEST,
@@ -80,7 +90,7 @@ pub(super) async fn generic_initiate(State(s): S, body: Bytes) -> Response {
     }
 }
 
-pub(super) async fn generic_status(State(s): S, Path(id): Path<String>) -> Response {
+async fn generic_status(State(s): S, Path(id): Path<String>) -> Response {
     let ok = s.settles_ok(&id);
     let body = if ok {
         format!(
@@ -96,4 +106,59 @@ pub(super) async fn generic_status(State(s): S, Path(id): Path<String>) -> Respo
         )
     };
     json(StatusCode::OK, body)
+}
+
+fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/v1/payments", post(generic_initiate))
+        .route("/v1/payments/{id}", get(generic_status))
+}
+
+// === callbacks ===
+
+pub(super) const DIALECT: Dialect = Dialect {
+    routes,
+    callback_body,
+    content_type: "application/json",
+    callback_headers,
+    callback_secret: super::webhook_secret,
+};
+
+fn callback_body(
+    a: &Accepted,
+    phase: Phase,
+    at: OffsetDateTime,
+    event_id: &str,
+    _secret: &str,
+) -> Vec<u8> {
+    let (status, reason, npci, utr) = match (phase, a.succeeded) {
+        (Phase::Earlier, _) => ("pending", Value::Null, Value::Null, Value::Null),
+        (Phase::Final, true) => ("succeeded", Value::Null, Value::Null, s(&cb_rrn(a))),
+        (Phase::Final, false) => ("failed", s("insufficient_funds"), s("Z9"), Value::Null),
+    };
+    format!(
+        r#"{{"event_id":"{event_id}","type":"payment","payment":{{"id":{},"merchant_txn_id":{},"order_id":{},"status":"{status}","reason":{reason},"npci_code":{npci},"amount":{},"currency":"INR","utr":{utr},"rrn":{utr},"payer_vpa":null,"occurred_at":"{}"}}}}"#,
+        s(&a.gateway_payment_id),
+        s(&a.payment_id),
+        opt(a.order_id.as_deref()),
+        a.amount,
+        crate::connectors::time_fmt::format_utc(at),
+    )
+    .into_bytes()
+}
+
+fn callback_headers(
+    secret: &str,
+    cb: &Callback,
+    _attempt: u32,
+    now: OffsetDateTime,
+) -> Vec<(&'static str, String)> {
+    let ts = now.unix_timestamp();
+    vec![
+        (generic::TIMESTAMP_HEADER, ts.to_string()),
+        (
+            generic::SIGNATURE_HEADER,
+            generic::sign_callback(secret, ts, &cb.body),
+        ),
+    ]
 }

@@ -1,8 +1,15 @@
-//! The three dialects as the sandbox answers them. Ids carry the amount
-//! (`pay_sbx7a29900`) so status answers need no stored state.
+//! Every dialect as the sandbox answers it ([`Dialect`], one per gateway, looked up
+//! by [`of`]). Ids carry the amount (`pay_sbx7a29900`) so status answers need no
+//! stored state.
 
+mod adyen;
 mod cashfree;
+mod ebanx;
 mod generic;
+mod juspay_ec;
+mod paytm;
+mod payu;
+mod phonepe;
 mod razorpay;
 
 use std::sync::Arc;
@@ -12,41 +19,75 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 
+use time::OffsetDateTime;
+
+use super::callbacks::Accepted;
+use super::callbacks::format::{Callback, Phase};
 use super::state::Shared;
-use crate::connectors::ConnectorKind;
-use cashfree::{cf_link, cf_order, cf_pay, cf_payments};
-use generic::{generic_initiate, generic_status};
-use razorpay::{
-    rzp_link, rzp_order, rzp_order_payments, rzp_orders_by_receipt, rzp_payment, rzp_upi,
-};
+use crate::connectors::{ConnectorKind, Credentials};
+use crate::model::Secret;
 
 type S = State<Arc<Shared>>;
 
 /// How long a "timeout" request is held before the sandbox gives up on it.
 const HOLD: Duration = Duration::from_secs(300);
 
+/// Signature (and companion) headers of one callback delivery.
+pub(crate) type Headers = Vec<(&'static str, String)>;
+
+/// One gateway as the sandbox speaks it: its API routes and its callbacks in the
+/// real format. Adding a dialect: a file here with its handlers and a `DIALECT`,
+/// and one line in [`of`].
+pub(crate) struct Dialect {
+    /// The gateway's API (initiation and status), state-less until `with_state`.
+    pub routes: fn() -> Router<Arc<Shared>>,
+    /// The callback body for `phase` of an accepted payment (the same bytes on every
+    /// redelivery): `(payment, phase, at, stable event id, secret)`. The secret is
+    /// for dialects that sign inside the body (PayU's hash, Paytm's CHECKSUMHASH).
+    pub callback_body: fn(&Accepted, Phase, OffsetDateTime, &str, &str) -> Vec<u8>,
+    /// The `Content-Type` the gateway posts callbacks with.
+    pub content_type: &'static str,
+    /// The signature (and companion) headers of one delivery attempt, signed now.
+    pub callback_headers: fn(&str, &Callback, u32, OffsetDateTime) -> Headers,
+    /// The credential switchyard verifies this gateway's callbacks with.
+    pub callback_secret: fn(&Credentials) -> Option<&Secret>,
+}
+
+/// The dialect of `kind`: one line per gateway.
+pub(crate) fn of(kind: ConnectorKind) -> &'static Dialect {
+    match kind {
+        ConnectorKind::Generic => &generic::DIALECT,
+        ConnectorKind::Razorpay => &razorpay::DIALECT,
+        ConnectorKind::Cashfree => &cashfree::DIALECT,
+        ConnectorKind::JuspayUpi => &JUSPAY_UPI,
+        ConnectorKind::Payu => &payu::DIALECT,
+        ConnectorKind::Phonepe => &phonepe::DIALECT,
+        ConnectorKind::Paytm => &paytm::DIALECT,
+        ConnectorKind::Adyen => &adyen::DIALECT,
+        ConnectorKind::Ebanx => &ebanx::DIALECT,
+        ConnectorKind::JuspayEc => &juspay_ec::DIALECT,
+    }
+}
+
+/// Callback-only gateway: nothing to initiate against, so it never accepts a payment;
+/// should one appear, it speaks the generic callback format.
+pub(crate) const JUSPAY_UPI: Dialect = Dialect {
+    routes: Router::new,
+    ..generic::DIALECT
+};
+
+pub(crate) fn webhook_secret(c: &Credentials) -> Option<&Secret> {
+    c.webhook_secret.as_ref()
+}
+
+pub(crate) fn webhook_or_key_secret(c: &Credentials) -> Option<&Secret> {
+    c.webhook_secret.as_ref().or(c.key_secret.as_ref())
+}
+
 pub(super) fn router(shared: Arc<Shared>) -> Router {
-    let r = match shared.kind {
-        ConnectorKind::Generic => Router::new()
-            .route("/v1/payments", post(generic_initiate))
-            .route("/v1/payments/{id}", get(generic_status)),
-        ConnectorKind::Razorpay => Router::new()
-            .route("/v1/orders", post(rzp_order).get(rzp_orders_by_receipt))
-            .route("/v1/orders/{id}/payments", get(rzp_order_payments))
-            .route("/v1/payments/create/upi", post(rzp_upi))
-            .route("/v1/payments/{id}", get(rzp_payment))
-            .route("/v1/payment_links", post(rzp_link)),
-        ConnectorKind::Cashfree => Router::new()
-            .route("/pg/orders", post(cf_order))
-            .route("/pg/orders/sessions", post(cf_pay))
-            .route("/pg/orders/{id}/payments", get(cf_payments))
-            .route("/pg/links", post(cf_link)),
-        // Callback-only gateway: nothing to initiate against.
-        ConnectorKind::JuspayUpi => Router::new(),
-    };
-    r.merge(super::refunds::dialects::router(shared.kind))
+    (of(shared.kind).routes)()
+        .merge(super::refunds::dialects::router(shared.kind))
         .with_state(shared)
 }
 

@@ -11,6 +11,16 @@ use super::{S, amount_of, hold, json, rrn, rupees, upi_uri};
 use crate::sandbox::callbacks::Accepted;
 use crate::sandbox::state::{Shared, Verdict};
 
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::connectors::razorpay;
+use crate::sandbox::callbacks::format::{Callback, Phase, opt, rrn as cb_rrn, s};
+use crate::sandbox::dialects::Dialect;
+use axum::Router;
+use axum::routing::{get, post};
+use std::sync::Arc;
+
 #[derive(Deserialize)]
 struct RzpAmount<'a> {
     amount: i64,
@@ -43,7 +53,7 @@ fn rzp_error(status: StatusCode, code: &str, reason: &str, description: &str) ->
     )
 }
 
-pub(super) async fn rzp_order(State(s): S, body: Bytes) -> Response {
+async fn rzp_order(State(s): S, body: Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<RzpAmount<'_>>(&body) else {
         return rzp_error(
             StatusCode::BAD_REQUEST,
@@ -77,7 +87,7 @@ struct RzpFlow<'a> {
     flow: &'a str,
 }
 
-pub(super) async fn rzp_upi(State(s): S, body: Bytes) -> Response {
+async fn rzp_upi(State(s): S, body: Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<RzpUpi<'_>>(&body) else {
         return rzp_error(
             StatusCode::BAD_REQUEST,
@@ -123,7 +133,7 @@ pub(super) async fn rzp_upi(State(s): S, body: Bytes) -> Response {
     }
 }
 
-pub(super) async fn rzp_link(State(s): S, body: Bytes) -> Response {
+async fn rzp_link(State(s): S, body: Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<RzpAmount<'_>>(&body) else {
         return rzp_error(
             StatusCode::BAD_REQUEST,
@@ -175,7 +185,7 @@ fn rzp_payment_entity(s: &Shared, id: &str) -> String {
     }
 }
 
-pub(super) async fn rzp_payment(State(s): S, Path(id): Path<String>) -> Response {
+async fn rzp_payment(State(s): S, Path(id): Path<String>) -> Response {
     json(StatusCode::OK, rzp_payment_entity(&s, &id))
 }
 
@@ -184,7 +194,7 @@ pub(super) struct Receipt {
     receipt: Option<String>,
 }
 
-pub(super) async fn rzp_orders_by_receipt(Query(q): Query<Receipt>) -> Response {
+async fn rzp_orders_by_receipt(Query(q): Query<Receipt>) -> Response {
     match q.receipt {
         Some(r)
             if r.bytes()
@@ -204,7 +214,7 @@ pub(super) async fn rzp_orders_by_receipt(Query(q): Query<Receipt>) -> Response 
     }
 }
 
-pub(super) async fn rzp_order_payments(State(s): S, Path(id): Path<String>) -> Response {
+async fn rzp_order_payments(State(s): S, Path(id): Path<String>) -> Response {
     let pid = format!("pay_{}", id.trim_start_matches("order_"));
     json(
         StatusCode::OK,
@@ -213,4 +223,83 @@ pub(super) async fn rzp_order_payments(State(s): S, Path(id): Path<String>) -> R
             rzp_payment_entity(&s, &pid)
         ),
     )
+}
+
+fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/v1/orders", post(rzp_order).get(rzp_orders_by_receipt))
+        .route("/v1/orders/{id}/payments", get(rzp_order_payments))
+        .route("/v1/payments/create/upi", post(rzp_upi))
+        .route("/v1/payments/{id}", get(rzp_payment))
+        .route("/v1/payment_links", post(rzp_link))
+}
+
+// === callbacks ===
+
+pub(super) const DIALECT: Dialect = Dialect {
+    routes,
+    callback_body,
+    content_type: "application/json",
+    callback_headers,
+    callback_secret: super::webhook_secret,
+};
+
+fn callback_body(
+    a: &Accepted,
+    phase: Phase,
+    at: OffsetDateTime,
+    _event_id: &str,
+    _secret: &str,
+) -> Vec<u8> {
+    let (event, status, captured, err_code, err_reason, rrn) = match (phase, a.succeeded) {
+        (Phase::Earlier, _) => (
+            "payment.authorized",
+            "authorized",
+            false,
+            Value::Null,
+            Value::Null,
+            s(&cb_rrn(a)),
+        ),
+        (Phase::Final, true) => (
+            "payment.captured",
+            "captured",
+            true,
+            Value::Null,
+            Value::Null,
+            s(&cb_rrn(a)),
+        ),
+        (Phase::Final, false) => (
+            "payment.failed",
+            "failed",
+            false,
+            s("BAD_REQUEST_ERROR"),
+            s("insufficient_funds"),
+            Value::Null,
+        ),
+    };
+    let ts = at.unix_timestamp();
+    format!(
+        r#"{{"entity":"event","account_id":"acc_sandbox","event":"{event}","contains":["payment"],"payload":{{"payment":{{"entity":{{"id":{},"entity":"payment","amount":{},"currency":"INR","status":"{status}","order_id":{},"method":"upi","captured":{captured},"error_code":{err_code},"error_reason":{err_reason},"acquirer_data":{{"rrn":{rrn}}},"notes":{{"{}":{}}},"created_at":{ts}}}}}}},"created_at":{ts}}}"#,
+        s(&a.gateway_payment_id),
+        a.amount,
+        opt(a.order_id.as_deref()),
+        razorpay::NOTE_PAYMENT_ID,
+        s(&a.payment_id),
+    )
+    .into_bytes()
+}
+
+fn callback_headers(
+    secret: &str,
+    cb: &Callback,
+    _attempt: u32,
+    _now: OffsetDateTime,
+) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            razorpay::SIGNATURE_HEADER,
+            razorpay::sign_callback(secret, &cb.body),
+        ),
+        (razorpay::EVENT_ID_HEADER, cb.event_id.clone()),
+    ]
 }

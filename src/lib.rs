@@ -17,7 +17,9 @@
 //! 3. [`config`]: TOML → validate → compiled [`config::Snapshot`]; one load path.
 //! 4. [`health`]: windows, detectors, state machine, admission, the health task.
 //! 5. [`payments`] (initiation and failover), [`callbacks`] (ingest, normalize,
-//!    watchdog), [`reload`] (hot reload through [`reload::Live`]), [`sandbox`].
+//!    watchdog), [`refunds`] (refunds to the gateway that holds the money, their
+//!    status checks and the automatic policy), [`reload`] (hot reload through
+//!    [`reload::Live`]), [`sandbox`].
 //! 6. [`state`]: what the edge hands every handler.
 //! 7. [`http`]: the edge (accept loop with connection limits and timeouts, head
 //!    limits, load shedding); the one route table, the one error → HTTP map, the
@@ -37,6 +39,7 @@ pub mod metrics;
 pub mod model;
 pub mod payments;
 pub mod pipeline;
+pub mod refunds;
 pub mod reload;
 pub mod routing;
 pub mod sandbox;

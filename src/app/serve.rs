@@ -147,6 +147,7 @@ impl Server {
             rx.clone(),
         );
         crate::callbacks::watchdog::spawn(&state.callbacks, rx.clone());
+        crate::refunds::watch::spawn(&state.refunds, rx.clone());
         if let Some(feed) = self.health_rx {
             crate::health::task::spawn(state.health_context(), feed, rx.clone());
         }

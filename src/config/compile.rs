@@ -66,6 +66,7 @@ pub(crate) fn compile(
         pipeline: checked.pipeline,
         callbacks: checked.callbacks,
         watchdog: checked.watchdog,
+        refunds: checked.refunds,
         health: checked.health,
     })
 }

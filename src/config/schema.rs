@@ -47,6 +47,21 @@ pub(crate) const ROOT: &[Field] = &[
     ("callbacks", Shape::Table(CALLBACKS)),
     ("watchdog", Shape::Table(WATCHDOG)),
     ("health", Shape::Table(super::health::HEALTH)),
+    ("refunds", Shape::Table(REFUNDS)),
+];
+const REFUNDS: &[Field] = &[
+    ("first_check_after", Shape::Str),
+    ("check_interval", Shape::Str),
+    ("max_checks", Shape::U32),
+    ("max_attempts", Shape::U32),
+    ("scan_interval", Shape::Str),
+    ("auto", Shape::Table(REFUNDS_AUTO)),
+];
+const REFUNDS_AUTO: &[Field] = &[
+    ("tpv_failed", Shape::Bool),
+    ("duplicate_payment", Shape::Bool),
+    ("late_success", Shape::Bool),
+    ("dry_run", Shape::Bool),
 ];
 const PIPELINE: &[Field] = &[
     ("max_attempts", Shape::U32),

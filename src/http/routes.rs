@@ -67,6 +67,24 @@ pub const ROUTES: &[Route] = &[
     public("GET", "/v1/payments/{payment_id}", Auth::None, "getPayment"),
     public(
         "POST",
+        "/v1/payments/{payment_id}/refunds",
+        Auth::None,
+        "createRefund",
+    ),
+    public(
+        "GET",
+        "/v1/payments/{payment_id}/refunds",
+        Auth::None,
+        "listRefunds",
+    ),
+    public(
+        "GET",
+        "/v1/payments/{payment_id}/refunds/{refund_id}",
+        Auth::None,
+        "getRefund",
+    ),
+    public(
+        "POST",
         "/v1/callbacks/{gateway}",
         Auth::Signature,
         "ingestCallback",

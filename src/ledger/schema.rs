@@ -132,6 +132,8 @@ END;
     // pipeline: per-sink cursors and dead letters.
     super::delivery::MIGRATION,
     super::callbacks::MIGRATION,
+    // refunds: the refund row's own columns (refunds issue) and auto-refund decisions.
+    super::refunds::MIGRATION,
     // utr / rrn / gateway_payment_id lookups (GET /v1/payments?utr=…).
     super::read::REFERENCE_MIGRATION,
 ];

@@ -21,6 +21,7 @@
 pub mod callbacks;
 mod control;
 pub(crate) mod dialects;
+pub mod refunds;
 mod state;
 
 use std::future::Future;
@@ -181,6 +182,17 @@ impl SandboxHandle {
         self.shared
             .credentials
             .store(std::sync::Arc::new(c.clone()));
+    }
+    /// Every refund this gateway took, in order (ground truth).
+    pub fn refunds(&self) -> Vec<refunds::SbxRefund> {
+        self.shared.refunds.all()
+    }
+    pub fn refund_knobs(&self) -> refunds::RefundKnobs {
+        self.shared.refunds.knobs()
+    }
+    /// Replaces the refund knobs.
+    pub fn set_refund_knobs(&self, k: refunds::RefundKnobs) {
+        self.shared.refunds.set_knobs(k);
     }
     /// Stops accepting and drops open connections.
     pub fn stop(&self) {

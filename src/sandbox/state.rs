@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     /// it and that refuse a reused reference (PayU txnid, PhonePe merchantOrderId,
     /// Paytm ORDERID). Bounded: the oldest half is dropped past [`RECORDS_MAX`].
     records: Mutex<HashMap<String, Record>>,
+    /// Refunds taken, with their knobs (`sandbox::refunds`).
+    pub(crate) refunds: super::refunds::RefundBook,
 }
 
 /// Most payments a sandbox remembers by reference.
@@ -107,6 +109,7 @@ impl Shared {
             callbacks,
             credentials: ArcSwap::from_pointee(Credentials::default()),
             records: Mutex::new(HashMap::new()),
+            refunds: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@ mod callbacks;
 mod edge;
 mod gateways;
 mod pipeline;
+mod refunds;
 mod routes;
 
 use std::net::SocketAddr;
@@ -50,6 +51,7 @@ pub(crate) struct Checked {
     pub callbacks: super::CallbackPolicy,
     pub watchdog: super::WatchdogPolicy,
     pub health: super::health::HealthPolicy,
+    pub refunds: super::RefundPolicy,
 }
 
 pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnostics<'_>) -> Checked {
@@ -87,6 +89,7 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnosti
         pipeline,
         callbacks: callbacks::callbacks(&raw.callbacks, diag),
         watchdog: callbacks::watchdog(&raw.watchdog, diag),
+        refunds: refunds::validate(&raw.refunds, diag),
     }
 }
 

@@ -80,7 +80,9 @@ pub(crate) fn webhook_or_key_secret(c: &Credentials) -> Option<&Secret> {
 }
 
 pub(super) fn router(shared: Arc<Shared>) -> Router {
-    (of(shared.kind).routes)().with_state(shared)
+    (of(shared.kind).routes)()
+        .merge(super::refunds::dialects::router(shared.kind))
+        .with_state(shared)
 }
 
 fn json(status: StatusCode, body: String) -> Response {

@@ -205,7 +205,13 @@ async fn initiate_callback_sink_and_status_after_a_dropped_callback_per_gateway(
             "{kind:?}: every callback verified"
         );
 
-        // 2. the callback is dropped: the watchdog's status query resolves it.
+        // 2. a status query for a payment the gateway never saw is "not found".
+        let cfg = srv.state.config.load();
+        let (_, g) = cfg.gateway(kind.as_str()).unwrap();
+        let nf = g.connector.status("sy_never_sent", None).await.unwrap_err();
+        assert!(nf.is_not_found(), "{kind:?}: {nf}");
+
+        // 3. the callback is dropped: the watchdog's status query resolves it.
         twin.patch_callbacks(CallbackKnobsPatch {
             drop_rate: Some(1.0),
             ..Default::default()
@@ -218,10 +224,19 @@ async fn initiate_callback_sink_and_status_after_a_dropped_callback_per_gateway(
             .await;
         assert_eq!(st, 201, "{kind:?}: {v}");
         let pid = v["payment_id"].as_str().unwrap().to_string();
-        assert!(matches!(
-            payment(&srv, &pid).await["status"].as_str(),
-            Some("initiated" | "pending")
-        ));
+        let before = payment(&srv, &pid).await;
+        if matches!(before["status"].as_str(), Some("succeeded" | "failed")) {
+            // A pooled connection can die under the first attempt (`sent_unknown`):
+            // the same-gateway retry is then refused as a duplicate reference and
+            // answered from the status API — the dedupe path, no second payment.
+            assert!(
+                before["raw_status"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("replayed:")),
+                "{kind:?}: final before any callback only by replay: {before}"
+            );
+            continue;
+        }
         let policy = srv.state.config.load().watchdog.clone();
         let later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
         let checked = watchdog::scan(
@@ -243,11 +258,5 @@ async fn initiate_callback_sink_and_status_after_a_dropped_callback_per_gateway(
         );
         let ev = sink_event(dir.path(), &pid).await;
         assert_eq!(ev["status"], status.as_str());
-
-        // 3. a status query for a payment the gateway never saw is "not found".
-        let cfg = srv.state.config.load();
-        let (_, g) = cfg.gateway(kind.as_str()).unwrap();
-        let nf = g.connector.status("sy_never_sent", None).await.unwrap_err();
-        assert!(nf.is_not_found(), "{kind:?}: {nf}");
     }
 }

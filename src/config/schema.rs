@@ -90,6 +90,8 @@ const SERVER: &[Field] = &[
     ("retry_budget_percent", Shape::U32),
     ("sticky_key", Shape::Str),
     ("public_url", Shape::Str),
+    ("order_guard_live", Shape::Str),
+    ("order_guard_succeeded", Shape::Str),
 ];
 const ADMIN: &[Field] = &[
     ("listen", Shape::Str),

@@ -132,6 +132,8 @@ END;
     // pipeline: per-sink cursors and dead letters.
     super::delivery::MIGRATION,
     super::callbacks::MIGRATION,
+    // money checks: TPV and amount flags on the payment, duplicate payments.
+    super::money::MIGRATION,
 ];
 
 /// The schema version this binary writes.

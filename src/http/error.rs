@@ -57,9 +57,15 @@ pub enum ApiError {
     #[error("this gateway's secret may not move a payment made at another gateway")]
     GatewayMismatch,
     #[error("order {order_id} already has a succeeded payment ({payment_id})")]
-    OrderAlreadyPaid { order_id: String, payment_id: String },
+    OrderAlreadyPaid {
+        order_id: String,
+        payment_id: String,
+    },
     #[error("order {order_id} has a payment in progress ({payment_id}) at another gateway")]
-    OrderInProgress { order_id: String, payment_id: String },
+    OrderInProgress {
+        order_id: String,
+        payment_id: String,
+    },
     #[error("missing or wrong bearer token")]
     Unauthorized,
     #[error("the service is not ready: {0}")]

@@ -446,7 +446,12 @@ fn duplicate_payment(
         Some(gateway_payment_id.to_string()),
     );
     forward(conn, &event)?;
-    record(conn, inc, Some(&p.payment_id), ApplyResult::DuplicatePayment)?;
+    record(
+        conn,
+        inc,
+        Some(&p.payment_id),
+        ApplyResult::DuplicatePayment,
+    )?;
     Ok(Applied {
         result: ApplyResult::DuplicatePayment,
         event: Some(event),

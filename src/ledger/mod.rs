@@ -218,7 +218,8 @@ impl Ledger {
         idempotency_key: &str,
     ) -> Result<money::OrderGuard, LedgerError> {
         let (o, k) = (order_id.to_owned(), idempotency_key.to_owned());
-        self.read(move |conn| money::order_guard(conn, &o, &k)).await
+        self.read(move |conn| money::order_guard(conn, &o, &k))
+            .await
     }
 
     /// Write-ahead for attempt `seq` (1-based, the attempt's position in

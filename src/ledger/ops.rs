@@ -144,16 +144,19 @@ pub(crate) fn attempt_start(
 /// the outbox like any other, under an event id derived from the payment (so at most
 /// once).
 pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<usize, LedgerError> {
-    let Some(p) = super::callbacks::load_payment(conn, "payment_id = ?1", &[&c.payment_id])?
-    else {
+    let Some(p) = super::callbacks::load_payment(conn, "payment_id = ?1", &[&c.payment_id])? else {
         return Err(LedgerError::NotFound(format!("payment {}", c.payment_id)));
     };
     let current = p.status;
-    let decision = if c.status == PaymentStatus::Unknown && current == PaymentStatus::Initiated {
+    let decision = if current == PaymentStatus::Initiated && c.status == PaymentStatus::Unknown {
         // The only source of `unknown`: an initiation that cannot tell.
         Decision::Apply {
             late_success: false,
         }
+    } else if current != PaymentStatus::Initiated && !c.status.is_final() {
+        // A faster callback already moved the payment: the initiation's progress
+        // answer (`pending`, `unknown`) is older news than that.
+        Decision::Unchanged
     } else {
         decide(current, c.status)
     };
@@ -258,7 +261,10 @@ pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<usize, Ledge
     let conflict = matches!(decision, Decision::Conflict);
     if status != current || conflict {
         let late_success = matches!(decision, Decision::Apply { late_success: true });
-        super::callbacks::forward(conn, &initiation_event(c, &p, status, late_success, conflict))?;
+        super::callbacks::forward(
+            conn,
+            &initiation_event(c, &p, status, late_success, conflict),
+        )?;
     }
     // Callbacks that arrived before this answer (known only by the gateway's id).
     super::callbacks::link_orphans(

@@ -137,7 +137,16 @@ impl Attempts<'_> {
         // After an ambiguous attempt only a `Created` proves what the gateway holds
         // (the idempotent retry replayed the same payment): a decline, NotSent or 503
         // on the retry says nothing about the first attempt, which may be live.
-        if f.ambiguous && !matches!(f.outcome, Outcome::Created(_)) {
+        let says_nothing = matches!(
+            f.outcome,
+            Outcome::Declined { .. }
+                | Outcome::NotSent { .. }
+                | Outcome::Error5xx {
+                    not_processed: true,
+                    ..
+                }
+        );
+        if f.ambiguous && says_nothing {
             status = PaymentStatus::Unknown;
             reason = None;
             error = Some(PaymentError::GatewayTimeout);

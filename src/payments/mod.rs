@@ -127,7 +127,11 @@ impl Payments {
         let avail = |r: usize, g: usize| admission.admits(snap.generation, r, g, h2);
         // The order-level guard, before routing: an order with a live or succeeded
         // payment is pinned to that payment's gateway or refused (docs/MONEY.md).
-        let guard = match self.ledger.order_guard(&req.order_id, idempotency_key).await {
+        let guard = match self
+            .ledger
+            .order_guard(&req.order_id, idempotency_key)
+            .await
+        {
             Ok(g) => g,
             Err(e) => {
                 tracing::error!(error = %e, "ledger could not answer the order guard");

@@ -238,6 +238,8 @@ impl Connector for Generic {
         )
     }
 
+    /// Amounts are positive integers of paise; anything else (a string, a fraction,
+    /// a negative or zero) is refused rather than replaced by the intent's amount.
     fn parse_callback(
         &self,
         _headers: &HeaderMap,
@@ -280,7 +282,7 @@ impl Connector for Generic {
             out.raw_status = raw.to_string();
             out.reason = reason_of(p);
             out.raw_code = p.get("npci_code").and_then(id_str);
-            out.amount = p.get("amount").and_then(Value::as_i64).map(Paise);
+            out.amount = paise_field(p)?;
             out.utr = p.get("utr").and_then(id_str);
             out.rrn = p.get("rrn").and_then(id_str);
         } else {
@@ -297,9 +299,48 @@ impl Connector for Generic {
             out.refund_status = Some(rs);
             out.status = (rs == RefundStatus::Succeeded).then_some(PaymentStatus::Refunded);
             out.raw_status = raw.to_string();
-            out.amount = r.get("amount").and_then(Value::as_i64).map(Paise);
+            out.amount = paise_field(r)?;
             out.utr = r.get("reference").and_then(id_str);
         }
         Ok(out)
+    }
+}
+
+/// `amount` of a callback object: absent → `None`; a positive JSON integer of paise
+/// → its value; anything else is malformed (never silently the intent's amount).
+fn paise_field(obj: &Value) -> Result<Option<Paise>, ParseError> {
+    match obj.get("amount") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64().and_then(|n| i64::try_from(n).ok()) {
+            Some(n) if n > 0 => Ok(Some(Paise(n))),
+            _ => Err(ParseError::Malformed(format!(
+                "amount {v} is not a positive integer of paise"
+            ))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod amount_tests {
+    use super::*;
+
+    #[test]
+    fn callback_amounts_are_positive_integer_paise_or_refused() {
+        let obj =
+            |a: &str| -> Value { serde_json::from_str(&format!("{{\"amount\":{a}}}")).unwrap() };
+        assert_eq!(paise_field(&obj("49900")).unwrap(), Some(Paise(49_900)));
+        assert_eq!(paise_field(&obj("null")).unwrap(), None);
+        assert_eq!(paise_field(&serde_json::json!({})).unwrap(), None);
+        for bad in [
+            "\"x\"",
+            "-5",
+            "0",
+            "499.5",
+            "1e3",
+            "\"49900\"",
+            "99999999999999999999",
+        ] {
+            assert!(paise_field(&obj(bad)).is_err(), "{bad} accepted");
+        }
     }
 }

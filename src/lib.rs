@@ -10,7 +10,8 @@
 //! 0. [`model`] (money in paise, ids, VPAs, `Secret`), [`metrics`].
 //! 1. [`connectors`] (dialects, `GatewaySpec`, the upstream client), [`routing`]
 //!    (rules, sticky weighted split, `GatewayIdx`, `Ramp`), [`ledger`] (SQLite WAL,
-//!    group-commit writer that signals the forwarder).
+//!    group-commit writer that signals the forwarder; precedence and the money checks
+//!    of docs/MONEY.md).
 //! 2. [`alerts`] (queue and webhook delivery), [`pipeline`] (outbox → sinks, replay).
 //! 3. [`config`]: TOML → validate → compiled [`config::Snapshot`]; one load path.
 //! 4. [`health`]: windows, detectors, state machine, admission, the health task.

@@ -125,7 +125,7 @@ pub struct PaymentEvent {
     pub event_id: String,
     /// `payment`, `refund` or `stale`.
     pub kind: String,
-    /// `callback`, `status_check` or `watchdog`.
+    /// `callback`, `status_check`, `watchdog` or `initiation`.
     pub source: String,
     pub payment_id: String,
     pub order_id: String,

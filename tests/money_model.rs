@@ -70,6 +70,13 @@ enum Op {
         status: S,
     },
     Restart,
+    /// A new request whose last attempt never answers; the process dies there (the
+    /// request is dropped, the ledger reopened): a write-ahead intent, no completion.
+    Crash {
+        order: usize,
+        key: u8,
+        failover_first: bool,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -105,6 +112,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(gateway, ahead, status, n)| Op::Orphan { gateway, ahead, status, n }),
         2 => (0..8usize, cb_status()).prop_map(|(target, status)| Op::StatusCheck { target, status }),
         1 => Just(Op::Restart),
+        1 => (0..ORDERS, 0..3u8, any::<bool>())
+            .prop_map(|(order, key, failover_first)| Op::Crash { order, key, failover_first }),
     ]
 }
 
@@ -157,6 +166,8 @@ struct MPay {
     events: usize,
     /// Succeeded after failing (forwarded flagged `late_success`).
     late: bool,
+    /// Its initiation died before the completion (idempotency row in progress).
+    crashed: bool,
     /// Every status the ledger showed, in order.
     seen: Vec<S>,
 }
@@ -460,7 +471,73 @@ impl Run {
                 self.w.restart().await;
                 Ok(())
             }
+            Op::Crash {
+                order,
+                key,
+                failover_first,
+            } => self.crash(*order, *key, *failover_first).await,
         }
+    }
+
+    async fn crash(
+        &mut self,
+        order: usize,
+        key: u8,
+        failover_first: bool,
+    ) -> Result<(), TestCaseError> {
+        let k = format!("k{order}-{key}");
+        let plan: Vec<&str> = match self.m.guard(order) {
+            _ if self.m.keys.contains_key(&k) => return self.pay(order, key, &[Step::Hang]).await,
+            Some((true, _)) => return self.pay(order, key, &[Step::Hang]).await,
+            Some((false, g)) => vec![if g == "a" { "a" } else { "b" }],
+            None => vec!["a", "b"],
+        };
+        let steps: &[Step] = if failover_first && plan.len() == 2 {
+            &[Step::NotSent, Step::Hang]
+        } else {
+            &[Step::Hang]
+        };
+        let task = self
+            .w
+            .pay_spawned(&k, &format!("o{order}"), amount_of(order), steps);
+        for _ in steps {
+            self.w.script.wait_for_call().await;
+        }
+        let want: Vec<String> = plan[..steps.len()].iter().map(|g| g.to_string()).collect();
+        check(self.w.script.calls() == want, || {
+            format!("crash calls {:?}, model {want:?}", self.w.script.calls())
+        })?;
+        task.abort();
+        let _ = task.await;
+        self.w.restart().await;
+        let id = self
+            .w
+            .rows("SELECT payment_id FROM idempotency WHERE key = ?1", &k)
+            .await;
+        let id = id
+            .first()
+            .and_then(|r| r[0].clone())
+            .ok_or_else(|| TestCaseError::fail("no intent after the crash"))?;
+        let gateway = plan[steps.len() - 1].to_string();
+        self.m.keys.insert(k, self.m.pays.len());
+        self.m.pays.push(MPay {
+            id,
+            order,
+            gateway: gateway.clone(),
+            reached: BTreeSet::from([gateway.clone()]),
+            may_hold: BTreeSet::from([gateway]),
+            status: S::Initiated,
+            gpid: None,
+            paid_gpid: None,
+            duplicates: BTreeSet::new(),
+            tpv: false,
+            mismatch: false,
+            events: 0,
+            late: false,
+            crashed: true,
+            seen: vec![],
+        });
+        Ok(())
     }
 
     async fn pay(&mut self, order: usize, key: u8, steps: &[Step]) -> Result<(), TestCaseError> {
@@ -468,6 +545,17 @@ impl Run {
         let amount = amount_of(order);
         let got = self.w.pay(&key, &format!("o{order}"), amount, steps).await;
         if let Some(&i) = self.m.keys.get(&key) {
+            if self.m.pays[i].crashed {
+                // Its first request never finished (until the watchdog recovers it).
+                check(
+                    matches!(
+                        got,
+                        Err(switchyard::payments::PaymentError::RequestInProgress)
+                    ),
+                    || format!("retry of a crashed request: {got:?}"),
+                )?;
+                return Ok(());
+            }
             let (_, v, replayed) =
                 got.map_err(|e| TestCaseError::fail(format!("replay refused: {e}")))?;
             check(
@@ -529,6 +617,7 @@ impl Run {
             mismatch: false,
             events,
             late: false,
+            crashed: false,
             seen: vec![],
         });
         // Early callbacks known by this gateway payment id are linked now.
@@ -622,7 +711,9 @@ impl Run {
                 format!("{}: outbox ends at {at}, ledger {:?}", p.id, view.status)
             })?;
             // No idempotency row in progress once the payment is final.
-            if is_final(view.status) {
+            // A crashed initiation's row is recovered by the watchdog's sweep
+            // (`ledger::watchdog`, issue 12 item 9), not by the callback itself.
+            if is_final(view.status) && !p.crashed {
                 let open = self
                     .w
                     .rows(

@@ -71,6 +71,7 @@ impl Script {
     pub fn set(&self, steps: &[Step]) {
         *self.steps.lock().unwrap() = steps.iter().copied().collect();
         self.calls.lock().unwrap().clear();
+        self.arrived.forget_permits(usize::MAX);
     }
     pub fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()

@@ -206,15 +206,16 @@ impl Model {
         }
         self.seen_events.insert(c.event_id.clone());
         let paid = matches!(p.status, S::Succeeded);
-        if c.status == S::Succeeded && paid {
-            if let (Some(g), Some(by)) = (&c.gpid, &p.paid_gpid) {
-                if g != by {
-                    if p.duplicates.insert(g.clone()) {
-                        p.events += 1;
-                    }
-                    return;
-                }
+        // A success for another gateway payment than the one that paid: a duplicate.
+        if c.status == S::Succeeded
+            && paid
+            && let (Some(g), Some(by)) = (&c.gpid, &p.paid_gpid)
+            && g != by
+        {
+            if p.duplicates.insert(g.clone()) {
+                p.events += 1;
             }
+            return;
         }
         let wrong_amount = c.amount.is_some_and(|a| a != amount_of(p.order));
         let mismatch_new = wrong_amount && !p.mismatch;

@@ -354,3 +354,24 @@ async fn ledger_that_cannot_commit_answers_503() {
     assert_eq!(status, 503, "{v}");
     assert_eq!(v["error"]["code"], "unavailable");
 }
+
+/// A callback verified with another gateway's secret than the payment's is refused
+/// with 409 `gateway_mismatch` and counted; the payment does not move (issue 12
+/// item 0; before, any gateway's secret settled any payment).
+#[tokio::test]
+async fn another_gateways_secret_cannot_move_a_payment() {
+    let (srv, _gw) = start().await;
+    let (pid, gpid) = new_payment(&srv, "mismatch").await;
+    let (status, v) = deliver(&srv, "rzp", payload("rzp", Kind::Success, &pid, &gpid, "")).await;
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(v["error"]["code"], "gateway_mismatch");
+    assert_eq!(cb::payment_status(&srv, &pid).await, "pending");
+    assert_eq!(cb::outbox_count(&srv, &pid).await, 0);
+    let counted = srv
+        .state
+        .metrics
+        .callbacks
+        .with_label_values(&["rzp", "gateway_mismatch"])
+        .get();
+    assert_eq!(counted, 1);
+}

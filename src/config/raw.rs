@@ -59,6 +59,16 @@ pub struct RawServer {
     /// A new payment for an order with a succeeded payment: `"refuse"` (default, 409
     /// `order_already_paid`) or `"pin"`.
     pub order_guard_succeeded: Option<String>,
+    /// Largest `amount` accepted, in paise (default 10^12: far above any UPI cap).
+    pub max_amount_paise: Option<i64>,
+    /// Bootstrap: a connection must send a request's whole head within this (default `"10s"`).
+    pub header_read_timeout: Option<String>,
+    /// Bootstrap: a keep-alive connection with no request in flight is closed after this (default `"60s"`).
+    pub idle_timeout: Option<String>,
+    /// Bootstrap: open connections per listener (default 4096, and never above the fd limit).
+    pub max_connections: Option<u32>,
+    /// Bootstrap: initiations in flight before new ones are shed with 503 `overloaded` (default 256).
+    pub max_inflight_payments: Option<u32>,
 }
 
 /// `[admin]`: the admin listener (bootstrap) and its bearer token (by reference).
@@ -80,6 +90,8 @@ pub struct RawLedger {
     pub group_commit_max: Option<u32>,
     /// `"full"` (default: fsync per group commit) or `"normal"`.
     pub synchronous: Option<String>,
+    /// Check run at start: `"quick"` (default), `"full"` or `"off"`.
+    pub integrity_check: Option<String>,
 }
 
 /// `[[gateway]]`: one upstream payment gateway.
@@ -211,6 +223,8 @@ pub struct RawCallbacks {
     pub replay_tolerance: Option<String>,
     /// Flag a late success (after failed/expired) `refund_required` (default false).
     pub late_success_refund: Option<bool>,
+    /// Verified callbacks per second per gateway before 429 (default 2000; 0 = no limit).
+    pub rate_limit_per_second: Option<u32>,
 }
 
 /// `[watchdog]`: status checks for payments stuck non-final (hot).

@@ -71,6 +71,7 @@ const CALLBACKS: &[Field] = &[
     ("max_body_bytes", Shape::U64),
     ("replay_tolerance", Shape::Str),
     ("late_success_refund", Shape::Bool),
+    ("rate_limit_per_second", Shape::U32),
 ];
 const WATCHDOG: &[Field] = &[
     ("enabled", Shape::Bool),
@@ -92,6 +93,11 @@ const SERVER: &[Field] = &[
     ("public_url", Shape::Str),
     ("order_guard_live", Shape::Str),
     ("order_guard_succeeded", Shape::Str),
+    ("max_amount_paise", Shape::I64),
+    ("header_read_timeout", Shape::Str),
+    ("idle_timeout", Shape::Str),
+    ("max_connections", Shape::U32),
+    ("max_inflight_payments", Shape::U32),
 ];
 const ADMIN: &[Field] = &[
     ("listen", Shape::Str),
@@ -102,6 +108,7 @@ const LEDGER: &[Field] = &[
     ("path", Shape::Str),
     ("group_commit_max", Shape::U32),
     ("synchronous", Shape::Str),
+    ("integrity_check", Shape::Str),
 ];
 const GATEWAY: &[Field] = &[
     ("name", Shape::Str),

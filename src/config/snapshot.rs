@@ -32,6 +32,29 @@ pub struct Bootstrap {
     pub ledger_path: PathBuf,
     pub group_commit_max: usize,
     pub synchronous_full: bool,
+    pub ledger_integrity: crate::ledger::Integrity,
+    /// The listeners' connection limits and timeouts.
+    pub edge: Edge,
+}
+
+/// Connection handling at the public listener (`http::serve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub max_inflight_payments: usize,
+}
+
+impl Default for Edge {
+    fn default() -> Self {
+        Edge {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            max_inflight_payments: 256,
+        }
+    }
 }
 
 /// Request-path policy from `[server]`.
@@ -47,6 +70,7 @@ pub struct ServerPolicy {
     /// The order-level guard: what a new payment for an order that already has a
     /// live or succeeded one may do (`order_guard_live`, `order_guard_succeeded`).
     pub order_guard: crate::ledger::money::OrderPolicy,
+    pub max_amount_paise: i64,
 }
 
 /// One gateway as compiled: its settings and the connector built for them.
@@ -105,6 +129,8 @@ pub struct CallbackPolicy {
     /// `None`: no replay-window check.
     pub replay_tolerance: Option<Duration>,
     pub late_success_refund: bool,
+    /// Verified callbacks per second per gateway (0: unlimited).
+    pub rate_limit_per_second: u32,
 }
 
 impl Default for CallbackPolicy {
@@ -113,6 +139,7 @@ impl Default for CallbackPolicy {
             max_body_bytes: 65_536,
             replay_tolerance: Some(Duration::from_secs(300)),
             late_success_refund: false,
+            rate_limit_per_second: 2000,
         }
     }
 }

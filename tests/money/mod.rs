@@ -246,6 +246,9 @@ fn build(path: &std::path::Path, extra: &str, script: &Arc<Script>) -> (AppState
         LedgerOptions {
             group_commit_max: 64,
             synchronous_full: false,
+            // The restart opens the file again while the old handles drop.
+            exclusive: false,
+            ..LedgerOptions::default()
         },
     )
     .unwrap();

@@ -27,6 +27,7 @@ pub(super) fn callbacks(raw: &RawCallbacks, diag: &mut Diagnostics<'_>) -> Callb
         max_body_bytes,
         replay_tolerance,
         late_success_refund: raw.late_success_refund.unwrap_or(d.late_success_refund),
+        rate_limit_per_second: raw.rate_limit_per_second.unwrap_or(d.rate_limit_per_second),
     }
 }
 

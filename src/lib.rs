@@ -19,8 +19,9 @@
 //!    watchdog), [`reload`] (hot reload through [`reload::Live`]), [`sandbox`].
 //! 6. [`state`]: what the edge hands every handler.
 //! 7. [`http`]: the edge (accept loop with connection limits and timeouts, head
-//!    limits, load shedding); the one error → HTTP map.
-//! 8. [`app`]: CLI, commands, serve, demo, logging.
+//!    limits, load shedding); the one route table, the one error → HTTP map, the
+//!    status page.
+//! 8. [`app`]: CLI, commands, explain, serve, demo, logging.
 #![forbid(unsafe_code)]
 
 pub mod alerts;

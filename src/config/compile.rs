@@ -58,6 +58,7 @@ pub(crate) fn compile(
         bootstrap: checked.bootstrap,
         server: checked.server,
         admin_token: checked.admin_token,
+        status_public: checked.status_public,
         gateways,
         gateway_index,
         routes,

@@ -78,6 +78,8 @@ pub struct RawAdmin {
     pub listen: Option<String>,
     pub token_env: Option<String>,
     pub token_file: Option<String>,
+    /// Serve `GET /status` without the token (read-only; default false).
+    pub status_public: Option<bool>,
 }
 
 /// `[ledger]`: the embedded SQLite ledger (bootstrap).

@@ -103,6 +103,7 @@ const ADMIN: &[Field] = &[
     ("listen", Shape::Str),
     ("token_env", Shape::Str),
     ("token_file", Shape::Str),
+    ("status_public", Shape::Bool),
 ];
 const LEDGER: &[Field] = &[
     ("path", Shape::Str),

@@ -102,6 +102,8 @@ pub struct Snapshot {
     pub bootstrap: Bootstrap,
     pub server: ServerPolicy,
     pub admin_token: Option<Secret>,
+    /// `[admin] status_public`: `GET /status` on the admin listener needs no token.
+    pub status_public: bool,
     pub gateways: Vec<Gateway>,
     pub gateway_index: HashMap<String, GatewayIdx>,
     pub routes: Vec<Route>,

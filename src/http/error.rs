@@ -232,6 +232,25 @@ pub async fn count_errors(
     resp
 }
 
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(e: axum::extract::rejection::QueryRejection) -> Self {
+        let message = e.body_text();
+        ApiError::InvalidRequest {
+            field: super::extract::field_of(&message),
+            message,
+        }
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(e: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::InvalidRequest {
+            message: e.body_text(),
+            field: None,
+        }
+    }
+}
+
 impl From<PaymentError> for ApiError {
     fn from(e: PaymentError) -> Self {
         match e {

@@ -1,14 +1,18 @@
 //! HTTP, the edge: the public router (payments, callbacks, health, metrics), the
-//! admin router ([`admin`]), request parsing, and the one error → HTTP mapping
-//! (`error`). Only this layer (and the binary's wiring above it) names HTTP server
+//! admin router ([`admin`], with the status page), the one route table
+//! ([`routes`], checked against both routers and docs/openapi.yaml), request
+//! parsing, extractors that reject in the JSON error shape ([`extract`]), and the
+//! one error → HTTP mapping (`error`). Only this layer (and the binary's wiring above it) names HTTP server
 //! types; the flows below return typed errors that `error` maps.
 
 pub mod admin;
 mod api;
 mod callbacks;
 mod error;
+pub mod extract;
 pub mod limits;
 mod request;
+pub mod routes;
 pub mod serve;
 
 use std::sync::Arc;

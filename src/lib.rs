@@ -12,7 +12,7 @@
 //!    `GatewaySpec` and `Idempotency`, the upstream client), [`routing`]
 //!    (rules, sticky weighted split, `GatewayIdx`, `Ramp`), [`ledger`] (SQLite WAL,
 //!    exclusive lock and integrity check at open, group-commit writer that signals
-//!    the forwarder).
+//!    the forwarder; precedence and the money checks of docs/MONEY.md).
 //! 2. [`alerts`] (queue and webhook delivery), [`pipeline`] (outbox → sinks, replay).
 //! 3. [`config`]: TOML → validate → compiled [`config::Snapshot`]; one load path.
 //! 4. [`health`]: windows, detectors, state machine, admission, the health task.

@@ -24,6 +24,9 @@ pub struct Metrics {
     pub failovers: IntCounterVec,
     /// `retry_budget_exhausted_total{route}`: failovers refused by the budget.
     pub retry_budget_exhausted: IntCounterVec,
+    /// `order_guard_total{decision}`: new payments for an order that already had a
+    /// live or succeeded one, `pinned` to its gateway or `refused`.
+    pub order_guard: IntCounterVec,
     /// `http_errors_total{code}`: API errors by stable error code.
     pub http_errors: IntCounterVec,
     /// `config_generation`.
@@ -178,6 +181,12 @@ impl Metrics {
                 "retry_budget_exhausted_total",
                 "Failovers refused because the retry budget was spent",
                 &["route"],
+            ),
+            order_guard: counter(
+                r,
+                "order_guard_total",
+                "New payments for an order that already had a live or succeeded one",
+                &["decision"],
             ),
             http_errors: counter(r, "http_errors_total", "API errors by code", &["code"]),
             connections: counter(

@@ -9,7 +9,8 @@ use std::sync::{Arc, OnceLock};
 use axum::Router;
 use axum::routing::post;
 use cb::{
-    GATEWAYS, Kind, SECRET, deliver, headers, new_payment, now_secs, outbox_event, payload, send,
+    GATEWAYS, Kind, SECRET, deliver, headers, new_payment, new_payment_on, now_secs, outbox_event,
+    payload, send,
 };
 use common::{Behaviour, FakeGateway, TestServer};
 use serde_json::{Value, json};
@@ -26,7 +27,7 @@ async fn a_valid_callback_is_accepted_for_each_gateway() {
     let gw = FakeGateway::start(Behaviour::Create).await;
     let (srv, mut health) = TestServer::start_with_health_feed(&cb::config(gw.addr, "")).await;
     for (i, g) in GATEWAYS.into_iter().enumerate() {
-        let (pid, gpid) = new_payment(&srv, &format!("ok{i}")).await;
+        let (pid, gpid) = new_payment_on(&srv, &format!("ok{i}"), g).await;
         let (status, v) = deliver(&srv, g, payload(g, Kind::Success, &pid, &gpid, "")).await;
         assert_eq!(status, 200, "{g}: {v}");
         assert_eq!(v["result"], "accepted", "{g}");
@@ -44,7 +45,9 @@ async fn a_valid_callback_is_accepted_for_each_gateway() {
             gateway, succeeded, ..
         } = obs
         {
-            assert_eq!((&*gateway, succeeded), ("gen", true));
+            // The payment's gateway (each payment was made at the gateway that calls back).
+            assert!(succeeded);
+            assert_eq!(&*gateway, GATEWAYS[finals]);
             finals += 1;
         }
     }
@@ -142,7 +145,7 @@ async fn normalization_per_gateway() {
     let (srv, _gw) = start().await;
     for (i, g) in GATEWAYS.into_iter().enumerate() {
         for kind in [Kind::Pending, Kind::Failure, Kind::Success, Kind::Refund] {
-            let (pid, gpid) = new_payment(&srv, &format!("n{i}{kind:?}")).await;
+            let (pid, gpid) = new_payment_on(&srv, &format!("n{i}{kind:?}"), g).await;
             if kind == Kind::Refund {
                 let (s, _) = deliver(&srv, g, payload(g, Kind::Success, &pid, &gpid, "")).await;
                 assert_eq!(s, 200);
@@ -250,7 +253,7 @@ async fn failure_after_success_never_downgrades_and_is_a_conflict() {
 #[tokio::test]
 async fn tpv_failure_with_success_requires_a_refund() {
     let (srv, _gw) = start().await;
-    let (pid, gpid) = new_payment(&srv, "tpv").await;
+    let (pid, gpid) = new_payment_on(&srv, "tpv", "jus").await;
     let mut v: Value =
         serde_json::from_slice(&payload("jus", Kind::Success, &pid, &gpid, "")).unwrap();
     v["tpvValidationStatus"] = json!("FAILURE");
@@ -350,4 +353,25 @@ async fn ledger_that_cannot_commit_answers_503() {
     let (status, v) = deliver(&srv, "gen", payload("gen", Kind::Success, &pid, &gpid, "")).await;
     assert_eq!(status, 503, "{v}");
     assert_eq!(v["error"]["code"], "unavailable");
+}
+
+/// A callback verified with another gateway's secret than the payment's is refused
+/// with 409 `gateway_mismatch` and counted; the payment does not move (issue 12
+/// item 0; before, any gateway's secret settled any payment).
+#[tokio::test]
+async fn another_gateways_secret_cannot_move_a_payment() {
+    let (srv, _gw) = start().await;
+    let (pid, gpid) = new_payment(&srv, "mismatch").await;
+    let (status, v) = deliver(&srv, "rzp", payload("rzp", Kind::Success, &pid, &gpid, "")).await;
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(v["error"]["code"], "gateway_mismatch");
+    assert_eq!(cb::payment_status(&srv, &pid).await, "pending");
+    assert_eq!(cb::outbox_count(&srv, &pid).await, 0);
+    let counted = srv
+        .state
+        .metrics
+        .callbacks
+        .with_label_values(&["rzp", "gateway_mismatch"])
+        .get();
+    assert_eq!(counted, 1);
 }

@@ -174,9 +174,12 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
     assert_eq!(stale["stale"], true);
     assert_eq!(stale["status"], "pending");
     assert_eq!(stale["order_action"], "hold");
-    let resolved = outbox_body(&ledger, "payment_id = 'pay_unknown'")
-        .await
-        .unwrap();
+    let resolved = outbox_body(
+        &ledger,
+        "payment_id = 'pay_unknown' AND json_extract(body, '$.source') = 'status_check'",
+    )
+    .await
+    .unwrap();
     assert_eq!(resolved["source"], "status_check");
     assert_eq!(resolved["status"], "succeeded");
     assert_eq!(resolved["previous_status"], "unknown");

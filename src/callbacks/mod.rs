@@ -24,7 +24,7 @@ use crate::config::SharedConfig;
 use crate::connectors::{ParseError, VerifyOptions};
 use crate::health::{HealthFeed, Observation};
 use crate::ledger::Ledger;
-use crate::ledger::callbacks::{Applied, apply};
+use crate::ledger::callbacks::{Applied, ApplyResult, apply};
 use crate::metrics::Metrics;
 
 /// Why a callback was refused. The edge maps each to a status and stable code.
@@ -43,12 +43,17 @@ pub enum CallbackError {
     /// query failed: redeliver later.
     #[error("the gateway's status query failed: {0}")]
     Unresolved(String),
+    /// Verified with this gateway's secret, but the payment's attempts never went to
+    /// this gateway: a secret speaks for its own gateway only (refused, counted).
+    #[error("this gateway's secret may not move a payment made at another gateway")]
+    GatewayMismatch,
 }
 
 /// What an accepted callback did (the ACK body).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ack {
-    /// `accepted`, `duplicate`, `unchanged`, `conflict`, `orphan` or `ignored`.
+    /// `accepted`, `duplicate`, `unchanged`, `conflict`, `orphan`,
+    /// `duplicate_payment` or `ignored`.
     pub result: &'static str,
     /// `None` for an event switchyard ignores.
     pub event_id: Option<String>,
@@ -174,8 +179,12 @@ impl Callbacks {
                 tracing::error!(gateway = %name, error = %e, "callback not committed; answering 503");
                 CallbackError::Unavailable
             })?;
-        self.report(name, &applied);
         self.count(name, applied.result.as_str());
+        if applied.result == ApplyResult::GatewayMismatch {
+            tracing::warn!(gateway = %name, event_id = %event_id, "callback refused: the payment's attempts never went to this gateway");
+            return Err(CallbackError::GatewayMismatch);
+        }
+        self.report(name, &applied);
         tracing::debug!(gateway = %name, event_id = %event_id, result = applied.result.as_str(), "callback");
         Ok(Ack {
             result: applied.result.as_str(),

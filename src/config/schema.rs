@@ -106,6 +106,8 @@ const SERVER: &[Field] = &[
     ("retry_budget_percent", Shape::U32),
     ("sticky_key", Shape::Str),
     ("public_url", Shape::Str),
+    ("order_guard_live", Shape::Str),
+    ("order_guard_succeeded", Shape::Str),
     ("max_amount_paise", Shape::I64),
     ("header_read_timeout", Shape::Str),
     ("idle_timeout", Shape::Str),

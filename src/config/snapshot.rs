@@ -67,6 +67,9 @@ pub struct ServerPolicy {
     pub retry_budget_percent: u32,
     pub sticky_key: StickyKey,
     pub public_url: Option<String>,
+    /// The order-level guard: what a new payment for an order that already has a
+    /// live or succeeded one may do (`order_guard_live`, `order_guard_succeeded`).
+    pub order_guard: crate::ledger::money::OrderPolicy,
     pub max_amount_paise: i64,
 }
 

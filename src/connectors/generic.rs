@@ -275,6 +275,8 @@ impl Connector for Generic {
         )
     }
 
+    /// Amounts are positive integers of paise; anything else (a string, a fraction,
+    /// a negative or zero) is refused rather than replaced by the intent's amount.
     fn parse_callback(
         &self,
         _headers: &HeaderMap,
@@ -386,4 +388,25 @@ impl Connector for Generic {
 fn strict_minor(body: &[u8], path: &[&str]) -> Result<Option<Paise>, ParseError> {
     super::amount::minor_at(super::amount::text(body), path)
         .map_err(|e| ParseError::Malformed(format!("{}: {e}", path.join("."))))
+}
+
+#[cfg(test)]
+mod amount_tests {
+    use super::*;
+
+    #[test]
+    fn callback_amounts_are_integer_paise_or_refused() {
+        let obj = |a: &str| format!("{{\"amount\":{a}}}").into_bytes();
+        assert_eq!(
+            strict_minor(&obj("49900"), &["amount"]).unwrap(),
+            Some(Paise(49_900))
+        );
+        assert_eq!(strict_minor(b"{}", &["amount"]).unwrap(), None);
+        for bad in ["\"x\"", "-5", "499.5", "1e3", "99999999999999999999"] {
+            assert!(
+                strict_minor(&obj(bad), &["amount"]).is_err(),
+                "{bad} accepted"
+            );
+        }
+    }
 }

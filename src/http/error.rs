@@ -69,6 +69,18 @@ pub enum ApiError {
     /// A verified callback whose body could not be understood.
     #[error("callback body is malformed: {0}")]
     Malformed(String),
+    #[error("this gateway's secret may not move a payment made at another gateway")]
+    GatewayMismatch,
+    #[error("order {order_id} already has a succeeded payment ({payment_id})")]
+    OrderAlreadyPaid {
+        order_id: String,
+        payment_id: String,
+    },
+    #[error("order {order_id} has a payment in progress ({payment_id}) at another gateway")]
+    OrderInProgress {
+        order_id: String,
+        payment_id: String,
+    },
     #[error("missing or wrong bearer token")]
     Unauthorized,
     #[error("the service is not ready: {0}")]
@@ -123,6 +135,9 @@ impl ApiError {
             ApiError::GatewayTimeout => "gateway_timeout",
             ApiError::InvalidSignature => "invalid_signature",
             ApiError::Malformed(_) => "malformed",
+            ApiError::GatewayMismatch => "gateway_mismatch",
+            ApiError::OrderAlreadyPaid { .. } => "order_already_paid",
+            ApiError::OrderInProgress { .. } => "order_payment_in_progress",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal => "internal",
@@ -150,7 +165,11 @@ impl ApiError {
             ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::IdempotencyConflict | ApiError::RequestInProgress => StatusCode::CONFLICT,
+            ApiError::IdempotencyConflict
+            | ApiError::RequestInProgress
+            | ApiError::GatewayMismatch
+            | ApiError::OrderAlreadyPaid { .. }
+            | ApiError::OrderInProgress { .. } => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::NoRoute => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NoGatewayAvailable { .. } | ApiError::Unavailable(_) => {
@@ -264,6 +283,20 @@ impl From<PaymentError> for ApiError {
             PaymentError::GatewayDeclined => ApiError::GatewayDeclined,
             PaymentError::GatewayError => ApiError::GatewayError,
             PaymentError::GatewayTimeout => ApiError::GatewayTimeout,
+            PaymentError::OrderAlreadyPaid {
+                order_id,
+                payment_id,
+            } => ApiError::OrderAlreadyPaid {
+                order_id,
+                payment_id,
+            },
+            PaymentError::OrderInProgress {
+                order_id,
+                payment_id,
+            } => ApiError::OrderInProgress {
+                order_id,
+                payment_id,
+            },
         }
     }
 }
@@ -280,6 +313,7 @@ impl From<CallbackError> for ApiError {
             CallbackError::Unresolved(_) => {
                 ApiError::Unavailable("the gateway's status query failed; redeliver later".into())
             }
+            CallbackError::GatewayMismatch => ApiError::GatewayMismatch,
         }
     }
 }
@@ -383,6 +417,23 @@ mod tests {
             (ApiError::InvalidSignature, 401, "invalid_signature"),
             (ApiError::Malformed("x".into()), 400, "malformed"),
             (ApiError::Unauthorized, 401, "unauthorized"),
+            (ApiError::GatewayMismatch, 409, "gateway_mismatch"),
+            (
+                ApiError::OrderAlreadyPaid {
+                    order_id: "o".into(),
+                    payment_id: "p".into(),
+                },
+                409,
+                "order_already_paid",
+            ),
+            (
+                ApiError::OrderInProgress {
+                    order_id: "o".into(),
+                    payment_id: "p".into(),
+                },
+                409,
+                "order_payment_in_progress",
+            ),
             (ApiError::ConfigInvalid(vec![]), 422, "config_invalid"),
             (ApiError::RestartRequired(vec![]), 409, "restart_required"),
             (ApiError::ReloadUnavailable, 409, "reload_unavailable"),

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::ops::append_event;
 use super::precedence::{Decision, decide};
-use super::{LedgerError, millis, outbox};
+use super::{LedgerError, millis, money, outbox};
 use crate::model::{Flags, Incoming, Method, OrderAction, PaymentEvent, PaymentStatus};
 
 /// Migration (callbacks area): callback dedupe, orphans, refunds, watchdog bookkeeping.
@@ -80,6 +80,11 @@ pub enum ApplyResult {
     Conflict,
     /// The payment is not known yet: stored, linked when it appears.
     Orphan,
+    /// Verified with another gateway's secret than the payment's: refused, counted.
+    GatewayMismatch,
+    /// A success for another gateway payment than the one that paid: forwarded
+    /// flagged `duplicate_payment` + `refund_required`, the state kept.
+    DuplicatePayment,
 }
 
 impl ApplyResult {
@@ -90,6 +95,8 @@ impl ApplyResult {
             ApplyResult::Unchanged => "unchanged",
             ApplyResult::Conflict => "conflict",
             ApplyResult::Orphan => "orphan",
+            ApplyResult::GatewayMismatch => "gateway_mismatch",
+            ApplyResult::DuplicatePayment => "duplicate_payment",
         }
     }
 }
@@ -141,10 +148,16 @@ pub(crate) struct PaymentRow {
     pub amount: i64,
     pub currency: String,
     pub method: Option<Method>,
+    /// Money flags kept on the row (`ledger::money`).
+    pub tpv_failed: bool,
+    pub amount_mismatch: bool,
+    /// The gateway payment id of the applied success.
+    pub paid_gateway_payment_id: Option<String>,
 }
 
 const PAYMENT_COLS: &str = "payment_id, order_id, merchant_txn_id, gateway, gateway_payment_id,
-     utr, rrn, status, amount_paise, currency, method";
+     utr, rrn, status, amount_paise, currency, method, tpv_failed, amount_mismatch,
+     paid_gateway_payment_id";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PaymentRow, String)> {
     let status: String = r.get(7)?;
@@ -162,6 +175,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PaymentRow, String)> {
             amount: r.get(8)?,
             currency: r.get(9)?,
             method: Method::parse(&method),
+            tpv_failed: r.get(11)?,
+            amount_mismatch: r.get(12)?,
+            paid_gateway_payment_id: r.get(13)?,
         },
         status,
     ))
@@ -286,6 +302,26 @@ fn apply_to(
     late_success_refund: bool,
     orphan: bool,
 ) -> Result<Applied, LedgerError> {
+    // A secret speaks for its own gateway only (item 0, docs/MONEY.md).
+    if !money::gateway_may_speak(conn, p, &inc.gateway)? {
+        append_event(
+            conn,
+            &p.payment_id,
+            "gateway_mismatch",
+            None,
+            &serde_json::json!({
+                "event_id": inc.event_id,
+                "verified_by": inc.gateway,
+                "payment_gateway": p.gateway,
+                "reported_status": inc.status.map(|s| s.as_str()),
+            }),
+            inc.received_at,
+        )?;
+        return Ok(Applied {
+            method: p.method,
+            ..Applied::bare(ApplyResult::GatewayMismatch)
+        });
+    }
     let mut target = inc.status;
     // A refund event moves its own row first (refund precedence), then the payment
     // by the refunded amount (super::refunds).
@@ -312,12 +348,23 @@ fn apply_to(
             }
         }
     }
+    // A second success (another gateway payment id) is its own payment to refund.
+    if let Some(gid) = money::second_payment(inc, p) {
+        let gid = gid.to_string();
+        return duplicate_payment(conn, inc, p, &gid, orphan);
+    }
+    // Money flags first, so an event that does not move the status still carries
+    // news: a TPV failure on money already in, or a wrong amount.
+    let tpv = inc.tpv_failed || p.tpv_failed;
+    let mismatch_new = money::amount_differs(inc, p) && !p.amount_mismatch;
+    let mismatch = mismatch_new || p.amount_mismatch;
     let mut flags = Flags {
         orphan,
-        tpv_failed: inc.tpv_failed,
+        tpv_failed: tpv,
+        amount_mismatch: mismatch,
         ..Flags::default()
     };
-    let (result, status) = match target.map(|t| (t, decide(p.status, t))) {
+    let (mut result, status) = match target.map(|t| (t, decide(p.status, t))) {
         // The same refund status again: nothing new.
         None if refund_same => (ApplyResult::Unchanged, p.status),
         // A final refund contradicted: stored and sent flagged, the refund kept.
@@ -337,21 +384,106 @@ fn apply_to(
             (ApplyResult::Accepted, t)
         }
     };
-    if result == ApplyResult::Unchanged {
-        record(conn, inc, Some(&p.payment_id), result)?;
-        return Ok(Applied {
-            method: p.method,
-            ..Applied::bare(result)
-        });
-    }
     let money_in = matches!(status, PaymentStatus::Succeeded | PaymentStatus::Deemed);
-    flags.refund_required = (inc.tpv_failed && money_in)
+    let tpv_news = inc.tpv_failed && !p.tpv_failed && money_in;
+    let paid_by = (inc.kind == "payment" && status == PaymentStatus::Succeeded)
+        .then_some(inc.gateway_payment_id.as_deref())
+        .flatten();
+    money::persist_flags(conn, &p.payment_id, tpv, mismatch, paid_by)?;
+    if result == ApplyResult::Unchanged {
+        if !(tpv_news || mismatch_new) {
+            record(conn, inc, Some(&p.payment_id), result)?;
+            return Ok(Applied {
+                method: p.method,
+                ..Applied::bare(result)
+            });
+        }
+        result = ApplyResult::Accepted;
+    }
+    flags.refund_required = (tpv && money_in)
         || (flags.late_success && late_success_refund && result == ApplyResult::Accepted);
     if result == ApplyResult::Accepted && status != p.status {
         update_payment(conn, inc, p, status)?;
     }
+    let event = event_for(
+        inc,
+        p,
+        status,
+        flags,
+        inc.gateway_payment_id.clone(),
+        refund_info,
+    );
+    forward(conn, &event)?;
+    record(conn, inc, Some(&p.payment_id), result)?;
+    Ok(Applied {
+        result,
+        event: Some(event),
+        method: p.method,
+    })
+}
+
+/// A success for another gateway payment than the one that paid: forwarded once per
+/// gateway payment, flagged `duplicate_payment` + `refund_required`, state kept.
+fn duplicate_payment(
+    conn: &Connection,
+    inc: &Incoming,
+    p: &PaymentRow,
+    gateway_payment_id: &str,
+    orphan: bool,
+) -> Result<Applied, LedgerError> {
+    if !money::record_duplicate(conn, inc, p, gateway_payment_id)? {
+        record(conn, inc, Some(&p.payment_id), ApplyResult::Unchanged)?;
+        return Ok(Applied {
+            method: p.method,
+            ..Applied::bare(ApplyResult::Unchanged)
+        });
+    }
+    let flags = Flags {
+        orphan,
+        duplicate_payment: true,
+        refund_required: true,
+        tpv_failed: inc.tpv_failed,
+        amount_mismatch: money::amount_differs(inc, p),
+        ..Flags::default()
+    };
+    let event = event_for(
+        inc,
+        p,
+        p.status,
+        flags,
+        Some(gateway_payment_id.to_string()),
+        inc.refund.clone(),
+    );
+    forward(conn, &event)?;
+    record(
+        conn,
+        inc,
+        Some(&p.payment_id),
+        ApplyResult::DuplicatePayment,
+    )?;
+    Ok(Applied {
+        result: ApplyResult::DuplicatePayment,
+        event: Some(event),
+        method: p.method,
+    })
+}
+
+/// The forwarded event for `inc` against `p`, the payment ending in `status`.
+fn event_for(
+    inc: &Incoming,
+    p: &PaymentRow,
+    status: PaymentStatus,
+    flags: Flags,
+    incoming_gpid: Option<String>,
+    refund_info: Option<crate::model::RefundInfo>,
+) -> PaymentEvent {
     let is_payment = inc.kind == "payment";
-    let event = PaymentEvent {
+    let gateway_payment_id = if flags.duplicate_payment {
+        incoming_gpid
+    } else {
+        p.gateway_payment_id.clone().or(incoming_gpid)
+    };
+    PaymentEvent {
         event_id: inc.event_id.clone(),
         kind: inc.kind.clone(),
         source: inc.source.clone(),
@@ -359,10 +491,7 @@ fn apply_to(
         order_id: p.order_id.clone(),
         merchant_txn_id: p.merchant_txn_id.clone(),
         gateway: p.gateway.clone(),
-        gateway_payment_id: p
-            .gateway_payment_id
-            .clone()
-            .or_else(|| inc.gateway_payment_id.clone()),
+        gateway_payment_id,
         utr: if is_payment { inc.utr.clone() } else { None }.or_else(|| p.utr.clone()),
         rrn: if is_payment { inc.rrn.clone() } else { None }.or_else(|| p.rrn.clone()),
         status,
@@ -379,14 +508,7 @@ fn apply_to(
         stale: false,
         refund: refund_info,
         order_action: OrderAction::decide(status, flags, false),
-    };
-    forward(conn, &event)?;
-    record(conn, inc, Some(&p.payment_id), result)?;
-    Ok(Applied {
-        result,
-        event: Some(event),
-        method: p.method,
-    })
+    }
 }
 
 fn update_payment(

@@ -34,6 +34,7 @@ pub mod callbacks;
 mod checkpoint;
 pub mod delivery;
 mod guard;
+pub mod money;
 mod ops;
 pub mod outbox;
 mod precedence;
@@ -57,6 +58,7 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 pub use guard::{Integrity, verify};
+pub use ops::initiation_event_id;
 pub use read::Reference;
 pub use types::*;
 
@@ -231,6 +233,42 @@ impl Ledger {
     /// (fsynced with `synchronous_full`) before `Begin::New` is returned.
     pub async fn begin(&self, intent: Intent) -> Result<Begin, LedgerError> {
         self.call(|reply| Cmd::Begin(Box::new(intent), reply)).await
+    }
+
+    /// [`begin`](Self::begin) behind the order-level guard, in the same write: after
+    /// the idempotency check (a replay still replays), an order that already has a
+    /// live or succeeded payment gets `Begin::Refused` unless `policy` pins it to
+    /// `intent.gateway`.
+    pub async fn begin_guarded(
+        &self,
+        intent: Intent,
+        policy: money::OrderPolicy,
+    ) -> Result<Begin, LedgerError> {
+        self.write(move |conn| {
+            if let Some(g) = money::guard_in_begin(
+                conn,
+                &intent.order_id,
+                &intent.idempotency_key,
+                &intent.gateway,
+                policy,
+            )? {
+                return Ok(Begin::Refused(g));
+            }
+            ops::begin(conn, &intent)
+        })
+        .await
+    }
+
+    /// The order-level guard's lookup (before routing): the order's succeeded or
+    /// live payment, unless `idempotency_key` is already known.
+    pub async fn order_guard(
+        &self,
+        order_id: &str,
+        idempotency_key: &str,
+    ) -> Result<money::OrderGuard, LedgerError> {
+        let (o, k) = (order_id.to_owned(), idempotency_key.to_owned());
+        self.read(move |conn| money::order_guard(conn, &o, &k))
+            .await
     }
 
     /// Write-ahead for attempt `seq` (1-based, the attempt's position in

@@ -5,8 +5,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use super::precedence::{Decision, decide};
 use super::{Begin, Completion, Intent, LedgerError, StoredResponse, millis};
-use crate::model::PaymentStatus;
+use crate::model::{Flags, OrderAction, PaymentEvent, PaymentStatus, event_id};
 
 /// Outcome label of an attempt row written ahead by [`attempt_start`] and not yet
 /// completed.
@@ -136,24 +137,37 @@ pub(crate) fn attempt_start(
 
 /// Final linkage of an initiation, its attempts, an event and the stored response.
 ///
-/// A payment that is already in a final status (a callback got there first) keeps
-/// it: the initiation answer never overrides a later, more authoritative state. The
-/// event records both.
+/// The initiation's answer goes through the same precedence as a callback: it never
+/// overwrites a state a faster callback set (a `pending` answer after a callback's
+/// `succeeded` changes nothing; a decline after it is a `conflict`). A status change
+/// it makes — `initiated` → `pending`, `unknown`, `failed`, `succeeded` — is queued in
+/// the outbox like any other, under an event id derived from the payment (so at most
+/// once).
 pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<usize, LedgerError> {
-    let current: Option<String> = conn
-        .prepare_cached("SELECT status FROM payments WHERE payment_id = ?1")?
-        .query_row(params![c.payment_id], |r| r.get(0))
-        .optional()?;
-    let Some(current) = current else {
+    let Some(p) = super::callbacks::load_payment(conn, "payment_id = ?1", &[&c.payment_id])? else {
         return Err(LedgerError::NotFound(format!("payment {}", c.payment_id)));
     };
-    let current = PaymentStatus::parse(&current)
-        .ok_or_else(|| LedgerError::Corrupt(format!("payment status {current:?}")))?;
-    let kept = current.is_final() && current != c.status;
-    let (status, reason) = if kept {
-        (current, None)
+    let current = p.status;
+    let decision = if current == PaymentStatus::Initiated && c.status == PaymentStatus::Unknown {
+        // The only source of `unknown`: an initiation that cannot tell.
+        Decision::Apply {
+            late_success: false,
+        }
+    } else if current != PaymentStatus::Initiated && !c.status.is_final() {
+        // A faster callback already moved the payment: the initiation's progress
+        // answer (`pending`, `unknown`) is older news than that.
+        Decision::Unchanged
     } else {
-        (c.status, c.reason.map(|r| r.as_str()))
+        decide(current, c.status)
+    };
+    let (status, kept) = match decision {
+        Decision::Apply { .. } => (c.status, false),
+        Decision::Unchanged | Decision::Conflict => (current, current != c.status),
+    };
+    let reason = if kept {
+        None
+    } else {
+        c.reason.map(|r| r.as_str())
     };
     let at = millis(c.at);
 
@@ -162,7 +176,7 @@ pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<usize, Ledge
              gateway_payment_id = COALESCE(?3, gateway_payment_id),
              status = ?4,
              reason = CASE WHEN ?7 THEN reason ELSE ?5 END,
-             raw_status = COALESCE(?6, raw_status),
+             raw_status = CASE WHEN ?7 THEN raw_status ELSE COALESCE(?6, raw_status) END,
              updated_at = ?8
          WHERE payment_id = ?1",
     )?
@@ -176,6 +190,15 @@ pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<usize, Ledge
         kept,
         at,
     ])?;
+    if !kept && status == PaymentStatus::Succeeded {
+        super::money::persist_flags(
+            conn,
+            &c.payment_id,
+            false,
+            false,
+            c.gateway_payment_id.as_deref(),
+        )?;
+    }
 
     let mut upsert = conn.prepare_cached(
         "INSERT INTO attempts (payment_id, seq, gateway, outcome, latency_ms, started_at)
@@ -235,6 +258,14 @@ pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<usize, Ledge
         &detail,
         c.at,
     )?;
+    let conflict = matches!(decision, Decision::Conflict);
+    if status != current || conflict {
+        let late_success = matches!(decision, Decision::Apply { late_success: true });
+        super::callbacks::forward(
+            conn,
+            &initiation_event(c, &p, status, late_success, conflict),
+        )?;
+    }
     // Callbacks that arrived before this answer (known only by the gateway's id).
     super::callbacks::link_orphans(
         conn,
@@ -242,6 +273,60 @@ pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<usize, Ledge
         &c.gateway,
         c.gateway_payment_id.as_deref(),
     )
+}
+
+/// The outbox event of an initiation's answer (one per payment: its id is derived
+/// from the payment id).
+fn initiation_event(
+    c: &Completion,
+    p: &super::callbacks::PaymentRow,
+    status: PaymentStatus,
+    late_success: bool,
+    conflict: bool,
+) -> PaymentEvent {
+    let money_in = matches!(status, PaymentStatus::Succeeded | PaymentStatus::Deemed);
+    let flags = Flags {
+        late_success,
+        conflict,
+        tpv_failed: p.tpv_failed,
+        amount_mismatch: p.amount_mismatch,
+        refund_required: p.tpv_failed && money_in,
+        ..Flags::default()
+    };
+    PaymentEvent {
+        event_id: initiation_event_id(&c.payment_id),
+        kind: "payment".into(),
+        source: "initiation".into(),
+        payment_id: p.payment_id.clone(),
+        order_id: p.order_id.clone(),
+        merchant_txn_id: p.merchant_txn_id.clone(),
+        gateway: c.gateway.clone(),
+        gateway_payment_id: c
+            .gateway_payment_id
+            .clone()
+            .or_else(|| p.gateway_payment_id.clone()),
+        utr: p.utr.clone(),
+        rrn: p.rrn.clone(),
+        status,
+        previous_status: Some(p.status),
+        reason: if status.is_final() { c.reason } else { None },
+        raw_status: c.raw_status.clone().unwrap_or_default(),
+        raw_code: None,
+        amount: p.amount,
+        currency: p.currency.clone(),
+        occurred_at: c.at,
+        received_at: c.at,
+        payer_vpa_masked: None,
+        flags,
+        stale: false,
+        refund: None,
+        order_action: OrderAction::decide(status, flags, false),
+    }
+}
+
+/// The event id of a payment's initiation answer.
+pub fn initiation_event_id(payment_id: &str) -> String {
+    event_id("switchyard", &format!("initiation:{payment_id}"))
 }
 
 /// Proves the database is writable: a heartbeat row in `meta`.

@@ -136,6 +136,8 @@ END;
     super::refunds::MIGRATION,
     // utr / rrn / gateway_payment_id lookups (GET /v1/payments?utr=…).
     super::read::REFERENCE_MIGRATION,
+    // money checks: TPV and amount flags on the payment, duplicate payments.
+    super::money::MIGRATION,
 ];
 
 /// The schema version this binary writes.

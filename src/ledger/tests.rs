@@ -143,7 +143,11 @@ async fn complete_shows_linkage_attempts_and_events() {
     assert_eq!(v.updated_at, T0 + Duration::from_secs(5));
     assert_eq!(v.attempts, completion(7, "k7").attempts);
     let kinds: Vec<_> = v.events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["initiated", "attempt_started", "completed"]);
+    // The status change the initiation made is forwarded like any other (item 7).
+    assert_eq!(
+        kinds,
+        ["initiated", "attempt_started", "completed", "initiation"]
+    );
     assert!(v.events.windows(2).all(|w| w[0].seq < w[1].seq));
     assert_eq!(v.events[2].status, Some(PaymentStatus::Failed));
     assert_eq!(v.events[2].detail["gateway_payment_id"], "cf_7");
@@ -267,7 +271,8 @@ fn reopen_keeps_data_and_works_outside_a_runtime() {
         let ledger = Ledger::open(&path, opts()).unwrap();
         let v = ledger.payment("pay_1").await.unwrap().unwrap();
         assert_eq!(v.status, PaymentStatus::Failed);
-        assert_eq!(v.events.len(), 2);
+        // initiated, completed, and the forwarded initiation event.
+        assert_eq!(v.events.len(), 3);
         assert!(matches!(
             ledger.begin(intent(1, "k1", "h")).await.unwrap(),
             Begin::Replay(_)

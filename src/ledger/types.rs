@@ -42,6 +42,9 @@ pub enum Begin {
     Conflict,
     /// Same key, same body, the first request has not finished yet.
     InProgress,
+    /// New key, but the order already has a live or succeeded payment the policy
+    /// does not let this one join (nothing was written).
+    Refused(super::money::OrderGuard),
 }
 
 /// One gateway attempt, for the `attempts` table and the response.

@@ -75,6 +75,7 @@ pub struct Incoming {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Flags {
     /// Success after `failed`/`expired`/`cancelled`.
     pub late_success: bool,
@@ -85,6 +86,12 @@ pub struct Flags {
     /// The money must go back (TPV failure, or late success when configured).
     pub refund_required: bool,
     pub tpv_failed: bool,
+    /// The gateway's amount or currency differs from the intent's: status kept as
+    /// the gateway said, order held, an exception for reconciliation.
+    pub amount_mismatch: bool,
+    /// A success carrying another gateway payment id than the one stored: a second
+    /// payment for the same intent (always with `refund_required`).
+    pub duplicate_payment: bool,
 }
 
 /// What the order system should do now (DESIGN.md section 6).
@@ -98,14 +105,15 @@ pub enum OrderAction {
 }
 
 impl OrderAction {
-    /// The decision tree: refund beats everything; then by status. Money returned
+    /// The decision tree: refund beats everything; a stale payment or a wrong amount
+    /// holds the order; then by status. Money returned
     /// (reversed, refunded) cancels the order; a partial refund keeps it.
     pub fn decide(status: PaymentStatus, flags: Flags, stale: bool) -> OrderAction {
         use PaymentStatus as S;
         if flags.refund_required {
             return OrderAction::Refund;
         }
-        if stale {
+        if stale || flags.amount_mismatch {
             return OrderAction::Hold;
         }
         match status {
@@ -124,7 +132,7 @@ pub struct PaymentEvent {
     pub event_id: String,
     /// `payment`, `refund` or `stale`.
     pub kind: String,
-    /// `callback`, `status_check` or `watchdog`.
+    /// `callback`, `status_check`, `watchdog` or `initiation`.
     pub source: String,
     pub payment_id: String,
     pub order_id: String,

@@ -74,7 +74,7 @@ impl Attempts<'_> {
     pub(super) fn answer(&self, f: Finished) -> (Attempted, Completion) {
         let gateway = self.snap.gateways[f.gateway].spec.name.clone();
         let mut next_action = None;
-        let (status, reason, raw_status, gpid, error) = match &f.outcome {
+        let (mut status, mut reason, raw_status, gpid, mut error) = match &f.outcome {
             Outcome::Created(Created {
                 gateway_payment_id,
                 status,
@@ -134,6 +134,23 @@ impl Attempts<'_> {
                 Some(PaymentError::GatewayTimeout),
             ),
         };
+        // After an ambiguous attempt only a `Created` proves what the gateway holds
+        // (the idempotent retry replayed the same payment): a decline, NotSent or 503
+        // on the retry says nothing about the first attempt, which may be live.
+        let says_nothing = matches!(
+            f.outcome,
+            Outcome::Declined { .. }
+                | Outcome::NotSent { .. }
+                | Outcome::Error5xx {
+                    not_processed: true,
+                    ..
+                }
+        );
+        if f.ambiguous && says_nothing {
+            status = PaymentStatus::Unknown;
+            reason = None;
+            error = Some(PaymentError::GatewayTimeout);
+        }
         self.flow
             .metrics
             .requests

@@ -19,6 +19,10 @@ pub(super) struct Finished {
     pub(super) gateway: usize,
     pub(super) outcome: Outcome,
     pub(super) attempts: Vec<AttemptRecord>,
+    /// Some attempt may have created the payment without saying so (`SentUnknown`,
+    /// or a 5xx after the gateway read the request): the payment never leaves that
+    /// gateway, and only a `Created` proves what happened there.
+    pub(super) ambiguous: bool,
 }
 
 pub(super) struct Attempts<'a> {
@@ -43,6 +47,7 @@ impl Attempts<'_> {
             .as_deref()
             .map(|u| u.trim_end_matches('/'));
         let mut attempts = Vec::new();
+        let mut ambiguous = false;
         let mut i = 0; // index into gateways
         let mut gw = gateways[0];
         loop {
@@ -88,18 +93,32 @@ impl Attempts<'_> {
                 outcome: outcome.label().to_string(),
                 latency_ms: elapsed.as_millis() as u64,
             });
+            ambiguous |= matches!(
+                outcome,
+                Outcome::SentUnknown { .. }
+                    | Outcome::Error5xx {
+                        not_processed: false,
+                        ..
+                    }
+            );
             if attempts.len() >= max {
                 return Finished {
                     gateway: gw,
                     outcome,
                     attempts,
+                    ambiguous,
                 };
             }
-            // The next gateway, or the same one for an idempotent gateway's ambiguous answer.
-            let next = if outcome.may_fail_over() {
-                gateways.get(i + 1).copied().map(|g| (g, i + 1))
-            } else if matches!(outcome, Outcome::SentUnknown { .. }) && spec.idempotent {
+            // The next gateway, or the same one for an idempotent gateway's ambiguous
+            // answer. Once an attempt was ambiguous the payment may exist here: it
+            // never leaves this gateway (a later NotSent/503 retries here or stops).
+            let retry_here = spec.idempotent
+                && (matches!(outcome, Outcome::SentUnknown { .. })
+                    || (ambiguous && outcome.may_fail_over()));
+            let next = if retry_here {
                 Some((gw, i))
+            } else if !ambiguous && outcome.may_fail_over() {
+                gateways.get(i + 1).copied().map(|g| (g, i + 1))
             } else {
                 None
             };
@@ -108,6 +127,7 @@ impl Attempts<'_> {
                     gateway: gw,
                     outcome,
                     attempts,
+                    ambiguous,
                 };
             };
             if !self.flow.budget.try_withdraw() {
@@ -118,9 +138,11 @@ impl Attempts<'_> {
                     gateway: gw,
                     outcome,
                     attempts,
+                    ambiguous,
                 };
             }
-            let seq = attempts.len() as u32;
+            // 1-based: the attempt about to be sent is number `len + 1`.
+            let seq = attempts.len() as u32 + 1;
             let next_name = &self.snap.gateways[next_gw].spec.name;
             if let Err(e) = self
                 .flow
@@ -133,6 +155,7 @@ impl Attempts<'_> {
                     gateway: gw,
                     outcome,
                     attempts,
+                    ambiguous,
                 };
             }
             m.failovers

@@ -26,6 +26,7 @@ pub use idempotency::request_hash;
 
 use crate::config::{SharedConfig, StickyKey};
 use crate::health::{Admission, HealthFeed};
+use crate::ledger::money::{OrderGuard, Verdict};
 use crate::ledger::{Begin, Completion, Intent, Ledger, StoredResponse};
 use crate::metrics::Metrics;
 use crate::model::{PaymentRequest, new_payment_id};
@@ -52,6 +53,35 @@ pub enum PaymentError {
     GatewayError,
     #[error("the gateway did not answer in time; the outcome is unknown and will be resolved")]
     GatewayTimeout,
+    /// The order-level guard: the order already has a succeeded payment.
+    #[error("order {order_id} already has a succeeded payment ({payment_id})")]
+    OrderAlreadyPaid {
+        order_id: String,
+        payment_id: String,
+    },
+    /// The order-level guard: the order has a live payment (refused by policy, or
+    /// it lives at a gateway this payment cannot be pinned to).
+    #[error("order {order_id} has a payment in progress ({payment_id})")]
+    OrderInProgress {
+        order_id: String,
+        payment_id: String,
+    },
+}
+
+/// The guard's refusal as a [`PaymentError`].
+fn refused(order_id: &str, guard: OrderGuard) -> PaymentError {
+    match guard {
+        OrderGuard::Succeeded(p) => PaymentError::OrderAlreadyPaid {
+            order_id: order_id.to_string(),
+            payment_id: p.payment_id,
+        },
+        OrderGuard::Live(p) => PaymentError::OrderInProgress {
+            order_id: order_id.to_string(),
+            payment_id: p.payment_id,
+        },
+        // Not refusals; never built from these.
+        OrderGuard::Free | OrderGuard::KnownKey => PaymentError::RequestInProgress,
+    }
 }
 
 /// The answer for the caller: the rendered response, whether it is a replay, and
@@ -98,8 +128,51 @@ impl Payments {
         let admission = self.admission.load();
         let h2 = crate::health::admission_hash(key);
         let avail = |r: usize, g: usize| admission.admits(snap.generation, r, g, h2);
+        // The order-level guard, before routing: an order with a live or succeeded
+        // payment is pinned to that payment's gateway or refused (docs/MONEY.md).
+        let lookup = tokio::time::timeout_at(
+            deadline,
+            self.ledger.order_guard(&req.order_id, idempotency_key),
+        );
+        let guard = match lookup
+            .await
+            .unwrap_or(Err(crate::ledger::LedgerError::Timeout(
+                snap.server.request_timeout,
+            ))) {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::error!(error = %e, "ledger could not answer the order guard");
+                return Err(PaymentError::LedgerUnavailable);
+            }
+        };
+        let pin = match snap.server.order_guard.judge(guard) {
+            Verdict::Free => None,
+            Verdict::Refuse(g) => {
+                self.metrics
+                    .order_guard
+                    .with_label_values(&["refused"])
+                    .inc();
+                return Err(refused(&req.order_id, g));
+            }
+            Verdict::Pin(g) => Some(g),
+        };
         let plan = match plan(&snap.routes, &req, sticky_hash(key), avail) {
-            Ok(Some(p)) => p,
+            Ok(Some(mut p)) => {
+                if let Some(g) = &pin {
+                    // Only the live payment's gateway, never a failover elsewhere.
+                    let Some((idx, _)) = snap.gateway(g) else {
+                        return Err(PaymentError::NoGatewayAvailable {
+                            route: snap.routes[p.route].name.clone(),
+                        });
+                    };
+                    self.metrics
+                        .order_guard
+                        .with_label_values(&["pinned"])
+                        .inc();
+                    p.gateways = vec![idx];
+                }
+                p
+            }
             Ok(None) => return Err(PaymentError::NoRoute),
             Err(r) => {
                 return Err(PaymentError::NoGatewayAvailable {
@@ -127,8 +200,10 @@ impl Payments {
         };
         let begin = tokio::time::timeout_at(
             deadline,
-            self.metrics
-                .time_ledger_write("begin", self.ledger.begin(intent)),
+            self.metrics.time_ledger_write(
+                "begin",
+                self.ledger.begin_guarded(intent, snap.server.order_guard),
+            ),
         );
         // Past the deadline the intent may still commit later, never followed by a
         // gateway call: the watchdog expires it.
@@ -148,6 +223,8 @@ impl Payments {
             }
             Ok(Begin::Conflict) => return Err(PaymentError::IdempotencyConflict),
             Ok(Begin::InProgress) => return Err(PaymentError::RequestInProgress),
+            // Another key for this order got in between the guard and the write.
+            Ok(Begin::Refused(g)) => return Err(refused(&req.order_id, g)),
             Err(e) => {
                 tracing::error!(error = %e, "ledger could not record the intent");
                 return Err(PaymentError::LedgerUnavailable);

@@ -220,6 +220,8 @@ mod tests {
             "orphan",
             "refund_required",
             "tpv_failed",
+            "amount_mismatch",
+            "duplicate_payment",
         ] {
             assert_eq!(
                 props["flags"]["properties"][flag]["type"], "boolean",

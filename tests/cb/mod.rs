@@ -226,6 +226,26 @@ pub async fn new_payment(srv: &TestServer, order: &str) -> (String, String) {
     )
 }
 
+/// A new payment through the API (made at `gen`), then recorded as made at
+/// `gateway`, as if its attempt had gone there: a callback verified with a gateway's
+/// secret may move only that gateway's payments (docs/MONEY.md, item 0).
+pub async fn new_payment_on(srv: &TestServer, order: &str, gateway: &str) -> (String, String) {
+    let (pid, gpid) = new_payment(srv, order).await;
+    let (p, g) = (pid.clone(), gateway.to_string());
+    srv.state
+        .ledger
+        .write(move |c| {
+            c.execute(
+                "UPDATE payments SET gateway = ?2 WHERE payment_id = ?1",
+                [&p, &g],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    (pid, gpid)
+}
+
 /// The outbox body of `event_id`, if queued.
 pub async fn outbox_event(srv: &TestServer, event_id: &str) -> Option<Value> {
     let id = event_id.to_string();
@@ -252,7 +272,9 @@ pub async fn outbox_count(srv: &TestServer, payment_id: &str) -> i64 {
         .ledger
         .query(move |c| {
             Ok(c.query_row(
-                "SELECT count(*) FROM outbox WHERE payment_id = ?1",
+                // The initiation's own event (initiated -> pending) is not a callback's.
+                "SELECT count(*) FROM outbox WHERE payment_id = ?1
+                 AND json_extract(body, '$.source') <> 'initiation'",
                 [&id],
                 |r| r.get(0),
             )?)

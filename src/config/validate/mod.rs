@@ -20,6 +20,7 @@ use super::spans::Diagnostics;
 use super::suggest::hint;
 use super::{Bootstrap, EnvLookup, ServerPolicy, StickyKey};
 use crate::connectors::GatewaySpec;
+use crate::ledger::money::{OrderPolicy, OrderRule};
 use crate::model::Secret;
 use crate::pipeline::PipelineConfig;
 use crate::routing::{Matcher, SplitEntry};
@@ -123,6 +124,24 @@ fn server(raw: &RawServer, diag: &mut Diagnostics<'_>) -> ServerPolicy {
     if let Some(u) = &raw.public_url {
         http_url(diag, "server.public_url", u);
     }
+    let rules = [("pin", OrderRule::Pin), ("refuse", OrderRule::Refuse)];
+    let d = OrderPolicy::default();
+    let order_guard = OrderPolicy {
+        live: one_of(
+            diag,
+            "server.order_guard_live",
+            raw.order_guard_live.as_deref(),
+            &rules,
+            d.live,
+        ),
+        succeeded: one_of(
+            diag,
+            "server.order_guard_succeeded",
+            raw.order_guard_succeeded.as_deref(),
+            &rules,
+            d.succeeded,
+        ),
+    };
     ServerPolicy {
         max_body_bytes,
         request_timeout: duration(
@@ -140,6 +159,7 @@ fn server(raw: &RawServer, diag: &mut Diagnostics<'_>) -> ServerPolicy {
         max_attempts,
         retry_budget_percent,
         sticky_key,
+        order_guard,
         public_url: raw
             .public_url
             .as_ref()

@@ -1,6 +1,7 @@
 //! The watchdog on paused time: a pending payment gets its status checks at the
-//! right times (TTL, then spaced) and ends `stale` when they all come back pending;
-//! a payment left `unknown` is checked from 90 s on and resolved by the answer.
+//! right times (TTL, then spaced) and ends `expired` + `stale` at its TTL plus
+//! `expire_after` when they all come back pending; a payment left `unknown` is
+//! checked from 90 s on and resolved by the answer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,7 +91,7 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
         "[ledger]\npath = {:?}\n\n[[gateway]]\nname = \"gen\"\nconnector = \"generic\"\n\
          base_url = \"http://127.0.0.1:9\"\n\n[[route]]\nname = \"default\"\n\
          split = [{{ gateway = \"gen\", weight = 100 }}]\n\n[watchdog]\nttl = \"2m\"\n\
-         first_check_after = \"90s\"\ncheck_interval = \"90s\"\nmax_checks = 3\nscan_interval = \"5s\"\n",
+         first_check_after = \"90s\"\ncheck_interval = \"90s\"\nmax_checks = 3\nscan_interval = \"5s\"\nexpire_after = \"10m\"\n",
         dir.path().join("l.db").display().to_string()
     );
     let snap = config::load_str(&text, "t.toml", &|_| Some("s".into()), 1).unwrap();
@@ -102,26 +103,30 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
     );
 
     let now = OffsetDateTime::now_utc();
-    ledger.begin(intent("pay_pending", now)).await.unwrap();
-    ledger.begin(intent("pay_unknown", now)).await.unwrap();
-    ledger
-        .complete(Completion {
-            payment_id: "pay_unknown".into(),
-            idempotency_key: "k_pay_unknown".into(),
-            gateway: "gen".into(),
-            gateway_payment_id: None,
-            status: PaymentStatus::Unknown,
-            reason: None,
-            raw_status: None,
-            attempts: vec![],
-            response: StoredResponse {
-                http_status: 504,
-                body: b"{}".to_vec(),
-            },
-            at: now,
-        })
-        .await
-        .unwrap();
+    for (id, status) in [
+        ("pay_pending", PaymentStatus::Pending),
+        ("pay_unknown", PaymentStatus::Unknown),
+    ] {
+        ledger.begin(intent(id, now)).await.unwrap();
+        ledger
+            .complete(Completion {
+                payment_id: id.into(),
+                idempotency_key: format!("k_{id}"),
+                gateway: "gen".into(),
+                gateway_payment_id: None,
+                status,
+                reason: None,
+                raw_status: None,
+                attempts: vec![],
+                response: StoredResponse {
+                    http_status: 504,
+                    body: b"{}".to_vec(),
+                },
+                at: now,
+            })
+            .await
+            .unwrap();
+    }
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let t0 = Instant::now();
@@ -151,7 +156,7 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
             "{id}: checked at {got_at}s, expected {at}s"
         );
     }
-    // The stale event is committed right after the last answer.
+    // Expired + stale at the TTL deadline (creation here) plus expire_after (600 s).
     loop {
         let woken = signal.notified();
         if state.metrics.payments_stale.get() == 1 {
@@ -164,16 +169,20 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
+    assert!(t0.elapsed() >= Duration::from_secs(600), "expired too early");
     let stale = outbox_body(
         &ledger,
-        "payment_id = 'pay_pending' AND json_extract(body, '$.kind') = 'stale'",
+        "payment_id = 'pay_pending' AND json_extract(body, '$.source') = 'watchdog'",
     )
     .await
     .unwrap();
-    assert_eq!(stale["kind"], "stale");
     assert_eq!(stale["stale"], true);
-    assert_eq!(stale["status"], "pending");
+    assert_eq!(stale["status"], "expired");
+    assert_eq!(stale["previous_status"], "pending");
+    assert_eq!(stale["reason"], "expired");
     assert_eq!(stale["order_action"], "hold");
+    let p = ledger.payment("pay_pending").await.unwrap().unwrap();
+    assert_eq!(p.status, PaymentStatus::Expired);
     let resolved = outbox_body(&ledger, "payment_id = 'pay_unknown'")
         .await
         .unwrap();

@@ -71,6 +71,7 @@ const CALLBACKS: &[Field] = &[
     ("max_body_bytes", Shape::U64),
     ("replay_tolerance", Shape::Str),
     ("late_success_refund", Shape::Bool),
+    ("orphan_grace", Shape::Str),
 ];
 const WATCHDOG: &[Field] = &[
     ("enabled", Shape::Bool),
@@ -80,6 +81,8 @@ const WATCHDOG: &[Field] = &[
     ("check_interval", Shape::Str),
     ("max_checks", Shape::U32),
     ("scan_interval", Shape::Str),
+    ("expire_after", Shape::Str),
+    ("npci_floor", Shape::Bool),
 ];
 const SERVER: &[Field] = &[
     ("listen", Shape::Str),

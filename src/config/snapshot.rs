@@ -102,6 +102,8 @@ pub struct CallbackPolicy {
     /// `None`: no replay-window check.
     pub replay_tolerance: Option<Duration>,
     pub late_success_refund: bool,
+    /// Unlinked orphans older than this are forwarded (flagged `orphan`, hold).
+    pub orphan_grace: Duration,
 }
 
 impl Default for CallbackPolicy {
@@ -110,6 +112,7 @@ impl Default for CallbackPolicy {
             max_body_bytes: 65_536,
             replay_tolerance: Some(Duration::from_secs(300)),
             late_success_refund: false,
+            orphan_grace: Duration::from_secs(120),
         }
     }
 }
@@ -124,6 +127,8 @@ pub struct WatchdogPolicy {
     pub check_interval: Duration,
     pub max_checks: u32,
     pub scan_interval: Duration,
+    /// After TTL + this, a payment still unresolved after every check is `expired` + `stale`.
+    pub expire_after: Duration,
 }
 
 impl WatchdogPolicy {
@@ -144,6 +149,7 @@ impl Default for WatchdogPolicy {
             check_interval: Duration::from_secs(90),
             max_checks: 3,
             scan_interval: Duration::from_secs(15),
+            expire_after: Duration::from_secs(600),
         }
     }
 }

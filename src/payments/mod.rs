@@ -87,7 +87,6 @@ impl Payments {
         render: &dyn Render,
     ) -> Result<Answer, PaymentError> {
         let snap = self.config.load_full();
-        self.budget.deposit(snap.server.retry_budget_percent);
         let key = match snap.server.sticky_key {
             StickyKey::OrderId => &req.order_id,
             StickyKey::IdempotencyKey => idempotency_key,
@@ -127,7 +126,8 @@ impl Payments {
             .time_ledger_write("begin", self.ledger.begin(intent))
             .await
         {
-            Ok(Begin::New) => {}
+            // Only a real initiation earns retries (not replays, not refusals).
+            Ok(Begin::New) => self.budget.deposit(snap.server.retry_budget_percent),
             Ok(Begin::Replay(stored)) => {
                 return Ok(Answer {
                     response: stored,

@@ -119,6 +119,9 @@ pub async fn run(state: Callbacks, source: Arc<dyn StatusSource>, mut stop: watc
         {
             tracing::warn!(error = %e, "watchdog scan failed");
         }
+        if let Err(e) = super::orphans::sweep(&state, clock.now()).await {
+            tracing::warn!(error = %e, "orphan sweep failed");
+        }
         tokio::select! {
             _ = tokio::time::sleep(policy.scan_interval) => {}
             _ = stop.wait_for(|v| *v) => return,

@@ -66,5 +66,6 @@ pub(crate) fn compile(
         callbacks: checked.callbacks,
         watchdog: checked.watchdog,
         health: checked.health,
+        upi_limits: checked.upi_limits,
     })
 }

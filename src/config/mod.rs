@@ -5,6 +5,7 @@
 mod compile;
 mod describe;
 pub mod health;
+pub mod limits;
 #[cfg(test)]
 mod health_tests;
 pub mod raw;

@@ -31,6 +31,8 @@ pub struct RawConfig {
     pub watchdog: RawWatchdog,
     #[serde(default)]
     pub health: super::health::RawHealth,
+    #[serde(default)]
+    pub upi_limits: super::limits::RawUpiLimits,
 }
 
 /// `[server]`: the public listener (bootstrap) and request-path policy (hot).

@@ -47,6 +47,7 @@ pub(crate) const ROOT: &[Field] = &[
     ("callbacks", Shape::Table(CALLBACKS)),
     ("watchdog", Shape::Table(WATCHDOG)),
     ("health", Shape::Table(super::health::HEALTH)),
+    ("upi_limits", Shape::Table(super::limits::FIELDS)),
 ];
 const PIPELINE: &[Field] = &[
     ("max_attempts", Shape::U32),

@@ -86,6 +86,8 @@ pub struct Snapshot {
     pub watchdog: WatchdogPolicy,
     /// `[health]`: rollback thresholds and recovery pacing.
     pub health: super::health::HealthPolicy,
+    /// `[upi_limits]`: per-transaction UPI caps, checked before routing.
+    pub upi_limits: super::limits::UpiLimits,
 }
 
 impl Snapshot {

@@ -30,6 +30,7 @@ pub mod callbacks;
 mod checkpoint;
 pub mod delivery;
 mod ops;
+pub mod orphans;
 pub mod outbox;
 mod precedence;
 mod read;

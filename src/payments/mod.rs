@@ -14,6 +14,7 @@ mod answer;
 mod attempts;
 pub mod budget;
 mod idempotency;
+mod limits;
 
 use std::sync::Arc;
 
@@ -40,6 +41,9 @@ pub enum PaymentError {
     NoRoute,
     #[error("no gateway is available for route {route}")]
     NoGatewayAvailable { route: String },
+    /// A UPI payment above its per-transaction cap (paise).
+    #[error("the amount is above the UPI per-transaction limit of {limit} paise for this merchant category")]
+    UpiLimitExceeded { limit: i64 },
     #[error("this Idempotency-Key was used with a different request body")]
     IdempotencyConflict,
     #[error("a request with this Idempotency-Key is still being processed")]
@@ -105,6 +109,7 @@ impl Payments {
         };
         drop(admission);
         let route = snap.routes[plan.route].name.clone();
+        limits::check(&snap, &route, &req)?;
         let now = OffsetDateTime::now_utc();
         let payment_id = new_payment_id();
         let intent = Intent {

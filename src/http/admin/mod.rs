@@ -3,7 +3,8 @@
 //! refused (and `serve` does not open the admin listener at all).
 //!
 //! Each area adds its routes here with one `.merge(...)`: health controls
-//! ([`health`]), reload and config ([`ops`]), dead letters ([`pipeline`]).
+//! ([`health`]), reload and config ([`ops`]), dead letters ([`pipeline`]), unlinked orphan
+//! callbacks ([`orphans`]).
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -12,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 pub mod health;
 mod ops;
+mod orphans;
 mod pipeline;
 
 use super::error::{ApiError, count_errors};
@@ -23,6 +25,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::routes())
         .merge(pipeline::routes())
+        .merge(orphans::routes())
         .merge(health::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), require_token))

@@ -22,6 +22,7 @@ pub mod callbacks;
 mod control;
 mod dialects;
 mod state;
+pub mod truth;
 
 use std::future::Future;
 use std::io;
@@ -172,6 +173,25 @@ impl SandboxHandle {
     /// signed with `spec`'s webhook secret, with `cfg`'s knobs and seed.
     pub fn send_callbacks(&self, spec: &GatewaySpec, cfg: &CallbackConfig) {
         self.shared.callbacks.configure(spec, cfg);
+    }
+    /// Turns ground-truth recording on or off, with its fault rates (see [`truth`]).
+    pub fn record_truth(&self, k: truth::TruthKnobs, seed: Option<u64>) {
+        self.shared.truth.set(k, seed);
+    }
+    /// Every payment this gateway handled and what really happened to it.
+    pub fn truth(&self) -> Vec<truth::TruthRecord> {
+        self.shared.truth.all()
+    }
+    /// Sends a paid callback for a payment nobody initiated through switchyard (an
+    /// orphan: paid outside, a lost intent), recorded in the truth.
+    pub fn send_orphan(&self, reference: &str, amount: i64) {
+        let gpid = format!("gen_orph{}a{amount}", self.shared.next_seq());
+        self.shared
+            .truth
+            .record_orphan(&self.shared.name, reference, &gpid, amount);
+        self.shared.callbacks.accepted(callbacks::Accepted::new(
+            reference, &gpid, None, amount, true,
+        ));
     }
     /// Stops accepting and drops open connections.
     pub fn stop(&self) {

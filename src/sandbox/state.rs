@@ -51,6 +51,7 @@ pub(crate) struct Shared {
     status_queries: AtomicU64,
     down_flag: AtomicBool,
     pub(crate) callbacks: Callbacks,
+    pub(crate) truth: super::truth::Truth,
 }
 
 impl Shared {
@@ -81,6 +82,7 @@ impl Shared {
             status_queries: AtomicU64::new(0),
             down_flag: AtomicBool::new(false),
             callbacks,
+            truth: super::truth::Truth::new(),
         }
     }
 

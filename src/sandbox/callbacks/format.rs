@@ -19,6 +19,9 @@ pub(crate) enum Phase {
     /// An earlier, older event (pending / authorized / user dropped), one second before
     /// the final one: sent after it when the out-of-order knob picks the payment.
     Earlier,
+    /// A failure two seconds before a success (ground-truth runs: "success after an
+    /// earlier failure"), sent before the final event.
+    FailedFirst,
 }
 
 /// One callback, ready to sign and send (the same bytes on every redelivery).
@@ -47,7 +50,11 @@ fn rrn(a: &Accepted) -> String {
 
 fn event_id(a: &Accepted, phase: Phase) -> String {
     let h = xxhash_rust::xxh3::xxh3_64(a.gateway_payment_id.as_bytes());
-    let p = if phase == Phase::Final { "f" } else { "e" };
+    let p = match phase {
+        Phase::Final => "f",
+        Phase::Earlier => "e",
+        Phase::FailedFirst => "x",
+    };
     format!("evt_sbx{h:016x}{p}")
 }
 
@@ -56,8 +63,19 @@ pub(crate) fn build(kind: ConnectorKind, a: &Accepted, phase: Phase) -> Callback
     let at = match phase {
         Phase::Final => a.at,
         Phase::Earlier => a.at - time::Duration::seconds(1),
+        Phase::FailedFirst => a.at - time::Duration::seconds(2),
     };
     let event_id = event_id(a, phase);
+    let failed;
+    let (a, phase) = if phase == Phase::FailedFirst {
+        failed = Accepted {
+            succeeded: false,
+            ..a.clone()
+        };
+        (&failed, Phase::Final)
+    } else {
+        (a, phase)
+    };
     let body = match kind {
         // The sandbox has no Juspay UPI initiation, so it never accepts such a
         // payment; should one appear, it speaks the generic format.
@@ -74,8 +92,8 @@ pub(crate) fn build(kind: ConnectorKind, a: &Accepted, phase: Phase) -> Callback
 fn generic_body(a: &Accepted, phase: Phase, at: OffsetDateTime, event_id: &str) -> String {
     let (status, reason, npci, utr) = match (phase, a.succeeded) {
         (Phase::Earlier, _) => ("pending", Value::Null, Value::Null, Value::Null),
-        (Phase::Final, true) => ("succeeded", Value::Null, Value::Null, s(&rrn(a))),
-        (Phase::Final, false) => ("failed", s("insufficient_funds"), s("Z9"), Value::Null),
+        (_, true) => ("succeeded", Value::Null, Value::Null, s(&rrn(a))),
+        (_, false) => ("failed", s("insufficient_funds"), s("Z9"), Value::Null),
     };
     format!(
         r#"{{"event_id":"{event_id}","type":"payment","payment":{{"id":{},"merchant_txn_id":{},"order_id":{},"status":"{status}","reason":{reason},"npci_code":{npci},"amount":{},"currency":"INR","utr":{utr},"rrn":{utr},"payer_vpa":null,"occurred_at":"{}"}}}}"#,
@@ -97,7 +115,7 @@ fn razorpay_body(a: &Accepted, phase: Phase, at: OffsetDateTime) -> String {
             Value::Null,
             s(&rrn(a)),
         ),
-        (Phase::Final, true) => (
+        (_, true) => (
             "payment.captured",
             "captured",
             true,
@@ -105,7 +123,7 @@ fn razorpay_body(a: &Accepted, phase: Phase, at: OffsetDateTime) -> String {
             Value::Null,
             s(&rrn(a)),
         ),
-        (Phase::Final, false) => (
+        (_, false) => (
             "payment.failed",
             "failed",
             false,
@@ -141,14 +159,14 @@ fn cashfree_body(a: &Accepted, phase: Phase, at: OffsetDateTime) -> String {
             Value::Null,
             "null".to_string(),
         ),
-        (Phase::Final, true) => (
+        (_, true) => (
             "PAYMENT_SUCCESS_WEBHOOK",
             "SUCCESS",
             "00::Transaction success",
             s(&rrn(a)),
             "null".to_string(),
         ),
-        (Phase::Final, false) => (
+        (_, false) => (
             "PAYMENT_FAILED_WEBHOOK",
             "FAILED",
             "Z9::Insufficient funds",

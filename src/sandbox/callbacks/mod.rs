@@ -155,12 +155,25 @@ impl Callbacks {
 
     /// Plans and spawns the callbacks for one accepted payment; never blocks.
     pub(crate) fn accepted(&self, a: Accepted) {
+        self.accepted_with(a, None);
+    }
+
+    /// [`Callbacks::accepted`] with a ground-truth fate (a failure first, a late
+    /// delivery). Returns false when the drop knob swallowed the callbacks.
+    pub(crate) fn accepted_with(&self, a: Accepted, fate: Option<crate::sandbox::truth::Fate>) -> bool {
         let Some(target) = self.target.load_full() else {
-            return;
+            return false;
         };
-        let Some(plan) = self.state.plan() else {
-            return;
+        let Some(mut plan) = self.state.plan() else {
+            return false;
         };
+        if let Some(f) = fate {
+            plan.delay += f.extra_delay;
+            if f.fail_first {
+                plan.steps.insert(0, (format::Phase::FailedFirst, 1));
+            }
+        }
         tokio::spawn(send::deliver(target, self.state.clone(), a, plan));
+        true
     }
 }

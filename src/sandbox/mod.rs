@@ -189,7 +189,7 @@ impl SandboxHandle {
         self.shared
             .truth
             .record_orphan(&self.shared.name, reference, &gpid, amount);
-        self.shared.callbacks.accepted(callbacks::Accepted::new(
+        self.shared.callbacks.always(callbacks::Accepted::new(
             reference, &gpid, None, amount, true,
         ));
     }

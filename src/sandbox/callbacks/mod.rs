@@ -158,6 +158,19 @@ impl Callbacks {
         self.accepted_with(a, None);
     }
 
+    /// Sends one final callback, whatever the drop and duplicate knobs say (orphans of
+    /// a ground-truth run: the point is that they arrive).
+    pub(crate) fn always(&self, a: Accepted) {
+        let Some(target) = self.target.load_full() else {
+            return;
+        };
+        let plan = knobs::Plan {
+            delay: Duration::ZERO,
+            steps: vec![(format::Phase::Final, 1)],
+        };
+        tokio::spawn(send::deliver(target, self.state.clone(), a, plan));
+    }
+
     /// [`Callbacks::accepted`] with a ground-truth fate (a failure first, a late
     /// delivery). Returns false when the drop knob swallowed the callbacks.
     pub(crate) fn accepted_with(&self, a: Accepted, fate: Option<crate::sandbox::truth::Fate>) -> bool {

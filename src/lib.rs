@@ -12,10 +12,12 @@
 //!    (rules, sticky weighted split, `GatewayIdx`, `Ramp`), [`ledger`] (SQLite WAL,
 //!    group-commit writer that signals the forwarder).
 //! 2. [`alerts`] (queue and webhook delivery), [`pipeline`] (outbox → sinks, replay).
-//! 3. [`config`]: TOML → validate → compiled [`config::Snapshot`]; one load path.
+//! 3. [`config`]: TOML → validate → compiled [`config::Snapshot`]; one load path
+//!    (`[upi_limits]` in [`config::limits`]).
 //! 4. [`health`]: windows, detectors, state machine, admission, the health task.
-//! 5. [`payments`] (initiation and failover), [`callbacks`] (ingest, normalize,
-//!    watchdog), [`reload`] (hot reload through [`reload::Live`]), [`sandbox`].
+//! 5. [`payments`] (initiation and failover, retry budget, UPI limits),
+//!    [`callbacks`] (ingest, normalize, watchdog, orphan sweep), [`reload`] (hot
+//!    reload through [`reload::Live`]), [`sandbox`] (with ground-truth recording).
 //! 6. [`state`]: what the edge hands every handler.
 //! 7. [`http`]: the edge; the one error → HTTP map.
 //! 8. [`app`]: CLI, commands, serve, demo, logging.

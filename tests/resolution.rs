@@ -122,3 +122,22 @@ async fn orphans_are_listed_behind_the_admin_token() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["orphans"], json!([]));
 }
+
+#[tokio::test]
+async fn replays_and_refusals_do_not_earn_retries() {
+    let (s, gw) = server_with(Behaviour::Create, "").await;
+    assert_eq!(s.pay("bud-1", payment("ord_bud")).await.0, 201);
+    for _ in 0..50 {
+        // Replays of the same key, and requests refused before any gateway call.
+        assert_eq!(s.pay("bud-1", payment("ord_bud")).await.0, 201);
+        let mut big = payment("ord_big");
+        big["amount"] = json!(1_00_000_01);
+        assert_eq!(s.pay("bud-2", big).await.0, 422);
+    }
+    assert_eq!(gw.hits(), 1);
+    // One real initiation at 20% on top of the reserve (1 retry/s for the 10 s
+    // window): the 100 other requests deposited nothing.
+    let budget = &s.state.payments.budget;
+    let n = (0..1000).take_while(|_| budget.try_withdraw()).count();
+    assert_eq!(n, 10, "replays or refusals deposited into the retry budget");
+}

@@ -210,3 +210,85 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
     stop_tx.send(true).unwrap();
     task.await.unwrap();
 }
+
+/// Answers 404 for every payment: the gateway never saw it.
+struct NeverSaw {
+    calls: mpsc::UnboundedSender<u64>,
+    t0: Instant,
+}
+
+#[async_trait]
+impl switchyard::callbacks::watchdog::StatusSource for NeverSaw {
+    async fn status(
+        &self,
+        _gateway: &str,
+        _payment_id: &str,
+        _gpid: Option<&str>,
+    ) -> Result<StatusReport, UpstreamError> {
+        let _ = self.calls.send(self.t0.elapsed().as_secs());
+        Err(UpstreamError::Status {
+            status: 404,
+            body: "no such payment".into(),
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn not_found_after_the_last_check_expires_and_frees_the_stuck_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[ledger]\npath = {:?}\n\n[[gateway]]\nname = \"gen\"\nconnector = \"generic\"\n\
+         base_url = \"http://127.0.0.1:9\"\n\n[[route]]\nname = \"default\"\n\
+         split = [{{ gateway = \"gen\", weight = 100 }}]\n\n[watchdog]\nttl = \"7m\"\n\
+         scan_interval = \"5s\"\n",
+        dir.path().join("l.db").display().to_string()
+    );
+    let snap = config::load_str(&text, "t.toml", &|_| Some("s".into()), 1).unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.db"), LedgerOptions::default()).unwrap();
+    let (state, _queues) = AppState::new(
+        snap,
+        ledger.clone(),
+        Metrics::new(prometheus::Registry::new()),
+    );
+    // The process died between the intent and the completion: `initiated`, key in progress.
+    let now = OffsetDateTime::now_utc();
+    ledger.begin(intent("pay_lost", now)).await.unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let t0 = Instant::now();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(switchyard::callbacks::watchdog::run(
+        state.callbacks.clone(),
+        Arc::new(NeverSaw { calls: tx, t0 }),
+        stop_rx,
+    ));
+    let mut at = Vec::new();
+    for _ in 0..3 {
+        at.push(rx.recv().await.unwrap());
+    }
+    // Treated as unknown: from 90 s on (not after the 7-minute TTL), 90 s apart.
+    for (got, want) in at.iter().zip([90, 180, 270]) {
+        assert!((want..want + 5).contains(got), "checked at {at:?}");
+    }
+    loop {
+        let p = ledger.payment("pay_lost").await.unwrap().unwrap();
+        if p.status == PaymentStatus::Expired {
+            assert_eq!(p.raw_status.as_deref(), Some("not_found"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let ev = outbox_body(&ledger, "payment_id = 'pay_lost'").await.unwrap();
+    assert_eq!(ev["status"], "expired");
+    assert_eq!(ev["reason"], "expired");
+    assert_eq!(ev["order_action"], "cancel");
+    // The retry of the stuck key now replays the final state, not 409 for good.
+    match ledger.begin(intent("pay_lost", now)).await.unwrap() {
+        switchyard::ledger::Begin::Replay(r) => assert_eq!(r.http_status, 200),
+        other => panic!("still stuck: {other:?}"),
+    }
+    // None after the final answer.
+    tokio::time::sleep(Duration::from_secs(900)).await;
+    assert!(rx.try_recv().is_err(), "checked after it expired");
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+}

@@ -212,6 +212,8 @@ struct Checkout {
     http_status: Option<u16>,
     payment_id: Option<String>,
     tries: u32,
+    /// Retried the order with a new idempotency key after a 504.
+    new_key: bool,
 }
 
 async fn checkout(
@@ -226,7 +228,8 @@ async fn checkout(
         ..Default::default()
     };
     let body = serde_json::json!({"order_id": c.order_id, "amount": amount, "method": "upi_intent"});
-    let key = format!("sdk{i}");
+    let mut key = format!("sdk{i}");
+    let mut new_key_used = false;
     loop {
         c.tries += 1;
         let r = client
@@ -243,8 +246,17 @@ async fn checkout(
                 if let Some(p) = v.get("payment_id").and_then(Value::as_str) {
                     c.payment_id = Some(p.to_string());
                 }
-                // Still in progress (the process died mid-initiation): ask again later.
-                st == 409 && v["error"]["code"] == "request_in_progress"
+                // A timeout: this checkout tries the order again with a new key (what
+                // the order-level guard exists for), once.
+                if st == 504 && !new_key_used {
+                    new_key_used = true;
+                    c.new_key = true;
+                    key = format!("sdk{i}r");
+                    true
+                } else {
+                    // Still in progress (the process died mid-initiation): ask again later.
+                    st == 409 && v["error"]["code"] == "request_in_progress"
+                }
             }
             // switchyard is down: the checkout retries the same key.
             Err(_) => true,
@@ -495,6 +507,7 @@ fn score(
     }
     let (mut wrong_failed, mut wrong_succeeded, mut amount_errors) = (0u64, 0u64, 0u64);
     let (mut disagree, mut no_event, mut non_final) = (0u64, 0u64, 0u64);
+    let mut no_event_declined = 0u64;
     let (mut by_callback, mut by_check, mut by_initiation, mut exception) = (0u64, 0u64, 0u64, 0u64);
     let mut paid = 0u64;
     let mut examples: Vec<String> = Vec::new();
@@ -539,6 +552,13 @@ fn score(
             match ev {
                 None => {
                     no_event += 1;
+                    let declined = p["attempts"]
+                        .as_array()
+                        .and_then(|a| a.last())
+                        .is_some_and(|a| a["outcome"] == "declined");
+                    if declined {
+                        no_event_declined += 1;
+                    }
                     if is_final(status) {
                         disagree += 1;
                         note(&mut examples, format!("no event for {pid} ({status})"));
@@ -572,18 +592,23 @@ fn score(
     // Double initiations: more than one payment created at the gateways for one
     // order, or one payment id initiated twice.
     let mut created_per_order: HashMap<&str, u64> = HashMap::new();
+    let mut paid_per_order: HashMap<&str, u64> = HashMap::new();
     let mut double = 0u64;
     for t in truth.iter().filter(|t| !t.orphan) {
         if t.gateway_payment_id.is_some()
             && let Some(o) = t.order_id.as_deref()
         {
             *created_per_order.entry(o).or_default() += 1;
+            if t.status == "succeeded" {
+                *paid_per_order.entry(o).or_default() += 1;
+            }
         }
         if t.initiations > 1 {
             double += u64::from(t.initiations - 1);
         }
     }
     double += created_per_order.values().map(|n| n.saturating_sub(1)).sum::<u64>();
+    let double_charged = paid_per_order.values().filter(|n| **n > 1).count() as u64;
     let orphans = truth.iter().filter(|t| t.orphan).count() as u64;
     let orphans_forwarded = truth
         .iter()
@@ -601,8 +626,10 @@ fn score(
     o.row("wrongly_succeeded_unpaid", "wrongly succeeded unpaid payments", wrong_succeeded);
     o.row("amount_errors", "amount errors", amount_errors);
     o.row("double_initiations", "double initiations", double);
+    o.row("double_charged_orders", "orders paid more than once", double_charged);
     o.row("last_event_disagrees", "last forwarded event disagrees with ledger", disagree);
     o.row("no_event", "payments with no forwarded event", no_event);
+    o.row("no_event_declined", "  of which declined at initiation", no_event_declined);
     o.row("non_final", "payments left non-final", non_final);
     o.row("paid", "truly paid payments", paid);
     o.row("resolved_by_callback_pct", "paid resolved by callback (%)", pct(by_callback));
@@ -615,6 +642,11 @@ fn score(
     o.row("truth_records", "payments the gateways handled", truth.len() as u64);
     o.row("answer_lost", "created, answer lost (timeout)", truth.iter().filter(|t| t.answer_lost).count() as u64);
     o.row("checkouts_retried", "checkouts that retried", retried);
+    o.row(
+        "checkouts_new_key",
+        "checkouts that retried the order with a new key after a 504",
+        checkouts.iter().filter(|c| c.new_key).count() as u64,
+    );
     o.row("checkouts_unanswered", "checkouts with no payment id", unanswered);
     o.field("examples", examples);
     o

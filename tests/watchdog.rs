@@ -169,7 +169,10 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
-    assert!(t0.elapsed() >= Duration::from_secs(600), "expired too early");
+    assert!(
+        t0.elapsed() >= Duration::from_secs(600),
+        "expired too early"
+    );
     let stale = outbox_body(
         &ledger,
         "payment_id = 'pay_pending' AND json_extract(body, '$.source') = 'watchdog'",
@@ -277,7 +280,9 @@ async fn not_found_after_the_last_check_expires_and_frees_the_stuck_key() {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let ev = outbox_body(&ledger, "payment_id = 'pay_lost'").await.unwrap();
+    let ev = outbox_body(&ledger, "payment_id = 'pay_lost'")
+        .await
+        .unwrap();
     assert_eq!(ev["status"], "expired");
     assert_eq!(ev["reason"], "expired");
     assert_eq!(ev["order_action"], "cancel");

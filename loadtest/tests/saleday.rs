@@ -23,7 +23,11 @@ fn bin() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reduced_sale_day_scores_against_ground_truth() {
     let b = bin();
-    assert!(b.exists(), "{} is missing: cargo build --bin switchyard", b.display());
+    assert!(
+        b.exists(),
+        "{} is missing: cargo build --bin switchyard",
+        b.display()
+    );
     let o = saleday::run(&SaleDay::reduced(b)).await.unwrap();
     println!("{o}\n{}", o.json);
     let j = &o.json;

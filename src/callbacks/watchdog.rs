@@ -11,7 +11,10 @@
 //! gateway never saw the payment), the payment is `expired` at once (reason
 //! `expired`, raw status `not_found`, order action `cancel`); one still unresolved
 //! after every check is `expired` with `stale` (order action `hold`,
-//! `payments_stale_total`) at its TTL deadline plus `expire_after`. Either way
+//! `payments_stale_total`) at its TTL deadline plus `expire_after`. A check that
+//! got no answer (gateway unreachable, 5xx) is retried every `check_interval` and
+//! does not count toward `max_checks`: a payment never expires for want of an
+//! answer. Either way
 //! the in-progress idempotency row of a payment whose initiation never completed is
 //! recovered (see [`recover_idempotency`]).
 //!
@@ -217,7 +220,8 @@ pub async fn scan(
         let inc = answer
             .ok()
             .map(|r| normalize::from_status(&c.gateway, &c.payment_id, &r, now));
-        let last = c.checks.saturating_add(1) >= policy.max_checks;
+        // An unanswered check does not count (see `record_check`).
+        let last = result != "error" && c.checks.saturating_add(1) >= policy.max_checks;
         // The gateway never saw it, asked the last time the schedule allows: it ends.
         let not_found = last && result == "not_found";
         let next = now + Duration::max(policy.check_interval, Duration::from_secs(1));

@@ -106,7 +106,10 @@ fn rupees(diag: &mut Diagnostics<'_>, path: &str, v: &str) -> Option<Paise> {
     match v.trim().parse::<i64>() {
         Ok(r) if r > 0 && r <= i64::MAX / 100 => Some(Paise(r * 100)),
         _ => {
-            diag.error(path, format!("\"{v}\" is not a whole number of rupees above 0"));
+            diag.error(
+                path,
+                format!("\"{v}\" is not a whole number of rupees above 0"),
+            );
             None
         }
     }
@@ -121,7 +124,10 @@ pub(crate) fn validate(
     if let Some(d) = raw.default {
         match i64::try_from(d) {
             Ok(r) if r > 0 && r <= i64::MAX / 100 => out.default = Paise(r * 100),
-            _ => diag.error("upi_limits.default", "must be a whole number of rupees above 0"),
+            _ => diag.error(
+                "upi_limits.default",
+                "must be a whole number of rupees above 0",
+            ),
         }
     }
     if let Some(t) = &raw.category_tag {
@@ -173,12 +179,18 @@ mod tests {
             "{BASE}[upi_limits]\ndefault = 50000\ncategories = {{ jewellery = \"150000\" }}\nroutes = {{ r = \"400000\" }}\n"
         );
         let s = load_str(&text, "t.toml", &|_| None, 1).unwrap();
-        assert_eq!(s.upi_limits.cap("other", &BTreeMap::new()), Paise(50_000_00));
+        assert_eq!(
+            s.upi_limits.cap("other", &BTreeMap::new()),
+            Paise(50_000_00)
+        );
         assert_eq!(
             s.upi_limits.cap("other", &tags("jewellery")),
             Paise(1_50_000_00)
         );
-        assert_eq!(s.upi_limits.cap("r", &tags("jewellery")), Paise(4_00_000_00));
+        assert_eq!(
+            s.upi_limits.cap("r", &tags("jewellery")),
+            Paise(4_00_000_00)
+        );
     }
 
     #[test]
@@ -186,7 +198,9 @@ mod tests {
         let text = format!(
             "{BASE}[upi_limits]\ncategories = {{ tax = \"lots\" }}\nroutes = {{ nope = \"1\" }}\n"
         );
-        let errs = load_str(&text, "t.toml", &|_| None, 1).unwrap_err().to_string();
+        let errs = load_str(&text, "t.toml", &|_| None, 1)
+            .unwrap_err()
+            .to_string();
         assert!(errs.contains("upi_limits.categories.tax"), "{errs}");
         assert!(errs.contains("upi_limits.routes.nope"), "{errs}");
     }

@@ -5,9 +5,9 @@
 mod compile;
 mod describe;
 pub mod health;
-pub mod limits;
 #[cfg(test)]
 mod health_tests;
+pub mod limits;
 pub mod raw;
 mod schema;
 mod snapshot;

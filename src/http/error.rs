@@ -41,7 +41,9 @@ pub enum ApiError {
     NoRoute,
     #[error("no gateway is available for route {route}")]
     NoGatewayAvailable { route: String },
-    #[error("the amount is above the UPI per-transaction limit of {limit} paise for this merchant category")]
+    #[error(
+        "the amount is above the UPI per-transaction limit of {limit} paise for this merchant category"
+    )]
     UpiLimitExceeded { limit: i64 },
     #[error("the gateway declined the payment")]
     GatewayDeclined,

@@ -125,7 +125,7 @@ fn orphan_event(inc: &Incoming, now: OffsetDateTime) -> PaymentEvent {
         .clone()
         .or_else(|| inc.merchant_order_id.clone())
         .or_else(|| inc.gateway_payment_id.clone())
-        .unwrap_or_default();
+        .unwrap_or_else(|| format!("orphan_{}", inc.event_id));
     PaymentEvent {
         event_id: event_id(&inc.gateway, &format!("orphan:{}", inc.event_id)),
         kind: inc.kind.clone(),

@@ -132,6 +132,8 @@ END;
     // pipeline: per-sink cursors and dead letters.
     super::delivery::MIGRATION,
     super::callbacks::MIGRATION,
+    // resolution: the in-progress idempotency rows the watchdog recovers.
+    super::watchdog::MIGRATION,
 ];
 
 /// The schema version this binary writes.

@@ -8,9 +8,12 @@ use time::OffsetDateTime;
 
 use super::callbacks::{forward, load_payment};
 use super::{LedgerError, from_millis, millis};
-use crate::model::{
-    Flags, Method, OrderAction, PaymentEvent, PaymentStatus, Reason, event_id,
-};
+use crate::model::{Flags, Method, OrderAction, PaymentEvent, PaymentStatus, Reason, event_id};
+
+/// Migration (resolution): finds idempotency rows still in progress without a scan.
+pub(crate) const MIGRATION: &str = r#"
+CREATE INDEX idempotency_in_progress ON idempotency (created_at) WHERE completed = 0;
+"#;
 
 /// A non-final payment and its check history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,8 +125,10 @@ pub fn candidates(
     )?;
     let mut out = Vec::new();
     for row in rows {
-        let ((payment_id, gateway, gpid, status, method), (created, ttl, incomplete, checks, next, last)) =
-            row?;
+        let (
+            (payment_id, gateway, gpid, status, method),
+            (created, ttl, incomplete, checks, next, last),
+        ) = row?;
         out.push(Candidate {
             status: PaymentStatus::parse(&status)
                 .ok_or_else(|| LedgerError::Corrupt(format!("payment status {status:?}")))?,
@@ -143,19 +148,23 @@ pub fn candidates(
 }
 
 /// Records one status check (`result`: a short label) and when the next is due.
+/// A check that got no answer (`error`: the gateway unreachable, a 5xx) is not
+/// counted against `max_checks`: it never reached the gateway's switch, and the
+/// payment must not expire for want of an answer.
 pub fn record_check(
     conn: &Connection,
     payment_id: &str,
     result: &str,
     next_check_at: OffsetDateTime,
 ) -> Result<u32, LedgerError> {
+    let counts = i64::from(result != "error");
     conn.prepare_cached(
         "INSERT INTO watchdog (payment_id, checks, next_check_at, last_result)
-         VALUES (?1, 1, ?2, ?3)
-         ON CONFLICT (payment_id) DO UPDATE SET checks = checks + 1,
+         VALUES (?1, ?4, ?2, ?3)
+         ON CONFLICT (payment_id) DO UPDATE SET checks = checks + ?4,
              next_check_at = excluded.next_check_at, last_result = excluded.last_result",
     )?
-    .execute(params![payment_id, millis(next_check_at), result])?;
+    .execute(params![payment_id, millis(next_check_at), result, counts])?;
     let n: i64 = conn.query_row(
         "SELECT checks FROM watchdog WHERE payment_id = ?1",
         [payment_id],
@@ -364,7 +373,12 @@ mod tests {
                 .await
                 .unwrap();
         }
-        for (id, s) in [("old", 1000), ("older", 2000), ("checked", 3000), ("gone", 4000)] {
+        for (id, s) in [
+            ("old", 1000),
+            ("older", 2000),
+            ("checked", 3000),
+            ("gone", 4000),
+        ] {
             ledger.begin(intent(id, ago(s))).await.unwrap();
             ledger
                 .complete(done(id, PaymentStatus::Initiated, ago(s)))
@@ -417,6 +431,8 @@ mod tests {
         ledger.begin(intent("p", t)).await.unwrap();
         ledger
             .write(move |c| {
+                // Unanswered checks do not count.
+                assert_eq!(record_check(c, "p", "error", t)?, 0);
                 for _ in 0..3 {
                     record_check(c, "p", "not_found", t)?;
                 }

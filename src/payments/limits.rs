@@ -7,7 +7,11 @@ use crate::config::Snapshot;
 use crate::model::PaymentRequest;
 
 /// `Err(UpiLimitExceeded)` when a UPI payment is above its cap on `route`.
-pub(super) fn check(snap: &Snapshot, route: &str, req: &PaymentRequest) -> Result<(), PaymentError> {
+pub(super) fn check(
+    snap: &Snapshot,
+    route: &str,
+    req: &PaymentRequest,
+) -> Result<(), PaymentError> {
     if !req.method.is_upi() {
         return Ok(());
     }

@@ -42,7 +42,9 @@ pub enum PaymentError {
     #[error("no gateway is available for route {route}")]
     NoGatewayAvailable { route: String },
     /// A UPI payment above its per-transaction cap (paise).
-    #[error("the amount is above the UPI per-transaction limit of {limit} paise for this merchant category")]
+    #[error(
+        "the amount is above the UPI per-transaction limit of {limit} paise for this merchant category"
+    )]
     UpiLimitExceeded { limit: i64 },
     #[error("this Idempotency-Key was used with a different request body")]
     IdempotencyConflict,

@@ -158,21 +158,23 @@ impl Truth {
             },
         };
         if let Ok(mut m) = self.records.lock() {
-            let r = m.entry(payment_id.to_string()).or_insert_with(|| TruthRecord {
-                gateway: gateway.to_string(),
-                payment_id: payment_id.to_string(),
-                order_id: order_id.map(str::to_string),
-                gateway_payment_id: None,
-                status: "failed".into(),
-                amount_requested: amount,
-                amount_paid: None,
-                initiations: 0,
-                answer_lost: false,
-                callbacks_dropped: false,
-                failed_first: false,
-                late: false,
-                orphan: false,
-            });
+            let r = m
+                .entry(payment_id.to_string())
+                .or_insert_with(|| TruthRecord {
+                    gateway: gateway.to_string(),
+                    payment_id: payment_id.to_string(),
+                    order_id: order_id.map(str::to_string),
+                    gateway_payment_id: None,
+                    status: "failed".into(),
+                    amount_requested: amount,
+                    amount_paid: None,
+                    initiations: 0,
+                    answer_lost: false,
+                    callbacks_dropped: false,
+                    failed_first: false,
+                    late: false,
+                    orphan: false,
+                });
             r.initiations += 1;
             // A later request for the same id does not undo an earlier payment.
             if created && r.gateway_payment_id.is_none() {

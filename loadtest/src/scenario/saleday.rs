@@ -154,7 +154,13 @@ impl Drop for Proc {
     }
 }
 
-fn config_text(d: &SaleDay, listen: SocketAddr, admin: SocketAddr, dir: &Path, gws: &[SocketAddr]) -> String {
+fn config_text(
+    d: &SaleDay,
+    listen: SocketAddr,
+    admin: SocketAddr,
+    dir: &Path,
+    gws: &[SocketAddr],
+) -> String {
     let t = d.ttl.as_secs().max(1);
     let step = (t / 3).max(1);
     let mut s = format!(
@@ -227,7 +233,8 @@ async fn checkout(
         order_id: format!("sd{i}"),
         ..Default::default()
     };
-    let body = serde_json::json!({"order_id": c.order_id, "amount": amount, "method": "upi_intent"});
+    let body =
+        serde_json::json!({"order_id": c.order_id, "amount": amount, "method": "upi_intent"});
     let mut key = format!("sdk{i}");
     let mut new_key_used = false;
     loop {
@@ -282,13 +289,16 @@ pub async fn run(d: &SaleDay) -> anyhow::Result<Outcome> {
     let text = config_text(d, listen, admin, &dir, &gw_addrs);
     let config = dir.join("config/switchyard.toml");
     std::fs::write(&config, &text)?;
-    let snap = switchyard::config::load_str(&text, "saleday.toml", &|k: &str| {
-        match k {
+    let snap = switchyard::config::load_str(
+        &text,
+        "saleday.toml",
+        &|k: &str| match k {
             "SALEDAY_SECRET" => Some(SECRET.to_string()),
             "SALEDAY_ADMIN" => Some(ADMIN.to_string()),
             _ => None,
-        }
-    }, 1)
+        },
+        1,
+    )
     .map_err(|e| anyhow::anyhow!("saleday config: {e}"))?;
 
     // The gateways.
@@ -296,8 +306,10 @@ pub async fn run(d: &SaleDay) -> anyhow::Result<Outcome> {
     let cbs = CallbackConfig {
         base_url: Some(format!("http://{listen}/v1/callbacks")),
         seed: Some(d.seed),
+        // Gateways retry webhooks for hours (Razorpay: 24 h); here long enough to
+        // outlast the restart gap.
         retry: RetryPolicy {
-            attempts: 16,
+            attempts: 40,
             base: Duration::from_millis(200),
             cap: Duration::from_secs(10),
         },
@@ -449,7 +461,13 @@ pub async fn run(d: &SaleDay) -> anyhow::Result<Outcome> {
 fn is_final(s: &str) -> bool {
     matches!(
         s,
-        "succeeded" | "failed" | "expired" | "cancelled" | "reversed" | "refunded" | "partially_refunded"
+        "succeeded"
+            | "failed"
+            | "expired"
+            | "cancelled"
+            | "reversed"
+            | "refunded"
+            | "partially_refunded"
     )
 }
 
@@ -462,7 +480,10 @@ async fn fetch_ledger(
     let mut out = BTreeMap::new();
     for c in checkouts {
         let v: Value = client
-            .get(format!("http://{listen}/v1/payments?order_id={}", c.order_id))
+            .get(format!(
+                "http://{listen}/v1/payments?order_id={}",
+                c.order_id
+            ))
             .send()
             .await?
             .json()
@@ -508,13 +529,32 @@ fn score(
     let (mut wrong_failed, mut wrong_succeeded, mut amount_errors) = (0u64, 0u64, 0u64);
     let (mut disagree, mut no_event, mut non_final) = (0u64, 0u64, 0u64);
     let mut no_event_declined = 0u64;
-    let (mut by_callback, mut by_check, mut by_initiation, mut exception) = (0u64, 0u64, 0u64, 0u64);
+    let (mut by_callback, mut by_check, mut by_initiation, mut exception) =
+        (0u64, 0u64, 0u64, 0u64);
     let mut paid = 0u64;
-    let mut examples: Vec<String> = Vec::new();
-    let note = |v: &mut Vec<String>, s: String| {
-        if v.len() < 12 {
-            v.push(s);
+    let mut examples: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let note = |v: &mut BTreeMap<&'static str, Vec<String>>, k: &'static str, s: String| {
+        let list = v.entry(k).or_default();
+        if list.len() < 5 {
+            list.push(s);
         }
+    };
+    let detail = |p: &Value, t: Option<&&TruthRecord>| {
+        format!(
+            "{} at {} ledger {} ({}), truth {:?}",
+            p["payment_id"].as_str().unwrap_or(""),
+            p["gateway"].as_str().unwrap_or(""),
+            p["status"].as_str().unwrap_or(""),
+            p["raw_status"].as_str().unwrap_or(""),
+            t.map(|t| (
+                &t.status,
+                t.amount_paid,
+                t.answer_lost,
+                t.callbacks_dropped,
+                t.failed_first,
+                t.late
+            ))
+        )
     };
     for list in ledger.values() {
         for p in list {
@@ -529,11 +569,11 @@ fn score(
             let failed_like = matches!(status, "failed" | "expired" | "cancelled");
             if truly_paid && failed_like {
                 wrong_failed += 1;
-                note(&mut examples, format!("wrongly failed {pid}: ledger {status}, truth paid"));
+                note(&mut examples, "wrongly_failed", detail(p, t));
             }
             if status == "succeeded" && !truly_paid {
                 wrong_succeeded += 1;
-                note(&mut examples, format!("wrongly succeeded {pid}: truth {:?}", t.map(|t| &t.status)));
+                note(&mut examples, "wrongly_succeeded", detail(p, t));
             }
             let ev = last.get(pid).copied();
             if status == "succeeded"
@@ -546,7 +586,7 @@ fn score(
                 });
                 if !held {
                     amount_errors += 1;
-                    note(&mut examples, format!("amount {pid}: ledger {amount}, paid {paid_amt}, not held"));
+                    note(&mut examples, "amount", detail(p, Some(&t)));
                 }
             }
             match ev {
@@ -561,15 +601,21 @@ fn score(
                     }
                     if is_final(status) {
                         disagree += 1;
-                        note(&mut examples, format!("no event for {pid} ({status})"));
+                        note(&mut examples, "no_event", detail(p, t));
                     }
                 }
                 Some(e) if e["status"].as_str() != Some(status) => {
                     disagree += 1;
-                    note(&mut examples, format!(
-                        "last event of {pid} says {} (source {}), ledger {status}",
-                        e["status"], e["source"]
-                    ));
+                    note(
+                        &mut examples,
+                        "disagrees",
+                        format!(
+                            "{} / last event {} from {}",
+                            detail(p, t),
+                            e["status"],
+                            e["source"]
+                        ),
+                    );
                 }
                 _ => {}
             }
@@ -579,6 +625,7 @@ fn score(
                 let held = ev.is_some_and(|e| e["order_action"] == "hold" || e["stale"] == true);
                 if status != "succeeded" || held {
                     exception += 1;
+                    note(&mut examples, "exception", detail(p, t));
                 } else {
                     match src {
                         "callback" => by_callback += 1,
@@ -607,7 +654,10 @@ fn score(
             double += u64::from(t.initiations - 1);
         }
     }
-    double += created_per_order.values().map(|n| n.saturating_sub(1)).sum::<u64>();
+    double += created_per_order
+        .values()
+        .map(|n| n.saturating_sub(1))
+        .sum::<u64>();
     let double_charged = paid_per_order.values().filter(|n| **n > 1).count() as u64;
     let orphans = truth.iter().filter(|t| t.orphan).count() as u64;
     let orphans_forwarded = truth
@@ -615,39 +665,105 @@ fn score(
         .filter(|t| t.orphan)
         .filter(|t| {
             events.iter().any(|e| {
-                e["payment_id"].as_str() == Some(t.payment_id.as_str()) && e["flags"]["orphan"] == true
+                e["payment_id"].as_str() == Some(t.payment_id.as_str())
+                    && e["flags"]["orphan"] == true
             })
         })
         .count() as u64;
-    let pct = |n: u64| if paid == 0 { 0.0 } else { 100.0 * n as f64 / paid as f64 };
+    let pct = |n: u64| {
+        if paid == 0 {
+            0.0
+        } else {
+            100.0 * n as f64 / paid as f64
+        }
+    };
     let unanswered = checkouts.iter().filter(|c| c.payment_id.is_none()).count() as u64;
     let retried = checkouts.iter().filter(|c| c.tries > 1).count() as u64;
-    o.row("wrongly_failed_paid", "wrongly failed paid payments", wrong_failed);
-    o.row("wrongly_succeeded_unpaid", "wrongly succeeded unpaid payments", wrong_succeeded);
+    o.row(
+        "wrongly_failed_paid",
+        "wrongly failed paid payments",
+        wrong_failed,
+    );
+    o.row(
+        "wrongly_succeeded_unpaid",
+        "wrongly succeeded unpaid payments",
+        wrong_succeeded,
+    );
     o.row("amount_errors", "amount errors", amount_errors);
     o.row("double_initiations", "double initiations", double);
-    o.row("double_charged_orders", "orders paid more than once", double_charged);
-    o.row("last_event_disagrees", "last forwarded event disagrees with ledger", disagree);
+    o.row(
+        "double_charged_orders",
+        "orders paid more than once",
+        double_charged,
+    );
+    o.row(
+        "last_event_disagrees",
+        "last forwarded event disagrees with ledger",
+        disagree,
+    );
     o.row("no_event", "payments with no forwarded event", no_event);
-    o.row("no_event_declined", "  of which declined at initiation", no_event_declined);
+    o.row(
+        "no_event_declined",
+        "  of which declined at initiation",
+        no_event_declined,
+    );
     o.row("non_final", "payments left non-final", non_final);
     o.row("paid", "truly paid payments", paid);
-    o.row("resolved_by_callback_pct", "paid resolved by callback (%)", pct(by_callback));
-    o.row("resolved_by_status_check_pct", "paid resolved by status check (%)", pct(by_check));
-    o.row("resolved_at_initiation_pct", "paid resolved at initiation (%)", pct(by_initiation));
-    o.row("exception_pct", "paid left as exception (%)", pct(exception));
+    o.row(
+        "resolved_by_callback_pct",
+        "paid resolved by callback (%)",
+        pct(by_callback),
+    );
+    o.row(
+        "resolved_by_status_check_pct",
+        "paid resolved by status check (%)",
+        pct(by_check),
+    );
+    o.row(
+        "resolved_at_initiation_pct",
+        "paid resolved at initiation (%)",
+        pct(by_initiation),
+    );
+    o.row(
+        "exception_pct",
+        "paid left as exception (%)",
+        pct(exception),
+    );
     o.row("orphans", "orphan callbacks sent", orphans);
-    o.row("orphans_forwarded", "orphans forwarded (flags.orphan)", orphans_forwarded);
-    o.row("duplicate_event_ids", "duplicate event ids in the stream", dup_events);
-    o.row("truth_records", "payments the gateways handled", truth.len() as u64);
-    o.row("answer_lost", "created, answer lost (timeout)", truth.iter().filter(|t| t.answer_lost).count() as u64);
+    o.row(
+        "orphans_forwarded",
+        "orphans forwarded (flags.orphan)",
+        orphans_forwarded,
+    );
+    o.row(
+        "duplicate_event_ids",
+        "duplicate event ids in the stream",
+        dup_events,
+    );
+    o.row(
+        "truth_records",
+        "payments the gateways handled",
+        truth.len() as u64,
+    );
+    o.row(
+        "answer_lost",
+        "created, answer lost (timeout)",
+        truth.iter().filter(|t| t.answer_lost).count() as u64,
+    );
     o.row("checkouts_retried", "checkouts that retried", retried);
     o.row(
         "checkouts_new_key",
         "checkouts that retried the order with a new key after a 504",
         checkouts.iter().filter(|c| c.new_key).count() as u64,
     );
-    o.row("checkouts_unanswered", "checkouts with no payment id", unanswered);
-    o.field("examples", examples);
+    o.row(
+        "checkouts_unanswered",
+        "checkouts with no payment id",
+        unanswered,
+    );
+    o.field(
+        "examples",
+        serde_json::to_value(&examples).unwrap_or_default(),
+    );
     o
 }

@@ -69,9 +69,7 @@ fn npci_floor(p: &WatchdogPolicy, diag: &mut Diagnostics<'_>) {
     if n > NPCI_MAX_CHECKS_IN_WINDOW {
         diag.error(
             "watchdog.max_checks",
-            format!(
-                "this schedule makes {n} status checks in the first 2 hours; NPCI allows 3"
-            ),
+            format!("this schedule makes {n} status checks in the first 2 hours; NPCI allows 3"),
         );
     }
 }

@@ -72,7 +72,11 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnosti
     let alerts = alerts::validate(&raw.alerts, env, diag);
     let pipeline = pipeline::validate(&raw.pipeline, &raw.sinks, &bootstrap.ledger_path, env, diag);
     let health = super::health::validate(&raw.health, diag);
-    let route_names: Vec<&str> = raw.routes.iter().filter_map(|r| r.name.as_deref()).collect();
+    let route_names: Vec<&str> = raw
+        .routes
+        .iter()
+        .filter_map(|r| r.name.as_deref())
+        .collect();
     let upi_limits = super::limits::validate(&raw.upi_limits, &route_names, diag);
     Checked {
         upi_limits,

@@ -173,7 +173,11 @@ impl Callbacks {
 
     /// [`Callbacks::accepted`] with a ground-truth fate (a failure first, a late
     /// delivery). Returns false when the drop knob swallowed the callbacks.
-    pub(crate) fn accepted_with(&self, a: Accepted, fate: Option<crate::sandbox::truth::Fate>) -> bool {
+    pub(crate) fn accepted_with(
+        &self,
+        a: Accepted,
+        fate: Option<crate::sandbox::truth::Fate>,
+    ) -> bool {
         let Some(target) = self.target.load_full() else {
             return false;
         };

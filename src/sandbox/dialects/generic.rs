@@ -103,7 +103,13 @@ async fn truth_initiate(s: &Shared, req: &GenericReq<'_>, verdict: Verdict) -> R
     if let Some(id) = &id
         && s.callbacks.active()
     {
-        let a = Accepted::new(req.merchant_txn_id, id, req.order_id, fate.paid_amount, paid);
+        let a = Accepted::new(
+            req.merchant_txn_id,
+            id,
+            req.order_id,
+            fate.paid_amount,
+            paid,
+        );
         if !s.callbacks.accepted_with(a, Some(fate)) {
             s.truth.mark_dropped(req.merchant_txn_id);
         }

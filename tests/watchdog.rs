@@ -297,3 +297,57 @@ async fn not_found_after_the_last_check_expires_and_frees_the_stuck_key() {
     stop_tx.send(true).unwrap();
     task.await.unwrap();
 }
+
+/// Never answers: the gateway is unreachable.
+struct Unreachable(mpsc::UnboundedSender<()>);
+
+#[async_trait]
+impl switchyard::callbacks::watchdog::StatusSource for Unreachable {
+    async fn status(
+        &self,
+        _gateway: &str,
+        _payment_id: &str,
+        _gpid: Option<&str>,
+    ) -> Result<StatusReport, UpstreamError> {
+        let _ = self.0.send(());
+        Err(UpstreamError::NotSent("connection refused".into()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_payment_never_expires_for_want_of_an_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[ledger]\npath = {:?}\n\n[[gateway]]\nname = \"gen\"\nconnector = \"generic\"\n\
+         base_url = \"http://127.0.0.1:9\"\n\n[[route]]\nname = \"default\"\n\
+         split = [{{ gateway = \"gen\", weight = 100 }}]\n\n[watchdog]\nttl = \"2m\"\n\
+         scan_interval = \"5s\"\nexpire_after = \"1m\"\n",
+        dir.path().join("l.db").display().to_string()
+    );
+    let snap = config::load_str(&text, "t.toml", &|_| Some("s".into()), 1).unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.db"), LedgerOptions::default()).unwrap();
+    let (state, _queues) = AppState::new(
+        snap,
+        ledger.clone(),
+        Metrics::new(prometheus::Registry::new()),
+    );
+    ledger
+        .begin(intent("pay_down", OffsetDateTime::now_utc()))
+        .await
+        .unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(switchyard::callbacks::watchdog::run(
+        state.callbacks.clone(),
+        Arc::new(Unreachable(tx)),
+        stop_rx,
+    ));
+    // Well past three checks, the TTL and expire_after: still checking, not expired.
+    for _ in 0..8 {
+        rx.recv().await.unwrap();
+    }
+    let p = ledger.payment("pay_down").await.unwrap().unwrap();
+    assert_eq!(p.status, PaymentStatus::Initiated);
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+}

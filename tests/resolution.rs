@@ -25,24 +25,24 @@ async fn upi_above_the_category_cap_is_422_before_any_gateway_call() {
     let (s, gw) = server_with(Behaviour::Create, "").await;
     // ₹1 lakh + 1 paisa, no category: over the general cap.
     let mut p = payment("ord_big");
-    p["amount"] = json!(1_00_000_01);
+    p["amount"] = json!(10_000_001);
     let (st, body, _) = s.pay("lim-1", p).await;
     assert_eq!(st, 422, "{body}");
     assert_eq!(body["error"]["code"], "upi_limit_exceeded");
     assert_eq!(gw.hits(), 0, "no gateway may be called");
     // A verified insurance merchant may take up to ₹5 lakh.
     let mut p = payment("ord_ins");
-    p["amount"] = json!(4_00_000_00);
+    p["amount"] = json!(40_000_000);
     p["tags"] = json!({"merchant_category": "insurance"});
     let (st, body, _) = s.pay("lim-2", p).await;
     assert_eq!(st, 201, "{body}");
     // Jewellery stops at ₹2 lakh.
     let mut p = payment("ord_jw");
-    p["amount"] = json!(2_00_000_01);
+    p["amount"] = json!(20_000_001);
     p["tags"] = json!({"merchant_category": "jewellery"});
     assert_eq!(s.pay("lim-3", p).await.0, 422);
     // Cards have no UPI cap.
-    let card = json!({"order_id": "ord_card", "amount": 9_00_000_00, "method": "card"});
+    let card = json!({"order_id": "ord_card", "amount": 90_000_000, "method": "card"});
     assert_ne!(s.pay("lim-4", card).await.0, 422);
     assert_eq!(gw.hits(), 2);
 }
@@ -55,10 +55,10 @@ async fn a_route_cap_overrides_the_category() {
     )
     .await;
     let mut p = payment("ord_r");
-    p["amount"] = json!(2_50_000_00);
+    p["amount"] = json!(25_000_000);
     assert_eq!(s.pay("lim-r1", p).await.0, 201);
     let mut p = payment("ord_r2");
-    p["amount"] = json!(3_00_000_01);
+    p["amount"] = json!(30_000_001);
     p["tags"] = json!({"merchant_category": "insurance"});
     assert_eq!(s.pay("lim-r2", p).await.0, 422);
     assert_eq!(gw.hits(), 1);
@@ -131,7 +131,7 @@ async fn replays_and_refusals_do_not_earn_retries() {
         // Replays of the same key, and requests refused before any gateway call.
         assert_eq!(s.pay("bud-1", payment("ord_bud")).await.0, 201);
         let mut big = payment("ord_big");
-        big["amount"] = json!(1_00_000_01);
+        big["amount"] = json!(10_000_001);
         assert_eq!(s.pay("bud-2", big).await.0, 422);
     }
     assert_eq!(gw.hits(), 1);

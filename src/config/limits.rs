@@ -171,25 +171,25 @@ mod tests {
     fn caps_by_category_then_route_with_npci_defaults() {
         let s = load_str(BASE, "t.toml", &|_| None, 1).unwrap();
         let l = &s.upi_limits;
-        assert_eq!(l.cap("r", &BTreeMap::new()), Paise(1_00_000_00));
-        assert_eq!(l.cap("r", &tags("insurance")), Paise(5_00_000_00));
-        assert_eq!(l.cap("r", &tags("jewellery")), Paise(2_00_000_00));
-        assert_eq!(l.cap("r", &tags("no_such")), Paise(1_00_000_00));
+        assert_eq!(l.cap("r", &BTreeMap::new()), Paise(LAKH));
+        assert_eq!(l.cap("r", &tags("insurance")), Paise(5 * LAKH));
+        assert_eq!(l.cap("r", &tags("jewellery")), Paise(2 * LAKH));
+        assert_eq!(l.cap("r", &tags("no_such")), Paise(LAKH));
         let text = format!(
             "{BASE}[upi_limits]\ndefault = 50000\ncategories = {{ jewellery = \"150000\" }}\nroutes = {{ r = \"400000\" }}\n"
         );
         let s = load_str(&text, "t.toml", &|_| None, 1).unwrap();
         assert_eq!(
             s.upi_limits.cap("other", &BTreeMap::new()),
-            Paise(50_000_00)
+            Paise(LAKH / 2)
         );
         assert_eq!(
             s.upi_limits.cap("other", &tags("jewellery")),
-            Paise(1_50_000_00)
+            Paise(3 * LAKH / 2)
         );
         assert_eq!(
             s.upi_limits.cap("r", &tags("jewellery")),
-            Paise(4_00_000_00)
+            Paise(4 * LAKH)
         );
     }
 

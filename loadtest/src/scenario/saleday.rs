@@ -586,7 +586,7 @@ fn score(
                 });
                 if !held {
                     amount_errors += 1;
-                    note(&mut examples, "amount", detail(p, Some(&t)));
+                    note(&mut examples, "amount", detail(p, Some(t)));
                 }
             }
             match ev {

@@ -179,18 +179,12 @@ mod tests {
             "{BASE}[upi_limits]\ndefault = 50000\ncategories = {{ jewellery = \"150000\" }}\nroutes = {{ r = \"400000\" }}\n"
         );
         let s = load_str(&text, "t.toml", &|_| None, 1).unwrap();
-        assert_eq!(
-            s.upi_limits.cap("other", &BTreeMap::new()),
-            Paise(LAKH / 2)
-        );
+        assert_eq!(s.upi_limits.cap("other", &BTreeMap::new()), Paise(LAKH / 2));
         assert_eq!(
             s.upi_limits.cap("other", &tags("jewellery")),
             Paise(3 * LAKH / 2)
         );
-        assert_eq!(
-            s.upi_limits.cap("r", &tags("jewellery")),
-            Paise(4 * LAKH)
-        );
+        assert_eq!(s.upi_limits.cap("r", &tags("jewellery")), Paise(4 * LAKH));
     }
 
     #[test]

@@ -7,10 +7,11 @@
 //! and answers with a normalized response.
 //!
 //! ## Module map (one-way layers, bottom to top; `tests/layers.rs` enforces it)
-//! 0. [`model`] (money in paise, ids, VPAs, `Secret`), [`metrics`].
+//! 0. [`model`] (money in paise, ids, VPAs, `Secret`, `scrub`, `Throttle`), [`metrics`].
 //! 1. [`connectors`] (dialects, `GatewaySpec`, the upstream client), [`routing`]
 //!    (rules, sticky weighted split, `GatewayIdx`, `Ramp`), [`ledger`] (SQLite WAL,
-//!    group-commit writer that signals the forwarder).
+//!    exclusive lock and integrity check at open, group-commit writer that signals
+//!    the forwarder).
 //! 2. [`alerts`] (queue and webhook delivery), [`pipeline`] (outbox → sinks, replay).
 //! 3. [`config`]: TOML → validate → compiled [`config::Snapshot`]; one load path
 //!    (`[upi_limits]` in [`config::limits`]).
@@ -19,7 +20,8 @@
 //!    [`callbacks`] (ingest, normalize, watchdog, orphan sweep), [`reload`] (hot
 //!    reload through [`reload::Live`]), [`sandbox`] (with ground-truth recording).
 //! 6. [`state`]: what the edge hands every handler.
-//! 7. [`http`]: the edge; the one error → HTTP map.
+//! 7. [`http`]: the edge (accept loop with connection limits and timeouts, head
+//!    limits, load shedding); the one error → HTTP map.
 //! 8. [`app`]: CLI, commands, serve, demo, logging.
 #![forbid(unsafe_code)]
 

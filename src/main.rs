@@ -28,7 +28,9 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let result = match cli.command {
-        Command::Check { config } => return Ok(switchyard::app::commands::check(&config)),
+        Command::Check { config, full } => {
+            return Ok(switchyard::app::commands::check(&config, full));
+        }
         Command::Serve { config } => {
             switchyard::app::logging::init_json();
             switchyard::app::commands::serve(&config).await

@@ -61,6 +61,11 @@ pub struct Metrics {
     pub rollbacks: IntCounterVec,
     /// `gateway_success_ratio{gateway}` over the health window.
     pub gateway_success_ratio: GaugeVec,
+    /// `connections_total{listener,result}`: `accepted`, `refused` (at the
+    /// listener's `max_connections`), `accept_error` (e.g. out of file descriptors).
+    pub connections: IntCounterVec,
+    /// `connections_open{listener}`.
+    pub connections_open: IntGaugeVec,
 }
 
 fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -171,6 +176,23 @@ impl Metrics {
                 &["route"],
             ),
             http_errors: counter(r, "http_errors_total", "API errors by code", &["code"]),
+            connections: counter(
+                r,
+                "connections_total",
+                "Connections by listener and result",
+                &["listener", "result"],
+            ),
+            connections_open: {
+                let g = IntGaugeVec::new(
+                    Opts::new("connections_open", "Open connections by listener")
+                        .namespace("switchyard"),
+                    &["listener"],
+                )
+                .unwrap_or_else(|e| panic!("metric connections_open: {e}"));
+                r.register(Box::new(g.clone()))
+                    .unwrap_or_else(|e| panic!("register connections_open: {e}"));
+                g
+            },
             config_generation: gauge(r, "config_generation", "Generation of the config in force"),
             config_reloads: counter(
                 r,

@@ -26,6 +26,10 @@ pub enum Command {
     Check {
         #[arg(long, short)]
         config: PathBuf,
+        /// Also run a full `PRAGMA integrity_check` on the config's ledger file
+        /// (read-only; safe beside a running server).
+        #[arg(long)]
+        full: bool,
     },
     /// Simulated gateways for every [[gateway]] of the config, on their base_url ports.
     Sandbox {

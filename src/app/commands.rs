@@ -28,11 +28,21 @@ impl CommandError {
 }
 
 /// `switchyard check`: every error at once; exit 2 when invalid.
-pub fn check(path: &Path) -> ExitCode {
+pub fn check(path: &Path, full: bool) -> ExitCode {
     match config::load_file(path, &config::process_env(), 1) {
         Ok((snap, _)) => {
             println!("{}: ok", path.display());
             print!("{}", config::describe(&snap));
+            if full {
+                let db = &snap.bootstrap.ledger_path;
+                match crate::ledger::verify(db, crate::ledger::Integrity::Full) {
+                    Ok(()) => println!("ledger {}: integrity_check ok", db.display()),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {
@@ -133,6 +143,10 @@ pub async fn replay(
         crate::ledger::LedgerOptions {
             group_commit_max: boot.group_commit_max,
             synchronous_full: boot.synchronous_full,
+            // Safe beside a running `serve` (see `ledger::guard`): no exclusive lock.
+            exclusive: false,
+            integrity: boot.ledger_integrity,
+            ..Default::default()
         },
     )
     .map_err(|e| CommandError::Other(format!("ledger {}: {e}", boot.ledger_path.display())))?;

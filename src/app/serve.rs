@@ -49,6 +49,10 @@ impl Server {
             LedgerOptions {
                 group_commit_max: boot.group_commit_max,
                 synchronous_full: boot.synchronous_full,
+                exclusive: true,
+                integrity: boot.ledger_integrity,
+                // No wait on the ledger outlives a request's deadline.
+                call_timeout: Some(snapshot.server.request_timeout),
             },
         )
         .map_err(|source| ServeError::Ledger {
@@ -146,22 +150,38 @@ impl Server {
         if let Some(feed) = self.health_rx {
             crate::health::task::spawn(state.health_context(), feed, rx.clone());
         }
+        let edge = state.config.load().bootstrap.edge;
         if let Some(admin) = self.admin {
             let mut stop = rx.clone();
             let admin_app = crate::http::admin::router(state.clone());
+            let metrics = state.metrics.clone();
             tokio::spawn(async move {
-                let served = axum::serve(admin, admin_app).with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|v| *v).await;
-                });
+                let served = crate::http::serve::serve(
+                    admin,
+                    admin_app,
+                    edge,
+                    "admin",
+                    metrics,
+                    async move {
+                        let _ = stop.wait_for(|v| *v).await;
+                    },
+                );
                 if let Err(e) = served.await {
                     tracing::error!(error = %e, "admin listener failed");
                 }
             });
         }
-        let server = axum::serve(self.listener, app).with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = tx.send(true);
-        });
+        let server = crate::http::serve::serve(
+            self.listener,
+            app,
+            edge,
+            "public",
+            state.metrics.clone(),
+            async move {
+                shutdown.await;
+                let _ = tx.send(true);
+            },
+        );
         let mut rx2 = rx.clone();
         let result = tokio::select! {
             r = server => r.map_err(ServeError::from),

@@ -70,6 +70,28 @@ impl Callbacks {
             .inc();
     }
 
+    /// Only the signature check of [`ingest`](Self::ingest) (which checks again):
+    /// lets the edge tell authentic callbacks from the rest before it spends a
+    /// gateway's rate on them. Counts nothing and logs nothing.
+    pub fn verify(
+        &self,
+        gateway: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), CallbackError> {
+        let snap = self.config.load();
+        let Some((_, gw)) = snap.gateway(gateway) else {
+            return Err(CallbackError::UnknownGateway(gateway.to_string()));
+        };
+        let opts = VerifyOptions {
+            tolerance: snap.callbacks.replay_tolerance,
+            now: OffsetDateTime::now_utc(),
+        };
+        gw.connector
+            .verify_callback(headers, body, opts)
+            .map_err(|_| CallbackError::InvalidSignature)
+    }
+
     /// Verifies, parses, normalizes and commits one callback's raw `body`.
     pub async fn ingest(
         &self,

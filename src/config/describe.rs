@@ -85,6 +85,26 @@ pub fn bootstrap_changes(old: &Bootstrap, new: &Bootstrap) -> Vec<String> {
             "ledger.synchronous",
             old.synchronous_full != new.synchronous_full,
         ),
+        (
+            "ledger.integrity_check",
+            old.ledger_integrity != new.ledger_integrity,
+        ),
+        (
+            "server.header_read_timeout",
+            old.edge.header_read_timeout != new.edge.header_read_timeout,
+        ),
+        (
+            "server.idle_timeout",
+            old.edge.idle_timeout != new.edge.idle_timeout,
+        ),
+        (
+            "server.max_connections",
+            old.edge.max_connections != new.edge.max_connections,
+        ),
+        (
+            "server.max_inflight_payments",
+            old.edge.max_inflight_payments != new.edge.max_inflight_payments,
+        ),
     ];
     checks
         .into_iter()

@@ -55,6 +55,16 @@ pub struct RawServer {
     pub sticky_key: Option<String>,
     /// Base URL the gateways call back on (`{public_url}/v1/callbacks/{gateway}`).
     pub public_url: Option<String>,
+    /// Largest `amount` accepted, in paise (default 10^12: far above any UPI cap).
+    pub max_amount_paise: Option<i64>,
+    /// Bootstrap: a connection must send a request's whole head within this (default `"10s"`).
+    pub header_read_timeout: Option<String>,
+    /// Bootstrap: a keep-alive connection with no request in flight is closed after this (default `"60s"`).
+    pub idle_timeout: Option<String>,
+    /// Bootstrap: open connections per listener (default 4096, and never above the fd limit).
+    pub max_connections: Option<u32>,
+    /// Bootstrap: initiations in flight before new ones are shed with 503 `overloaded` (default 256).
+    pub max_inflight_payments: Option<u32>,
 }
 
 /// `[admin]`: the admin listener (bootstrap) and its bearer token (by reference).
@@ -76,6 +86,8 @@ pub struct RawLedger {
     pub group_commit_max: Option<u32>,
     /// `"full"` (default: fsync per group commit) or `"normal"`.
     pub synchronous: Option<String>,
+    /// Check run at start: `"quick"` (default), `"full"` or `"off"`.
+    pub integrity_check: Option<String>,
 }
 
 /// `[[gateway]]`: one upstream payment gateway.
@@ -210,6 +222,8 @@ pub struct RawCallbacks {
     /// How long an orphan callback may wait to link before it is forwarded with
     /// `flags.orphan` and `order_action = hold` (default `"2m"`).
     pub orphan_grace: Option<String>,
+    /// Verified callbacks per second per gateway before 429 (default 2000; 0 = no limit).
+    pub rate_limit_per_second: Option<u32>,
 }
 
 /// `[watchdog]`: status checks for payments stuck non-final (hot).

@@ -73,6 +73,7 @@ const CALLBACKS: &[Field] = &[
     ("replay_tolerance", Shape::Str),
     ("late_success_refund", Shape::Bool),
     ("orphan_grace", Shape::Str),
+    ("rate_limit_per_second", Shape::U32),
 ];
 const WATCHDOG: &[Field] = &[
     ("enabled", Shape::Bool),
@@ -94,6 +95,11 @@ const SERVER: &[Field] = &[
     ("retry_budget_percent", Shape::U32),
     ("sticky_key", Shape::Str),
     ("public_url", Shape::Str),
+    ("max_amount_paise", Shape::I64),
+    ("header_read_timeout", Shape::Str),
+    ("idle_timeout", Shape::Str),
+    ("max_connections", Shape::U32),
+    ("max_inflight_payments", Shape::U32),
 ];
 const ADMIN: &[Field] = &[
     ("listen", Shape::Str),
@@ -104,6 +110,7 @@ const LEDGER: &[Field] = &[
     ("path", Shape::Str),
     ("group_commit_max", Shape::U32),
     ("synchronous", Shape::Str),
+    ("integrity_check", Shape::Str),
 ];
 const GATEWAY: &[Field] = &[
     ("name", Shape::Str),

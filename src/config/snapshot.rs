@@ -32,6 +32,29 @@ pub struct Bootstrap {
     pub ledger_path: PathBuf,
     pub group_commit_max: usize,
     pub synchronous_full: bool,
+    pub ledger_integrity: crate::ledger::Integrity,
+    /// The listeners' connection limits and timeouts.
+    pub edge: Edge,
+}
+
+/// Connection handling at the public listener (`http::serve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub max_inflight_payments: usize,
+}
+
+impl Default for Edge {
+    fn default() -> Self {
+        Edge {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            max_inflight_payments: 256,
+        }
+    }
 }
 
 /// Request-path policy from `[server]`.
@@ -44,6 +67,7 @@ pub struct ServerPolicy {
     pub retry_budget_percent: u32,
     pub sticky_key: StickyKey,
     pub public_url: Option<String>,
+    pub max_amount_paise: i64,
 }
 
 /// One gateway as compiled: its settings and the connector built for them.
@@ -106,6 +130,8 @@ pub struct CallbackPolicy {
     pub late_success_refund: bool,
     /// Unlinked orphans older than this are forwarded (flagged `orphan`, hold).
     pub orphan_grace: Duration,
+    /// Verified callbacks per second per gateway (0: unlimited).
+    pub rate_limit_per_second: u32,
 }
 
 impl Default for CallbackPolicy {
@@ -115,6 +141,7 @@ impl Default for CallbackPolicy {
             replay_tolerance: Some(Duration::from_secs(300)),
             late_success_refund: false,
             orphan_grace: Duration::from_secs(120),
+            rate_limit_per_second: 2000,
         }
     }
 }

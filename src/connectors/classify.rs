@@ -65,9 +65,11 @@ pub fn order_step(
     Err(http_error(r.status, &r.body, decline))
 }
 
-/// The body as text for logs, cut to a bounded length on a char boundary.
+/// The body as text for logs: cut to a bounded length on a char boundary, and
+/// scrubbed of VPAs, emails and phone numbers (`model::scrub`).
 pub fn body_detail(body: &[u8]) -> String {
     let s = String::from_utf8_lossy(body);
+    let s = crate::model::scrub(&s);
     if s.len() <= DETAIL_MAX {
         return s.into_owned();
     }
@@ -94,7 +96,18 @@ pub fn outcome(
 ) -> Outcome {
     match result {
         Err(e) => transport(e),
-        Ok(r) if (200..300).contains(&r.status) => created(&r.body),
+        Ok(r) if (200..300).contains(&r.status) => match created(&r.body) {
+            // DESIGN.md section 4: without the gateway's id nothing proves the payment
+            // exists there, or that it does not; the watchdog resolves it.
+            Outcome::Created(c) if c.gateway_payment_id.is_none() => Outcome::SentUnknown {
+                detail: format!(
+                    "HTTP {} without the gateway's payment id: {}",
+                    r.status,
+                    body_detail(&r.body)
+                ),
+            },
+            o => o,
+        },
         Ok(r) => http_error(r.status, &r.body, decline),
     }
 }
@@ -126,7 +139,8 @@ pub fn http_error(
         return Outcome::Declined {
             code: d.code,
             reason: d.reason,
-            message: d.message,
+            // Gateways echo the payer's VPA or phone in decline messages.
+            message: crate::model::scrub(&d.message).into_owned(),
         };
     }
     if (500..600).contains(&status) {

@@ -6,6 +6,11 @@
 //! the gateway ([`UpstreamError::NotSent`]). Any other failure (a timeout after the
 //! connection was up, a reset mid-response, a truncated body) happened after the
 //! request may have been written: [`UpstreamError::SentUnknown`].
+//!
+//! A gateway's answer is read in chunks and refused past [`MAX_RESPONSE_BYTES`]
+//! (no gateway answer is near it; a 200 MiB one was buffered whole before), and the
+//! whole exchange, body included, is bounded by the gateway's `timeout`. An answer
+//! over the cap came after the request was sent: `SentUnknown`.
 
 use std::time::Duration;
 
@@ -43,6 +48,9 @@ impl Response {
     }
 }
 
+/// The largest gateway answer read (1 MiB).
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
 /// One gateway's connection pool and timeouts.
 #[derive(Debug, Clone)]
 pub struct Upstream {
@@ -75,12 +83,33 @@ impl Upstream {
         &self.client
     }
 
-    /// Sends the request and reads the whole body, classifying transport failures.
+    /// Sends the request and reads the body (at most [`MAX_RESPONSE_BYTES`]),
+    /// classifying transport failures.
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Result<Response, UpstreamError> {
-        let resp = req.send().await.map_err(classify)?;
+        let mut resp = req.send().await.map_err(classify)?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(classify)?;
-        Ok(Response { status, body })
+        let too_large = || {
+            UpstreamError::SentUnknown(format!(
+                "HTTP {status} answer larger than {MAX_RESPONSE_BYTES} bytes; not read"
+            ))
+        };
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response {
+            status,
+            body: body.freeze(),
+        })
     }
 }
 

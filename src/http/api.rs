@@ -1,6 +1,9 @@
 //! Public API handlers: `/v1/payments`, health and metrics.
 
 use axum::body::{Body, to_bytes};
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -8,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{ApiError, ErrorCode};
+use super::limits::Shed;
 use super::request::parse_payment;
 use crate::ledger::StoredResponse;
 use crate::model::{valid_idempotency_key, valid_order_id};
@@ -17,8 +21,11 @@ use crate::state::AppState;
 /// `POST /v1/payments`.
 pub async fn create_payment(
     State(state): State<AppState>,
+    Extension(shed): Extension<Arc<Shed>>,
     req: Request,
 ) -> Result<Response, ApiError> {
+    // Before the body is read, so before any intent can be written.
+    let _slot = shed.admit()?;
     let limit = state.config.load().server.max_body_bytes;
     let (parts, body) = req.into_parts();
     let key = parts
@@ -28,6 +35,7 @@ pub async fn create_payment(
         .filter(|k| valid_idempotency_key(k))
         .map(str::to_string);
     require_json(&parts.headers)?;
+    require_identity(&parts.headers)?;
     let bytes = read_body(body, limit).await?;
     let Some(key) = key else {
         return Err(ApiError::IdempotencyKeyMissing);
@@ -37,6 +45,13 @@ pub async fn create_payment(
         field: None,
     })?;
     let payment = parse_payment(&json)?;
+    let max = state.config.load().server.max_amount_paise;
+    if payment.amount.0 > max {
+        return Err(ApiError::invalid(
+            format!("amount must be at most {max} paise ([server] max_amount_paise)"),
+            "amount",
+        ));
+    }
     // Detached from the connection: a client that disconnects (or a server that
     // stops accepting) must not drop the attempt between the intent row and its
     // completion, which would leave the idempotency row "in progress" for good.
@@ -112,11 +127,31 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// A body in any `Content-Encoding` but `identity` is a 415: switchyard reads raw
+/// JSON only (and a signature is over the bytes as sent), and a compressed body
+/// must not be mistaken for malformed JSON.
+pub fn require_identity(headers: &HeaderMap) -> Result<(), ApiError> {
+    let encoded = headers.get_all(header::CONTENT_ENCODING).iter().any(|v| {
+        !v.to_str()
+            .is_ok_and(|v| v.trim().eq_ignore_ascii_case("identity"))
+    });
+    if encoded {
+        Err(ApiError::UnsupportedEncoding)
+    } else {
+        Ok(())
+    }
+}
+
 /// Reads at most `limit` bytes; more is a 413.
 pub async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
     to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        // The limit error may sit anywhere in the chain (axum wraps it).
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        let mut too_large = false;
+        while let Some(c) = cause {
+            too_large |= c.is::<http_body_util::LengthLimitError>();
+            cause = c.source();
+        }
         if too_large {
             ApiError::PayloadTooLarge { limit }
         } else {
@@ -186,18 +221,35 @@ pub async fn healthz() -> &'static str {
 }
 
 /// `GET /readyz`: the ledger is writable and a config is loaded.
+/// False from the first failed write on (the writer's record, until a probe write
+/// commits), and when the heartbeat write does not commit within 2 s (a frozen disk).
 pub async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
-    state
-        .ledger
-        .ping()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("ledger: {e}")))?;
+    // The heartbeat runs even while writes are failing: after a storage failure it
+    // is the probe (64 KiB) whose commit ends the failure.
+    let ping = tokio::time::timeout(READY_WITHIN, state.ledger.ping()).await;
+    if let Some(why) = state.ledger.write_failure() {
+        return Err(ApiError::Unavailable(format!(
+            "ledger writes failing: {why}"
+        )));
+    }
+    match ping {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(ApiError::Unavailable(format!("ledger: {e}"))),
+        Err(_) => {
+            return Err(ApiError::Unavailable(format!(
+                "ledger: no commit within {READY_WITHIN:?}"
+            )));
+        }
+    }
     let generation = state.config.load().generation;
     Ok(
         axum::Json(serde_json::json!({ "ready": true, "config_generation": generation }))
             .into_response(),
     )
 }
+
+/// How long `/readyz` waits for its heartbeat write.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> Response {

@@ -7,22 +7,28 @@
 //! | unknown gateway | 404 | `not_found` |
 //! | missing/bad signature, stale timestamp | 401 | `invalid_signature` |
 //! | body unreadable after verification | 400 | `malformed` |
-//! | body over the limit | 413 | `payload_too_large` |
+//! | body over the limit | 413 | `payload_too_large` (counted `too_large`) |
+//! | `Content-Encoding` other than identity | 415 | `unsupported_media_type` |
+//! | verified, over the gateway's `rate_limit_per_second` | 429 | `rate_limited` |
 //! | ledger cannot commit | 503 | `unavailable` |
 //! | otherwise | 200 | `{"result": accepted/duplicate/unchanged/conflict/orphan/ignored, "event_id"}` |
 
-use axum::Json;
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::{Extension, Json};
 use serde_json::json;
 
 use super::api::read_body;
 use super::error::ApiError;
+use super::limits::CallbackGate;
 use crate::state::AppState;
 
 pub async fn ingest(
     State(state): State<AppState>,
+    Extension(gate): Extension<Arc<CallbackGate>>,
     Path(gateway): Path<String>,
     headers: HeaderMap,
     body: Body,
@@ -30,11 +36,17 @@ pub async fn ingest(
     let flow = &state.callbacks;
     let snap = state.config.load();
     let Some((_, gw)) = snap.gateway(&gateway) else {
-        return Err(ApiError::NotFound(format!("gateway {gateway:?}")));
+        return Err(ApiError::NotFound("gateway".into()));
     };
-    let name = std::sync::Arc::clone(&gw.name);
+    let name = Arc::clone(&gw.name);
     let limit = snap.callbacks.max_body_bytes;
+    let rate = snap.callbacks.rate_limit_per_second;
+    let deadline = snap.server.request_timeout;
     drop(snap);
+    if let Err(e) = super::api::require_identity(&headers) {
+        flow.count(&name, "malformed");
+        return Err(e);
+    }
     let bytes = read_body(body, limit).await.inspect_err(|e| {
         let result = match e {
             ApiError::PayloadTooLarge { .. } => "too_large",
@@ -42,7 +54,31 @@ pub async fn ingest(
         };
         flow.count(&name, result);
     })?;
-    let ack = flow.ingest(&name, &headers, &bytes).await?;
+    // Authentic first: a forged callback costs one signature check and a counter,
+    // never a token of the gateway's rate, a ledger write or an unthrottled line.
+    if let Err(e) = flow.verify(&name, &headers, &bytes) {
+        flow.count(&name, "invalid_signature");
+        if let Some(suppressed) = gate.refused_log(&name).allow() {
+            // Never the body or the caller's ids: they are the attacker's to choose.
+            tracing::warn!(gateway = %name, suppressed, bytes = bytes.len(), "callback refused: invalid signature (one line per 10 s per gateway; see callbacks_total)");
+        }
+        return Err(e.into());
+    }
+    if !gate.take(&name, rate) {
+        flow.count(&name, "rate_limited");
+        return Err(ApiError::RateLimited {
+            retry_after_secs: 1,
+        });
+    }
+    let ack = match tokio::time::timeout(deadline, flow.ingest(&name, &headers, &bytes)).await {
+        Ok(r) => r?,
+        Err(_) => {
+            flow.count(&name, "unavailable");
+            return Err(ApiError::Unavailable(
+                "the ledger did not commit in time; redeliver later".into(),
+            ));
+        }
+    };
     Ok(Json(match ack.event_id {
         Some(id) => json!({ "result": ack.result, "event_id": id }),
         None => json!({ "result": ack.result }),

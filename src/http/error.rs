@@ -27,6 +27,20 @@ pub enum ApiError {
     },
     #[error("content type must be application/json")]
     UnsupportedMediaType,
+    #[error("Content-Encoding is not supported; send the body uncompressed (identity)")]
+    UnsupportedEncoding,
+    /// Shed before anything was written: nothing happened; retry after `Retry-After`.
+    #[error("switchyard is at capacity; nothing was done, retry after {retry_after_secs} s")]
+    Overloaded { retry_after_secs: u64 },
+    /// A gateway's callbacks above its rate: it redelivers.
+    #[error("too many callbacks for this gateway; redeliver after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("method not allowed on this path")]
+    MethodNotAllowed,
+    #[error("request URI is longer than {limit} bytes")]
+    UriTooLong { limit: usize },
+    #[error("request headers are larger than {limit} bytes")]
+    HeadersTooLarge { limit: usize },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("Idempotency-Key header is required (1-64 characters of A-Z a-z 0-9 _ -)")]
@@ -84,7 +98,14 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidRequest { .. } => "invalid_request",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedEncoding => {
+                "unsupported_media_type"
+            }
+            ApiError::Overloaded { .. } => "overloaded",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::UriTooLong { .. } => "uri_too_long",
+            ApiError::HeadersTooLarge { .. } => "headers_too_large",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::IdempotencyKeyMissing => "idempotency_key_missing",
             ApiError::IdempotencyConflict => "idempotency_conflict",
@@ -112,7 +133,14 @@ impl ApiError {
             ApiError::InvalidRequest { .. }
             | ApiError::IdempotencyKeyMissing
             | ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedEncoding => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::IdempotencyConflict | ApiError::RequestInProgress => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -162,7 +190,16 @@ struct ErrorBody<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = ErrorCode(self.code());
+        let retry_after = match self {
+            ApiError::Overloaded { retry_after_secs }
+            | ApiError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
         let mut resp = (self.status(), Json(self.body())).into_response();
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         resp.extensions_mut().insert(code);
         resp
     }
@@ -246,6 +283,28 @@ mod tests {
                 ApiError::UnsupportedMediaType,
                 415,
                 "unsupported_media_type",
+            ),
+            (ApiError::UnsupportedEncoding, 415, "unsupported_media_type"),
+            (
+                ApiError::Overloaded {
+                    retry_after_secs: 1,
+                },
+                503,
+                "overloaded",
+            ),
+            (
+                ApiError::RateLimited {
+                    retry_after_secs: 1,
+                },
+                429,
+                "rate_limited",
+            ),
+            (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
+            (ApiError::UriTooLong { limit: 1 }, 414, "uri_too_long"),
+            (
+                ApiError::HeadersTooLarge { limit: 1 },
+                431,
+                "headers_too_large",
             ),
             (
                 ApiError::PayloadTooLarge { limit: 1 },

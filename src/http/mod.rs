@@ -7,12 +7,16 @@ pub mod admin;
 mod api;
 mod callbacks;
 mod error;
+pub mod limits;
 mod request;
+pub mod serve;
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::http::{HeaderName, Request};
 use axum::middleware;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -22,10 +26,16 @@ pub use request::parse_payment;
 
 use crate::state::AppState;
 
-/// The public API router. Request ids: an incoming `X-Request-Id` is kept, otherwise
-/// one is made; either way it is echoed back and attached to the request's log span.
+/// The public API router. Request ids: a valid incoming `X-Request-Id` (1–64 of
+/// `[A-Za-z0-9._:-]`) is kept, otherwise one is made; either way it is echoed back
+/// and attached to the request's log span. Head limits and the 405 answer in the
+/// error shape ([`limits`]); initiations are shed over `max_inflight_payments`.
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
+    let shed = Arc::new(limits::Shed::new(
+        state.config.load().bootstrap.edge.max_inflight_payments,
+    ));
+    let metrics = state.metrics.clone();
     Router::new()
         .route("/v1/payments", post(api::create_payment).get(api::list_payments))
         .route("/v1/payments/{payment_id}", get(api::get_payment))
@@ -34,6 +44,9 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(api::metrics))
         .fallback(api::fallback)
+        .method_not_allowed_fallback(limits::method_not_allowed)
+        .layer(Extension(shed))
+        .layer(Extension(Arc::new(limits::CallbackGate::default())))
         .layer(middleware::map_response_with_state(
             state.metrics.clone(),
             error::count_errors,
@@ -45,4 +58,5 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(middleware::from_fn_with_state(metrics, limits::head_limits))
 }

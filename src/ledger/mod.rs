@@ -3,6 +3,8 @@
 //! idempotency keys. One writer thread owns the write connection and commits in
 //! groups: every command waiting in its queue joins one transaction and one fsync.
 //!
+//! - `guard`: the exclusive `<path>.lock` (a second process is refused, naming the
+//!   holder's pid) and the integrity check at open (`quick_check` / `integrity_check`).
 //! - [`schema`]: tables and versioned migrations (`PRAGMA user_version`). Times are
 //!   `INTEGER` unix milliseconds UTC; money is `INTEGER` paise.
 //! - [`writer`]: the group-commit writer thread (savepoint per command).
@@ -29,6 +31,7 @@ pub mod audit;
 pub mod callbacks;
 mod checkpoint;
 pub mod delivery;
+mod guard;
 mod ops;
 pub mod orphans;
 pub mod outbox;
@@ -51,6 +54,7 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
+pub use guard::{Integrity, verify};
 pub use types::*;
 
 use read::ReadPool;
@@ -63,6 +67,15 @@ pub struct LedgerOptions {
     pub group_commit_max: usize,
     /// `PRAGMA synchronous = FULL` (fsync the WAL on every commit) instead of `NORMAL`.
     pub synchronous_full: bool,
+    /// Take the exclusive `<path>.lock` (`serve`); `replay` opens without it.
+    pub exclusive: bool,
+    /// The check run before anything is written (`guard`).
+    pub integrity: Integrity,
+    /// Deadline of every call through the writer and of every read: a frozen disk
+    /// answers [`LedgerError::Timeout`] instead of hanging the caller. `None` (the
+    /// default: tests on paused time) waits as long as it takes; `serve` sets it to
+    /// `[server] request_timeout`.
+    pub call_timeout: Option<Duration>,
 }
 
 impl Default for LedgerOptions {
@@ -70,6 +83,9 @@ impl Default for LedgerOptions {
         LedgerOptions {
             group_commit_max: 512,
             synchronous_full: true,
+            exclusive: true,
+            integrity: Integrity::Quick,
+            call_timeout: None,
         }
     }
 }
@@ -105,6 +121,9 @@ struct Inner {
     path: PathBuf,
     /// Signalled by the writer after a commit that queued outbox rows.
     outbox_signal: Arc<tokio::sync::Notify>,
+    call_timeout: Option<Duration>,
+    /// Held until [`Ledger::shutdown`] (`None` without `exclusive`).
+    lock: Mutex<Option<guard::LockFile>>,
 }
 
 impl Ledger {
@@ -117,9 +136,30 @@ impl Ledger {
         {
             std::fs::create_dir_all(parent)?;
         }
+        // Before the database is touched: a second process is refused here, before
+        // it could run migrations or start a forwarder of its own.
+        let lock = if opts.exclusive {
+            Some(guard::lock(path)?)
+        } else {
+            None
+        };
+        let damaged = |e: rusqlite::Error| {
+            if guard::is_corruption(&e) {
+                LedgerError::Integrity {
+                    path: path.display().to_string(),
+                    check: "open",
+                    detail: e.to_string(),
+                }
+            } else {
+                e.into()
+            }
+        };
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(damaged)?;
+        guard::check(&conn, path, opts.integrity)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(LedgerError::Corrupt(format!(
                 "could not switch {} to WAL (journal_mode = {mode})",
@@ -137,7 +177,10 @@ impl Ledger {
         conn.execute_batch(&format!(
             "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
         ))?;
-        schema::migrate(&mut conn)?;
+        schema::migrate(&mut conn).map_err(|e| match e {
+            LedgerError::Sqlite(e) => damaged(e),
+            e => e,
+        })?;
         // The writer runs a few dozen distinct statements (payments, callbacks,
         // outbox, delivery, audit, savepoints); rusqlite's default cache of 16 would
         // evict and re-prepare them in turn.
@@ -163,6 +206,8 @@ impl Ledger {
                 writer: Mutex::new(Some(handle)),
                 path: path.to_path_buf(),
                 outbox_signal,
+                call_timeout: opts.call_timeout,
+                lock: Mutex::new(lock),
             }),
         })
     }
@@ -248,16 +293,24 @@ impl Ledger {
     }
 
     /// A heartbeat write through the writer: proves it is alive and the database is
-    /// writable (for `/readyz`).
+    /// writable (for `/readyz`). After a storage failure the ping also rewrites a
+    /// 64 KiB probe row, so readiness comes back only once real writes fit again.
     pub async fn ping(&self) -> Result<(), LedgerError> {
         self.call(Cmd::Ping).await
+    }
+
+    /// The last storage failure (disk full, I/O error...) of a write, until a later
+    /// write commits: `/readyz` answers false from the first failed write on,
+    /// without waiting for a ping of its own to fail.
+    pub fn write_failure(&self) -> Option<String> {
+        self.inner.counters.failure()
     }
 
     /// Commits everything already queued, checkpoints the WAL, stops the writer and
     /// waits for its thread. Later writes fail with [`LedgerError::Closed`]; reads
     /// keep working. Idempotent.
     pub async fn shutdown(&self) -> Result<(), LedgerError> {
-        let result = match self.call(Cmd::Shutdown).await {
+        let result = match self.call_within(None, Cmd::Shutdown).await {
             Err(LedgerError::Closed) => Ok(()),
             other => other,
         };
@@ -273,6 +326,14 @@ impl Ledger {
                 .map_err(|e| LedgerError::Internal(format!("joining the writer: {e}")))?
                 .map_err(|_| LedgerError::Internal("the writer thread panicked".into()))?;
         }
+        // The writer is gone: another process may have the file now.
+        drop(
+            self.inner
+                .lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
         result
     }
 
@@ -282,13 +343,29 @@ impl Ledger {
     }
 
     async fn call<T>(&self, make: impl FnOnce(writer::Reply<T>) -> Cmd) -> Result<T, LedgerError> {
+        self.call_within(self.inner.call_timeout, make).await
+    }
+
+    async fn call_within<T>(
+        &self,
+        limit: Option<Duration>,
+        make: impl FnOnce(writer::Reply<T>) -> Cmd,
+    ) -> Result<T, LedgerError> {
         let (reply, rx) = oneshot::channel();
-        self.inner
-            .tx
-            .send(make(reply))
-            .await
-            .map_err(|_| LedgerError::Closed)?;
-        rx.await.map_err(|_| LedgerError::Closed)?
+        let call = async {
+            self.inner
+                .tx
+                .send(make(reply))
+                .await
+                .map_err(|_| LedgerError::Closed)?;
+            rx.await.map_err(|_| LedgerError::Closed)?
+        };
+        match limit {
+            Some(limit) => tokio::time::timeout(limit, call)
+                .await
+                .map_err(|_| LedgerError::Timeout(limit))?,
+            None => call.await,
+        }
     }
 
     async fn read<T: Send + 'static>(
@@ -296,9 +373,14 @@ impl Ledger {
         f: impl FnOnce(&mut Connection) -> Result<T, LedgerError> + Send + 'static,
     ) -> Result<T, LedgerError> {
         let pool = Arc::clone(&self.inner.reads);
-        tokio::task::spawn_blocking(move || pool.with(f))
-            .await
-            .map_err(|e| LedgerError::Internal(format!("read task: {e}")))?
+        let task = tokio::task::spawn_blocking(move || pool.with(f));
+        let joined = match self.inner.call_timeout {
+            Some(limit) => tokio::time::timeout(limit, task)
+                .await
+                .map_err(|_| LedgerError::Timeout(limit))?,
+            None => task.await,
+        };
+        joined.map_err(|e| LedgerError::Internal(format!("read task: {e}")))?
     }
 }
 

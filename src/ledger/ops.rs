@@ -254,6 +254,19 @@ pub(crate) fn ping(conn: &Connection, at: OffsetDateTime) -> Result<(), LedgerEr
     Ok(())
 }
 
+/// Rewrites a 64 KiB row: proof that a real write fits again after the disk filled
+/// (a ping alone may fit into pages the WAL already holds).
+pub(crate) fn probe(conn: &Connection, at: OffsetDateTime) -> Result<(), LedgerError> {
+    let mut fill = "0".repeat(65_536);
+    fill.push_str(&millis(at).to_string());
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('readiness_probe', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![fill])?;
+    Ok(())
+}
+
 /// Appends one row to the append-only `events` table; returns its `seq`.
 pub(crate) fn append_event(
     conn: &Connection,

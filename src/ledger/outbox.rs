@@ -64,7 +64,7 @@ mod tests {
             &dir.path().join("l.db"),
             LedgerOptions {
                 group_commit_max: 16,
-                synchronous_full: true,
+                ..LedgerOptions::default()
             },
         )
         .unwrap();

@@ -164,11 +164,20 @@ pub(crate) fn migrate_with(conn: &mut Connection, migrations: &[&str]) -> Result
             "negative user_version {found}"
         )));
     }
-    for (i, sql) in migrations.iter().enumerate().skip(found as usize) {
+    // The version is read again inside each IMMEDIATE transaction: another
+    // connection (a second process on a fresh file) may have applied the same
+    // migration between our read and our write lock, and must not be re-applied
+    // ("table payments already exists").
+    loop {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)?;
+        let v = user_version(&tx)?;
+        if v >= known {
+            tx.commit()?;
+            break;
+        }
+        tx.execute_batch(migrations[v as usize])?;
         // PRAGMA takes no bound parameters; the value is an integer we produced.
-        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", v + 1))?;
         tx.commit()?;
     }
     user_version(conn)
@@ -217,6 +226,28 @@ mod tests {
         let list: &[&str] = &["CREATE TABLE a (x INTEGER);", "CREATE TABLE a (x INTEGER);"];
         assert!(migrate_with(&mut conn, list).is_err());
         assert_eq!(user_version(&conn).unwrap(), 1);
+    }
+
+    #[test]
+    fn concurrent_migrations_on_a_fresh_file_both_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("race.db");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), std::sync::Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    let mut conn = Connection::open(&path).unwrap();
+                    conn.busy_timeout(std::time::Duration::from_secs(10))
+                        .unwrap();
+                    barrier.wait();
+                    migrate(&mut conn)
+                })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap().unwrap(), known_version());
+        }
     }
 
     #[test]

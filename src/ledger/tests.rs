@@ -12,7 +12,7 @@ use crate::model::{Currency, Method, Paise, PaymentStatus, Reason};
 fn opts() -> LedgerOptions {
     LedgerOptions {
         group_commit_max: 256,
-        synchronous_full: true,
+        ..LedgerOptions::default()
     }
 }
 

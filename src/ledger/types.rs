@@ -128,4 +128,22 @@ pub enum LedgerError {
     CommitFailed(String),
     #[error("ledger internal error: {0}")]
     Internal(String),
+    /// Another process holds the ledger's exclusive lock (`ledger::guard`).
+    #[error(
+        "ledger {path} is in use by another process ({holder}); stop it, or point [ledger] path elsewhere"
+    )]
+    Locked { path: String, holder: String },
+    /// The file failed its integrity check at open; nothing was written to it.
+    #[error(
+        "ledger {path} failed PRAGMA {check}: {detail}; refusing to serve from a damaged ledger (restore it from a backup, see docs/OPERATIONS.md)"
+    )]
+    Integrity {
+        path: String,
+        check: &'static str,
+        detail: String,
+    },
+    /// The call did not finish within its deadline (a frozen disk, a stuck writer).
+    /// A write that timed out may still commit later.
+    #[error("ledger did not answer within {0:?}")]
+    Timeout(std::time::Duration),
 }

@@ -7,8 +7,8 @@
 //! `synchronous = FULL`), and only then answers every caller. If the commit fails,
 //! every caller whose command had succeeded gets the commit error instead.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::Connection;
 use time::OffsetDateTime;
@@ -78,7 +78,12 @@ where
                 Ok(())
             }
             Err(e) => {
-                let copy = LedgerError::Internal(e.to_string());
+                // The copy keeps the one thing the writer needs: was it the storage?
+                let copy = if storage_failure(&e) {
+                    LedgerError::CommitFailed(e.to_string())
+                } else {
+                    LedgerError::Internal(e.to_string())
+                };
                 self.out = Some(Err(e));
                 Err(copy)
             }
@@ -108,9 +113,31 @@ pub(crate) struct Counters {
     grouped_commits: AtomicU64,
     failed_commits: AtomicU64,
     pub(crate) checkpoints: AtomicU64,
+    /// The last storage failure, until a later commit succeeds (`/readyz`).
+    failure: Mutex<Option<String>>,
 }
 
 impl Counters {
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_failure(&self, why: Option<String>) {
+        let mut f = self.failure.lock().unwrap_or_else(PoisonError::into_inner);
+        if why.is_some() && f.is_none() {
+            tracing::warn!(
+                error = why.as_deref().unwrap_or_default(),
+                "ledger: writes are failing; /readyz is false until one commits"
+            );
+        } else if why.is_none() && f.is_some() {
+            tracing::warn!("ledger: writes commit again; /readyz is true");
+        }
+        *f = why;
+    }
+
     pub(crate) fn snapshot(&self) -> LedgerStats {
         LedgerStats {
             commits: self.commits.load(Ordering::Relaxed),
@@ -131,6 +158,15 @@ enum Done {
 }
 
 impl Done {
+    /// The command's error, when it says the storage is failing.
+    fn storage_error(&self) -> Option<String> {
+        let e = match self {
+            Done::Begin(_, Err(e)) | Done::Unit(_, Err(e)) | Done::Job(_, Err(e)) => e,
+            _ => return None,
+        };
+        storage_failure(e).then(|| e.to_string())
+    }
+
     fn succeeded(&self) -> bool {
         match self {
             Done::Begin(_, r) => r.is_ok(),
@@ -150,6 +186,15 @@ impl Done {
             (Done::Begin(tx, r), _) => drop(tx.send(r)),
             (Done::Unit(tx, r), _) => drop(tx.send(r)),
         }
+    }
+}
+
+/// An error that says the storage is failing, not the command (`guard`).
+fn storage_failure(e: &LedgerError) -> bool {
+    match e {
+        LedgerError::Sqlite(e) => super::guard::is_storage_failure(e),
+        LedgerError::CommitFailed(_) | LedgerError::Io(_) => true,
+        _ => false,
     }
 }
 
@@ -218,6 +263,11 @@ pub(crate) fn process_batch(
 ) {
     let mut done = Vec::with_capacity(batch.len());
     let mut writes = 0u64;
+    let probe = counters.failure().is_some();
+    let mut storage_err: Option<String> = None;
+    // Whether a probe ping (64 KiB) ran without error in this batch: only that
+    // ends a storage failure, not a small write that happened to fit.
+    let mut probed = false;
     let mut began = conn.execute_batch("BEGIN IMMEDIATE");
     for cmd in batch.drain(..) {
         if let Cmd::Shutdown(reply) = cmd {
@@ -226,10 +276,22 @@ pub(crate) fn process_batch(
         }
         writes += 1;
         match &began {
-            Ok(()) => done.push(run_one(conn, cmd)),
-            Err(e) => done.push(fail(cmd, LedgerError::CommitFailed(format!("begin: {e}")))),
+            Ok(()) => {
+                let is_ping = matches!(cmd, Cmd::Ping(_));
+                let d = run_one(conn, cmd, probe);
+                probed |= probe && is_ping && d.succeeded();
+                if let Some(e) = d.storage_error() {
+                    storage_err = Some(e);
+                }
+                done.push(d);
+            }
+            Err(e) => {
+                storage_err = Some(format!("begin: {e}"));
+                done.push(fail(cmd, LedgerError::CommitFailed(format!("begin: {e}"))));
+            }
         }
         if began.is_ok() && conn.is_autocommit() {
+            storage_err = Some("transaction rolled back by sqlite".into());
             // SQLite rolled the whole transaction back on its own (I/O error, disk
             // full...): every earlier success in this batch is gone. Tell those
             // callers, and start again for the rest of the batch.
@@ -251,11 +313,19 @@ pub(crate) fn process_batch(
     }
     if began.is_err() {
         counters.failed_commits.fetch_add(1, Ordering::Relaxed);
+        counters.set_failure(storage_err);
         done.into_iter().for_each(|d| d.answer(None));
         return;
     }
     let commit_err = match conn.execute_batch("COMMIT") {
         Ok(()) => {
+            // A command that hit the storage keeps readiness off even though the
+            // batch (its other commands) committed; a committed probe ends it.
+            if storage_err.is_some() {
+                counters.set_failure(storage_err);
+            } else if probed {
+                counters.set_failure(None);
+            }
             counters.commits.fetch_add(1, Ordering::Relaxed);
             counters.writes.fetch_add(writes, Ordering::Relaxed);
             counters.max_batch.fetch_max(writes, Ordering::Relaxed);
@@ -267,6 +337,7 @@ pub(crate) fn process_batch(
         Err(e) => {
             counters.failed_commits.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, batch = writes, "ledger: group commit failed");
+            counters.set_failure(Some(format!("commit: {e}")));
             if !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
             }
@@ -282,8 +353,9 @@ pub(crate) fn process_batch(
     }
 }
 
-/// One command inside its own savepoint.
-fn run_one(conn: &Connection, cmd: Cmd) -> Done {
+/// One command inside its own savepoint. `probe`: a ping also rewrites the
+/// readiness probe row (after a storage failure).
+fn run_one(conn: &Connection, cmd: Cmd, probe: bool) -> Done {
     if let Err(e) = exec_cached(conn, "SAVEPOINT cmd") {
         return fail(cmd, e.into());
     }
@@ -299,7 +371,12 @@ fn run_one(conn: &Connection, cmd: Cmd) -> Done {
             reply,
             ops::attempt_start(conn, &payment_id, seq, &gateway, at),
         ),
-        Cmd::Ping(reply) => Done::Unit(reply, ops::ping(conn, OffsetDateTime::now_utc())),
+        Cmd::Ping(reply) => {
+            let now = OffsetDateTime::now_utc();
+            let r = ops::ping(conn, now)
+                .and_then(|()| if probe { ops::probe(conn, now) } else { Ok(()) });
+            Done::Unit(reply, r)
+        }
         Cmd::Job(mut job) => {
             let r = job.run(conn);
             Done::Job(job, r)

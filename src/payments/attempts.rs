@@ -28,12 +28,14 @@ pub(super) struct Attempts<'a> {
     pub(super) payment_id: &'a str,
     pub(super) key: &'a str,
     pub(super) route: &'a str,
+    /// The request's deadline (from its start, ledger waits included).
+    pub(super) deadline: Instant,
 }
 
 impl Attempts<'_> {
     pub(super) async fn go(&self, gateways: &[usize]) -> Finished {
         let max = self.snap.server.max_attempts.max(1) as usize;
-        let deadline = Instant::now() + self.snap.server.request_timeout;
+        let deadline = self.deadline;
         let callback_url = self
             .snap
             .server

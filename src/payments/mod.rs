@@ -93,6 +93,9 @@ impl Payments {
         render: &dyn Render,
     ) -> Result<Answer, PaymentError> {
         let snap = self.config.load_full();
+        // One deadline for the whole request, ledger waits included (a frozen disk
+        // must not hold a caller past `request_timeout`).
+        let deadline = tokio::time::Instant::now() + snap.server.request_timeout;
         let key = match snap.server.sticky_key {
             StickyKey::OrderId => &req.order_id,
             StickyKey::IdempotencyKey => idempotency_key,
@@ -128,11 +131,19 @@ impl Payments {
             // The watchdog's policy is the one source of the pending TTL.
             ttl_deadline: now + snap.watchdog.ttl_for(Some(req.method)),
         };
-        match self
-            .metrics
-            .time_ledger_write("begin", self.ledger.begin(intent))
+        let begin = tokio::time::timeout_at(
+            deadline,
+            self.metrics
+                .time_ledger_write("begin", self.ledger.begin(intent)),
+        );
+        // Past the deadline the intent may still commit later, never followed by a
+        // gateway call: the watchdog expires it.
+        let begun = begin
             .await
-        {
+            .unwrap_or(Err(crate::ledger::LedgerError::Timeout(
+                snap.server.request_timeout,
+            )));
+        match begun {
             // Only a real initiation earns retries (not replays, not refusals).
             Ok(Begin::New) => self.budget.deposit(snap.server.retry_budget_percent),
             Ok(Begin::Replay(stored)) => {
@@ -157,6 +168,7 @@ impl Payments {
             payment_id: &payment_id,
             key: idempotency_key,
             route: &route,
+            deadline: deadline.into_std(),
         };
         let finished = run.go(&plan.gateways).await;
         let (attempted, completion) = run.answer(finished);
@@ -168,12 +180,22 @@ impl Payments {
         };
         // Early callbacks linked by the completion reach the outbox in the same
         // commit; the ledger's writer wakes the forwarder itself.
-        if let Err(e) = self
+        // The completion gets what is left of the deadline (at least 250 ms); a
+        // completion that has not committed by then is logged, and the watchdog
+        // resolves the payment from its write-ahead attempt row.
+        let until =
+            deadline.max(tokio::time::Instant::now() + std::time::Duration::from_millis(250));
+        let complete = self
             .metrics
-            .time_ledger_write("complete", self.ledger.complete(completion))
-            .await
-        {
-            tracing::error!(error = %e, payment_id = %payment_id, "ledger could not record the completion")
+            .time_ledger_write("complete", self.ledger.complete(completion));
+        match tokio::time::timeout_at(until, complete).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, payment_id = %payment_id, "ledger could not record the completion")
+            }
+            Err(_) => {
+                tracing::error!(payment_id = %payment_id, "ledger did not record the completion before the request deadline")
+            }
         }
         Ok(Answer {
             response,

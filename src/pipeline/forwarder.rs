@@ -119,8 +119,12 @@ impl Forwarder {
                 continue;
             }
             let wait = self.backoff.delay(self.head_attempts);
-            tracing::info!(sink = %self.sink.name, attempt = self.head_attempts,
-                retry_in_ms = wait.as_millis() as u64, %error, "sink delivery failed");
+            // WARN, throttled by the retry count: the first failure of a run and then
+            // attempts 2, 4, 8... (the backoff already spaces them out).
+            if self.head_attempts.is_power_of_two() {
+                tracing::warn!(sink = %self.sink.name, attempt = self.head_attempts,
+                    retry_in_ms = wait.as_millis() as u64, %error, "sink delivery failed");
+            }
             if !pause(wait, stop).await {
                 return Ok(false);
             }

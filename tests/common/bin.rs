@@ -25,13 +25,17 @@ pub struct Served {
 /// for its listening line.
 pub fn serve(cfg: &Path, envs: &[(&str, &str)]) -> Served {
     let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--config"])
-        .arg(cfg)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null());
+    cmd.args(["serve", "--config"]).arg(cfg);
     for (k, v) in envs {
         cmd.env(k, v);
     }
+    serve_via(&mut cmd)
+}
+
+/// Like [`serve`], for a command that ends up exec'ing `serve` (e.g. `sh -c
+/// 'ulimit …; exec switchyard serve …'`).
+pub fn serve_via(cmd: &mut Command) -> Served {
+    cmd.stderr(Stdio::piped()).stdout(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, lines) = mpsc::channel();

@@ -33,6 +33,7 @@ pub(super) fn callbacks(raw: &RawCallbacks, diag: &mut Diagnostics<'_>) -> Callb
             raw.orphan_grace.as_deref(),
             secs(d.orphan_grace),
         ),
+        rate_limit_per_second: raw.rate_limit_per_second.unwrap_or(d.rate_limit_per_second),
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod alerts;
 mod callbacks;
+mod edge;
 mod gateways;
 mod pipeline;
 mod routes;
@@ -65,6 +66,8 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnosti
         ledger_path: ledger.0,
         group_commit_max: ledger.1,
         synchronous_full: ledger.2,
+        ledger_integrity: ledger.3,
+        edge: edge::edge(&raw.server, diag),
     };
     let server = server(&raw.server, diag);
     let (gateways, names) = gateways::validate(&raw.gateways, env, diag);
@@ -144,6 +147,7 @@ fn server(raw: &RawServer, diag: &mut Diagnostics<'_>) -> ServerPolicy {
             .public_url
             .as_ref()
             .map(|u| u.trim_end_matches('/').to_string()),
+        max_amount_paise: edge::max_amount(raw, diag),
     }
 }
 
@@ -169,7 +173,10 @@ fn admin(
     (listen, token)
 }
 
-fn ledger(raw: &RawLedger, diag: &mut Diagnostics<'_>) -> (PathBuf, usize, bool) {
+fn ledger(
+    raw: &RawLedger,
+    diag: &mut Diagnostics<'_>,
+) -> (PathBuf, usize, bool, crate::ledger::Integrity) {
     let path = match raw.path.as_deref() {
         None => PathBuf::from("data/switchyard.db"),
         Some(p) if p.trim().is_empty() => {
@@ -192,7 +199,18 @@ fn ledger(raw: &RawLedger, diag: &mut Diagnostics<'_>) -> (PathBuf, usize, bool)
         &[("full", true), ("normal", false)],
         true,
     );
-    (path, group as usize, full)
+    let integrity = one_of(
+        diag,
+        "ledger.integrity_check",
+        raw.integrity_check.as_deref(),
+        &[
+            ("quick", crate::ledger::Integrity::Quick),
+            ("full", crate::ledger::Integrity::Full),
+            ("off", crate::ledger::Integrity::Off),
+        ],
+        crate::ledger::Integrity::Quick,
+    );
+    (path, group as usize, full, integrity)
 }
 
 // === helpers shared by the submodules ===

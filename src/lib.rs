@@ -17,12 +17,15 @@
 //!    (`[upi_limits]` in [`config::limits`]).
 //! 4. [`health`]: windows, detectors, state machine, admission, the health task.
 //! 5. [`payments`] (initiation and failover, retry budget, UPI limits),
-//!    [`callbacks`] (ingest, normalize, watchdog, orphan sweep), [`reload`] (hot
-//!    reload through [`reload::Live`]), [`sandbox`] (with ground-truth recording).
+//!    [`callbacks`] (ingest, normalize, watchdog, orphan sweep), [`refunds`]
+//!    (refunds to the gateway that holds the money, their status checks and the
+//!    automatic policy), [`reload`] (hot reload through [`reload::Live`]),
+//!    [`sandbox`] (with ground-truth recording).
 //! 6. [`state`]: what the edge hands every handler.
 //! 7. [`http`]: the edge (accept loop with connection limits and timeouts, head
-//!    limits, load shedding); the one error → HTTP map.
-//! 8. [`app`]: CLI, commands, serve, demo, logging.
+//!    limits, load shedding); the one route table, the one error → HTTP map, the
+//!    status page.
+//! 8. [`app`]: CLI, commands, explain, serve, demo, logging.
 #![forbid(unsafe_code)]
 
 pub mod alerts;
@@ -37,6 +40,7 @@ pub mod metrics;
 pub mod model;
 pub mod payments;
 pub mod pipeline;
+pub mod refunds;
 pub mod reload;
 pub mod routing;
 pub mod sandbox;

@@ -28,8 +28,39 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let result = match cli.command {
-        Command::Check { config, full } => {
-            return Ok(switchyard::app::commands::check(&config, full));
+        Command::Check {
+            config,
+            no_env,
+            full,
+        } => {
+            return Ok(switchyard::app::commands::check(&config, no_env, full));
+        }
+        Command::Explain {
+            config,
+            request,
+            idempotency_key,
+            json,
+            live,
+        } => {
+            return Ok(switchyard::app::commands::explain(
+                &config,
+                &request,
+                &idempotency_key,
+                json,
+                live.as_deref(),
+            )
+            .await);
+        }
+        Command::Healthcheck { config, url } => {
+            return Ok(
+                switchyard::app::commands::healthcheck(config.as_deref(), url.as_deref()).await,
+            );
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "switchyard", &mut std::io::stdout());
+            return Ok(ExitCode::SUCCESS);
         }
         Command::Serve { config } => {
             switchyard::app::logging::init_json();

@@ -55,6 +55,10 @@ pub struct Metrics {
     pub payments_stale: prometheus::IntCounter,
     /// `status_checks_total{gateway,result}`: watchdog status queries.
     pub status_checks: IntCounterVec,
+    /// `refunds_total{gateway,result}`: refund calls, checks and automatic decisions
+    /// (`accepted`, `declined`, `not_sent`, `unknown`, `checked`, `resent`, `stale`,
+    /// `auto_refunded`, `auto_dry_run`, `auto_refused`).
+    pub refunds: IntCounterVec,
     /// `gateway_state{gateway,state}`: 1 for the gateway's current state.
     pub gateway_state: IntGaugeVec,
     /// `rollbacks_total{gateway,trigger}`.
@@ -262,6 +266,12 @@ impl Metrics {
                 r,
                 "status_checks_total",
                 "Watchdog status checks by result",
+                &["gateway", "result"],
+            ),
+            refunds: counter(
+                r,
+                "refunds_total",
+                "Refund calls, status checks and automatic decisions by result",
                 &["gateway", "result"],
             ),
             upstream_duration,

@@ -9,6 +9,7 @@
 //! and every applied generation is published on a `watch` channel.
 
 mod diff;
+mod last;
 pub mod triggers;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use crate::config::{self, ConfigErrors, Env, Snapshot};
 use crate::metrics::Metrics;
 
 pub use diff::changes;
+pub use last::{LastReload, LastSlot};
 
 /// What a reload acts on: the running service, as seen from here.
 pub trait Live: Send + Sync {
@@ -84,6 +86,8 @@ struct Source {
 pub struct Reloader {
     source: Mutex<Source>,
     generation: watch::Sender<u64>,
+    /// The last attempt's result (for the status page).
+    last: LastSlot,
 }
 
 impl Reloader {
@@ -96,6 +100,7 @@ impl Reloader {
                 watch_file: true,
             }),
             generation: watch::Sender::new(generation),
+            last: LastSlot::default(),
         }
     }
 
@@ -133,6 +138,11 @@ impl Reloader {
     /// The text of the config in force, when it came from a file.
     pub fn text(&self) -> Option<Arc<str>> {
         self.lock().text.clone()
+    }
+
+    /// The last reload attempt, applied or refused (none yet: `None`).
+    pub fn last(&self) -> Option<LastReload> {
+        self.last.get()
     }
 
     /// Every applied generation, newest last.
@@ -195,6 +205,10 @@ pub fn reload(state: &dyn Live, trigger: Trigger) -> Result<Reloaded, ReloadErro
         .with_label_values(&["ok"])
         .inc();
     state.reloader().generation.send_replace(generation);
+    state
+        .reloader()
+        .last
+        .record(trigger.as_str(), true, generation, &changes);
     tracing::info!(
         trigger = trigger.as_str(),
         generation,
@@ -221,6 +235,10 @@ fn failed(state: &dyn Live, trigger: Trigger, path: &Path, e: &ReloadError) {
     for err in &errors {
         tracing::error!(trigger = trigger.as_str(), error = %err, "config reload refused");
     }
+    state
+        .reloader()
+        .last
+        .record(trigger.as_str(), false, state.current().generation, &errors);
     state.alerts().send(Alert {
         kind: "config_reload_failed",
         severity: Severity::Warning,

@@ -19,6 +19,7 @@ use crate::health::{
 use crate::ledger::Ledger;
 use crate::metrics::Metrics;
 use crate::payments::{Payments, RetryBudget};
+use crate::refunds::Refunds;
 use crate::reload::{Live, Reloader};
 
 #[derive(Clone)]
@@ -43,6 +44,8 @@ pub struct Inner {
     pub payments: Payments,
     /// The callback flow (and the watchdog's).
     pub callbacks: Callbacks,
+    /// The refund flow (and the refund pass's).
+    pub refunds: Refunds,
 }
 
 /// The receiving ends of the state's queues, for the tasks that drain them.
@@ -84,6 +87,13 @@ impl AppState {
             metrics: metrics.clone(),
             health: health.clone(),
         };
+        let refunds = Refunds {
+            config: Arc::clone(&config),
+            ledger: ledger.clone(),
+            metrics: metrics.clone(),
+            alerts: alerts.clone(),
+            auto_lock: Default::default(),
+        };
         let state = AppState(Arc::new(Inner {
             config,
             ledger,
@@ -95,6 +105,7 @@ impl AppState {
             reload,
             payments,
             callbacks,
+            refunds,
         }));
         let receivers = Receivers {
             health: health_rx,

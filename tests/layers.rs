@@ -23,7 +23,7 @@ const LAYERS: &[&[&str]] = &[
     // Watching gateways, publishing who may take traffic.
     &["health"],
     // The flows, hot reload, and the simulated gateways.
-    &["payments", "callbacks", "reload", "sandbox"],
+    &["payments", "callbacks", "refunds", "reload", "sandbox"],
     // What the edge hands to every handler.
     &["state"],
     // The edge: the only layer that speaks HTTP to callers.

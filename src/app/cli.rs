@@ -1,4 +1,5 @@
-//! The command line: `serve`, `check`, `sandbox`, `demo`, `replay`.
+//! The command line: `serve`, `check`, `explain`, `sandbox`, `demo`, `replay`,
+//! `healthcheck`, `completions`.
 
 use std::path::PathBuf;
 
@@ -30,6 +31,42 @@ pub enum Command {
         /// (read-only; safe beside a running server).
         #[arg(long)]
         full: bool,
+        /// Do not read the environment or secret files: check everything else and
+        /// list the references left unresolved (CI, a laptop without the secrets).
+        #[arg(long)]
+        no_env: bool,
+    },
+    /// Which route a payment takes, its candidates and weights now, and the sticky
+    /// pick with why (the request path's own functions; no traffic is sent).
+    Explain {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// A `POST /v1/payments` body, e.g. '{"order_id":"o1","amount":49900,"method":"upi_intent"}'.
+        #[arg(long, short)]
+        request: String,
+        /// The Idempotency-Key (matters only with `sticky_key = "idempotency_key"`).
+        #[arg(long, default_value = "explain")]
+        idempotency_key: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Read the weights now from a running switchyard's admin API (e.g.
+        /// http://127.0.0.1:9090; token from SWITCHYARD_ADMIN_TOKEN).
+        #[arg(long, value_name = "ADMIN_URL")]
+        live: Option<String>,
+    },
+    /// GET /healthz on the config's [server] listen (or --url); exit 0 when healthy.
+    /// For container HEALTHCHECKs where no curl is installed.
+    Healthcheck {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Print a shell completion script: `switchyard completions bash > /etc/bash_completion.d/switchyard`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
     /// Simulated gateways for every [[gateway]] of the config, on their base_url ports.
     Sandbox {

@@ -1,10 +1,11 @@
 //! The binary's wiring: the CLI ([`cli`]), what each subcommand does
-//! ([`commands`]), running the service ([`serve`]: bind, spawn the tasks with their
+//! ([`commands`]), `explain` ([`explain`]), running the service ([`serve`]: bind, spawn the tasks with their
 //! channels, serve, drain), the bundled [`demo`] and [`logging`]. The top layer:
 //! it may use everything below; nothing below uses it.
 
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod explain;
 pub mod logging;
 pub mod serve;

@@ -35,8 +35,8 @@ pub struct Server {
     /// The alert queue's receiving end, until `run` hands it to alert delivery.
     alerts_rx: Option<tokio::sync::mpsc::Receiver<Alert>>,
     listener: TcpListener,
-    /// Bound only when an admin token is configured: an admin API nobody can call
-    /// is not opened.
+    /// Bound only when an admin token is configured (or the status page is public):
+    /// an admin API nobody can call is not opened.
     admin: Option<TcpListener>,
 }
 
@@ -65,7 +65,7 @@ impl Server {
                 addr: boot.listen,
                 source,
             })?;
-        let admin = if snapshot.admin_token.is_some() {
+        let admin = if snapshot.admin_token.is_some() || snapshot.status_public {
             Some(
                 TcpListener::bind(boot.admin_listen)
                     .await
@@ -147,6 +147,7 @@ impl Server {
             rx.clone(),
         );
         crate::callbacks::watchdog::spawn(&state.callbacks, rx.clone());
+        crate::refunds::watch::spawn(&state.refunds, rx.clone());
         if let Some(feed) = self.health_rx {
             crate::health::task::spawn(state.health_context(), feed, rx.clone());
         }

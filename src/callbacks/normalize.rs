@@ -42,6 +42,8 @@ pub fn from_callback(
             .to_string(),
         amount: cd.amount.map(|p| p.get()),
         reference: cd.utr.clone(),
+        gateway_refund_id: cd.gateway_refund_id.clone(),
+        merchant_refund_id: cd.merchant_refund_id.clone(),
     });
     Some(Incoming {
         event_id: event_id(gateway, &cd.gateway_event_id),

@@ -58,6 +58,7 @@ pub(crate) fn compile(
         bootstrap: checked.bootstrap,
         server: checked.server,
         admin_token: checked.admin_token,
+        status_public: checked.status_public,
         gateways,
         gateway_index,
         routes,
@@ -65,6 +66,7 @@ pub(crate) fn compile(
         pipeline: checked.pipeline,
         callbacks: checked.callbacks,
         watchdog: checked.watchdog,
+        refunds: checked.refunds,
         health: checked.health,
         upi_limits: checked.upi_limits,
     })

@@ -33,6 +33,41 @@ pub struct RawConfig {
     pub health: super::health::RawHealth,
     #[serde(default)]
     pub upi_limits: super::limits::RawUpiLimits,
+    #[serde(default)]
+    pub refunds: RawRefunds,
+}
+
+/// `[refunds]`: refund resolution and the automatic policy (hot).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRefunds {
+    /// No status check of a pending refund sooner than this after the call (default `"90s"`).
+    pub first_check_after: Option<String>,
+    /// Spacing between checks of one refund (default `"15m"`).
+    pub check_interval: Option<String>,
+    /// Status checks per refund before it is declared stale (default 8).
+    pub max_checks: Option<u32>,
+    /// Gateway refund calls per refund: the first plus resends of the same refund
+    /// id after a "no such refund" answer (default 3).
+    pub max_attempts: Option<u32>,
+    /// How often due refunds and flagged events are looked for (default `"15s"`).
+    pub scan_interval: Option<String>,
+    #[serde(default)]
+    pub auto: RawRefundsAuto,
+}
+
+/// `[refunds.auto]`: automatic refunds for `refund_required` events, per reason.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRefundsAuto {
+    /// Success with a third-party-validation failure (default false).
+    pub tpv_failed: Option<bool>,
+    /// A second successful payment for the same order (default false).
+    pub duplicate_payment: Option<bool>,
+    /// Success after the payment was failed/expired (default false).
+    pub late_success: Option<bool>,
+    /// Only report (audit + alert) what would be refunded (default false).
+    pub dry_run: Option<bool>,
 }
 
 /// `[server]`: the public listener (bootstrap) and request-path policy (hot).
@@ -74,6 +109,8 @@ pub struct RawAdmin {
     pub listen: Option<String>,
     pub token_env: Option<String>,
     pub token_file: Option<String>,
+    /// Serve `GET /status` without the token (read-only; default false).
+    pub status_public: Option<bool>,
 }
 
 /// `[ledger]`: the embedded SQLite ledger (bootstrap).

@@ -48,6 +48,21 @@ pub(crate) const ROOT: &[Field] = &[
     ("watchdog", Shape::Table(WATCHDOG)),
     ("health", Shape::Table(super::health::HEALTH)),
     ("upi_limits", Shape::Table(super::limits::FIELDS)),
+    ("refunds", Shape::Table(REFUNDS)),
+];
+const REFUNDS: &[Field] = &[
+    ("first_check_after", Shape::Str),
+    ("check_interval", Shape::Str),
+    ("max_checks", Shape::U32),
+    ("max_attempts", Shape::U32),
+    ("scan_interval", Shape::Str),
+    ("auto", Shape::Table(REFUNDS_AUTO)),
+];
+const REFUNDS_AUTO: &[Field] = &[
+    ("tpv_failed", Shape::Bool),
+    ("duplicate_payment", Shape::Bool),
+    ("late_success", Shape::Bool),
+    ("dry_run", Shape::Bool),
 ];
 const PIPELINE: &[Field] = &[
     ("max_attempts", Shape::U32),
@@ -105,6 +120,7 @@ const ADMIN: &[Field] = &[
     ("listen", Shape::Str),
     ("token_env", Shape::Str),
     ("token_file", Shape::Str),
+    ("status_public", Shape::Bool),
 ];
 const LEDGER: &[Field] = &[
     ("path", Shape::Str),

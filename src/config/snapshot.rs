@@ -99,6 +99,8 @@ pub struct Snapshot {
     pub bootstrap: Bootstrap,
     pub server: ServerPolicy,
     pub admin_token: Option<Secret>,
+    /// `[admin] status_public`: `GET /status` on the admin listener needs no token.
+    pub status_public: bool,
     pub gateways: Vec<Gateway>,
     pub gateway_index: HashMap<String, GatewayIdx>,
     pub routes: Vec<Route>,
@@ -112,6 +114,8 @@ pub struct Snapshot {
     pub health: super::health::HealthPolicy,
     /// `[upi_limits]`: per-transaction UPI caps, checked before routing.
     pub upi_limits: super::limits::UpiLimits,
+    /// `[refunds]`: refund resolution and the automatic policy.
+    pub refunds: RefundPolicy,
 }
 
 impl Snapshot {
@@ -179,6 +183,52 @@ impl Default for WatchdogPolicy {
             max_checks: 3,
             scan_interval: Duration::from_secs(15),
             expire_after: Duration::from_secs(600),
+        }
+    }
+}
+
+/// `[refunds]` as compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundPolicy {
+    pub first_check_after: Duration,
+    pub check_interval: Duration,
+    pub max_checks: u32,
+    pub max_attempts: u32,
+    pub scan_interval: Duration,
+    pub auto: AutoRefundPolicy,
+}
+
+impl Default for RefundPolicy {
+    fn default() -> Self {
+        RefundPolicy {
+            first_check_after: Duration::from_secs(90),
+            check_interval: Duration::from_secs(900),
+            max_checks: 8,
+            max_attempts: 3,
+            scan_interval: Duration::from_secs(15),
+            auto: AutoRefundPolicy::default(),
+        }
+    }
+}
+
+/// `[refunds.auto]`: which `refund_required` reasons are refunded automatically.
+/// All off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AutoRefundPolicy {
+    pub tpv_failed: bool,
+    pub duplicate_payment: bool,
+    pub late_success: bool,
+    pub dry_run: bool,
+}
+
+impl AutoRefundPolicy {
+    /// Whether `reason` (`tpv_failed` | `duplicate_payment` | `late_success`) is on.
+    pub fn enabled(&self, reason: &str) -> bool {
+        match reason {
+            "tpv_failed" => self.tpv_failed,
+            "duplicate_payment" => self.duplicate_payment,
+            "late_success" => self.late_success,
+            _ => false,
         }
     }
 }

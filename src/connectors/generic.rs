@@ -7,6 +7,9 @@ use http::HeaderMap;
 use serde_json::{Value, json};
 
 use super::classify::{self, DeclineInfo, id_str, reason_from_word, str_of};
+use super::refund::{
+    RefundLookup, RefundOutcome, RefundQuery, RefundReport, RefundRequest, refund_outcome,
+};
 use super::sign::{self, header};
 use super::time_fmt;
 use super::{
@@ -149,6 +152,40 @@ fn decline_info(v: &Value) -> DeclineInfo {
         reason,
         message,
     }
+}
+
+/// A generic refund object → our report: `{id, refund_id, status, amount, reference}`.
+pub fn refund_report(r: &Value) -> Option<RefundReport> {
+    let raw = r.get("status").and_then(str_of)?.to_string();
+    let status = match raw.as_str() {
+        "succeeded" => RefundStatus::Succeeded,
+        "failed" => RefundStatus::Failed,
+        _ => RefundStatus::Pending,
+    };
+    Some(RefundReport {
+        gateway_refund_id: r.get("id").and_then(id_str),
+        status,
+        arn: r.get("reference").and_then(id_str),
+        raw_status: raw,
+        amount: r.get("amount").and_then(Value::as_i64).map(Paise),
+    })
+}
+
+/// `POST /v1/refunds` body.
+pub fn refund_body(req: &RefundRequest<'_>) -> Value {
+    json!({
+        "refund_id": req.refund_id,
+        "merchant_txn_id": req.payment_id,
+        "payment_id": req.gateway_payment_id,
+        "amount": req.amount.get(),
+        "currency": req.currency,
+        "reason": req.reason,
+    })
+}
+
+fn refund_decline(v: &Value) -> (String, String) {
+    let d = decline_info(v);
+    (d.code, d.message)
 }
 
 #[async_trait]
@@ -294,6 +331,8 @@ impl Connector for Generic {
                 _ => RefundStatus::Pending,
             };
             out.refund_id = r.get("id").and_then(id_str);
+            out.gateway_refund_id = out.refund_id.clone();
+            out.merchant_refund_id = r.get("refund_id").and_then(id_str);
             out.refund_status = Some(rs);
             out.status = (rs == RefundStatus::Succeeded).then_some(PaymentStatus::Refunded);
             out.raw_status = raw.to_string();
@@ -301,5 +340,43 @@ impl Connector for Generic {
             out.utr = r.get("reference").and_then(id_str);
         }
         Ok(out)
+    }
+
+    fn refunds_method(&self, _method: Method) -> bool {
+        true
+    }
+
+    /// `POST /v1/refunds` with `Idempotency-Key` = our refund id.
+    async fn refund(&self, req: RefundRequest<'_>) -> RefundOutcome {
+        let rb = self
+            .upstream
+            .client()
+            .post(self.upstream.url("/v1/refunds"))
+            .header("Idempotency-Key", req.refund_id)
+            .json(&refund_body(&req));
+        refund_outcome(
+            self.upstream.send(self.auth(rb)).await,
+            refund_report,
+            refund_decline,
+        )
+    }
+
+    /// `GET /v1/refunds/{refund_id}` (our id).
+    async fn refund_status(&self, q: RefundQuery<'_>) -> Result<RefundReport, RefundLookup> {
+        let rb = self
+            .upstream
+            .client()
+            .get(self.upstream.url(&format!("/v1/refunds/{}", q.refund_id)));
+        let r = self.upstream.send(self.auth(rb)).await?;
+        if r.status == 404 {
+            return Err(RefundLookup::NotFound);
+        }
+        if !(200..300).contains(&r.status) {
+            return Err(RefundLookup::Upstream(UpstreamError::Status {
+                status: r.status,
+                body: classify::body_detail(&r.body),
+            }));
+        }
+        refund_report(&r.json()?).ok_or(RefundLookup::NotFound)
     }
 }

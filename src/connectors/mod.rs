@@ -11,6 +11,7 @@ mod classify;
 pub mod generic;
 pub mod juspay_upi;
 pub mod razorpay;
+pub mod refund;
 pub mod sign;
 mod spec;
 pub mod time_fmt;
@@ -22,7 +23,8 @@ use async_trait::async_trait;
 use http::HeaderMap;
 use time::OffsetDateTime;
 
-use crate::model::{NextAction, Paise, PaymentRequest, PaymentStatus, Reason};
+use crate::model::{Method, NextAction, Paise, PaymentRequest, PaymentStatus, Reason};
+pub use refund::{RefundLookup, RefundOutcome, RefundQuery, RefundReport, RefundRequest};
 pub use spec::{ConnectorKind, Credentials, GatewaySpec};
 use upstream::{Upstream, UpstreamError};
 
@@ -184,6 +186,12 @@ pub struct CallbackData {
     pub merchant_order_id: Option<String>,
     pub gateway_payment_id: Option<String>,
     pub refund_id: Option<String>,
+    /// For a refund event: the gateway's own id of the refund (`rfnd_…`, `cf_refund_id`).
+    pub gateway_refund_id: Option<String>,
+    /// For a refund event: our refund id as the gateway echoes it (receipt, merchant
+    /// refund id). The ledger matches the refund by this or by `gateway_refund_id`,
+    /// never by the payment's id.
+    pub merchant_refund_id: Option<String>,
     /// For `kind == Some("refund")`: the refund's own state.
     pub refund_status: Option<RefundStatus>,
     /// The payment's unified status this event implies. For a refund event: `Refunded`
@@ -231,8 +239,29 @@ pub trait Connector: Send + Sync {
         opts: VerifyOptions,
     ) -> Result<(), SignatureError>;
 
-    /// Parse a verified callback.
+    /// Parse a verified callback. Refund webhooks come back as `kind = "refund"`
+    /// with the refund's own ids (`gateway_refund_id`, `merchant_refund_id`).
     fn parse_callback(&self, headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseError>;
+
+    /// Whether this connector refunds payments made with `method`. Default: no
+    /// (a new connector refunds nothing until it implements the two calls below).
+    fn refunds_method(&self, method: Method) -> bool {
+        let _ = method;
+        false
+    }
+
+    /// Refund (part of) a payment at this gateway, on the gateway payment id that
+    /// took the money. Default: [`RefundOutcome::Unsupported`].
+    async fn refund(&self, req: RefundRequest<'_>) -> RefundOutcome {
+        let _ = req;
+        RefundOutcome::Unsupported
+    }
+
+    /// The gateway's current view of one refund. Default: [`RefundLookup::Unsupported`].
+    async fn refund_status(&self, q: RefundQuery<'_>) -> Result<RefundReport, RefundLookup> {
+        let _ = q;
+        Err(RefundLookup::Unsupported)
+    }
 }
 
 /// Builds the connector for a compiled gateway.

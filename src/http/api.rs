@@ -4,7 +4,9 @@ use axum::body::{Body, to_bytes};
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
+
+use super::extract::{Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;

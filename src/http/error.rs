@@ -16,6 +16,7 @@ use crate::callbacks::CallbackError;
 use crate::health::CommandError;
 use crate::metrics::Metrics;
 use crate::payments::PaymentError;
+use crate::refunds::RefundError;
 use crate::reload::ReloadError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,6 +85,14 @@ pub enum ApiError {
     RestartRequired(Vec<String>),
     #[error("the running config did not come from a file, so it cannot be reloaded")]
     ReloadUnavailable,
+    #[error("{0}")]
+    PaymentNotRefundable(String),
+    #[error("amount is above what is left to refund ({available} paise)")]
+    RefundExceedsAvailable { available: i64 },
+    #[error("{0}")]
+    CurrencyMismatch(String),
+    #[error("{0}")]
+    RefundNotSupported(String),
 }
 
 impl ApiError {
@@ -125,6 +134,10 @@ impl ApiError {
             ApiError::ConfigInvalid(_) => "config_invalid",
             ApiError::RestartRequired(_) => "restart_required",
             ApiError::ReloadUnavailable => "reload_unavailable",
+            ApiError::PaymentNotRefundable(_) => "payment_not_refundable",
+            ApiError::RefundExceedsAvailable { .. } => "refund_exceeds_available",
+            ApiError::CurrencyMismatch(_) => "currency_mismatch",
+            ApiError::RefundNotSupported(_) => "refund_not_supported",
         }
     }
 
@@ -157,6 +170,10 @@ impl ApiError {
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::ConfigInvalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RestartRequired(_) | ApiError::ReloadUnavailable => StatusCode::CONFLICT,
+            ApiError::PaymentNotRefundable(_) => StatusCode::CONFLICT,
+            ApiError::RefundExceedsAvailable { .. }
+            | ApiError::CurrencyMismatch(_)
+            | ApiError::RefundNotSupported(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -164,6 +181,8 @@ impl ApiError {
         match self {
             ApiError::InvalidRequest { field, .. } => field.as_deref(),
             ApiError::IdempotencyKeyMissing => Some("Idempotency-Key"),
+            ApiError::RefundExceedsAvailable { .. } => Some("amount"),
+            ApiError::CurrencyMismatch(_) => Some("currency"),
             _ => None,
         }
     }
@@ -220,6 +239,25 @@ pub async fn count_errors(
     resp
 }
 
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(e: axum::extract::rejection::QueryRejection) -> Self {
+        let message = e.body_text();
+        ApiError::InvalidRequest {
+            field: super::extract::field_of(&message),
+            message,
+        }
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(e: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::InvalidRequest {
+            message: e.body_text(),
+            field: None,
+        }
+    }
+}
+
 impl From<PaymentError> for ApiError {
     fn from(e: PaymentError) -> Self {
         match e {
@@ -267,6 +305,25 @@ impl From<CommandError> for ApiError {
     fn from(e: CommandError) -> Self {
         match e {
             CommandError::UnknownGateway(n) => ApiError::NotFound(format!("gateway \"{n}\"")),
+        }
+    }
+}
+
+impl From<RefundError> for ApiError {
+    fn from(e: RefundError) -> Self {
+        match e {
+            RefundError::PaymentNotFound => ApiError::NotFound("payment".into()),
+            RefundError::RefundNotFound => ApiError::NotFound("refund".into()),
+            RefundError::NotInMoney(_) => ApiError::PaymentNotRefundable(e.to_string()),
+            RefundError::ExceedsAvailable { available } => {
+                ApiError::RefundExceedsAvailable { available }
+            }
+            RefundError::CurrencyMismatch { .. } => ApiError::CurrencyMismatch(e.to_string()),
+            RefundError::NotSupported { .. } => ApiError::RefundNotSupported(e.to_string()),
+            RefundError::IdempotencyConflict => ApiError::IdempotencyConflict,
+            RefundError::LedgerUnavailable => {
+                ApiError::Unavailable("the ledger cannot commit; retry later".into())
+            }
         }
     }
 }
@@ -339,6 +396,32 @@ mod tests {
             (ApiError::ConfigInvalid(vec![]), 422, "config_invalid"),
             (ApiError::RestartRequired(vec![]), 409, "restart_required"),
             (ApiError::ReloadUnavailable, 409, "reload_unavailable"),
+            (
+                ApiError::from(RefundError::NotInMoney(crate::model::PaymentStatus::Failed)),
+                409,
+                "payment_not_refundable",
+            ),
+            (
+                ApiError::from(RefundError::ExceedsAvailable { available: 1 }),
+                422,
+                "refund_exceeds_available",
+            ),
+            (
+                ApiError::from(RefundError::CurrencyMismatch {
+                    requested: "USD".into(),
+                    payment: "INR".into(),
+                }),
+                422,
+                "currency_mismatch",
+            ),
+            (
+                ApiError::from(RefundError::NotSupported {
+                    gateway: "g".into(),
+                    method: "card".into(),
+                }),
+                422,
+                "refund_not_supported",
+            ),
         ];
         for (e, status, code) in cases {
             assert_eq!(e.status().as_u16(), status, "{code}");

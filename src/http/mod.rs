@@ -1,14 +1,19 @@
-//! HTTP, the edge: the public router (payments, callbacks, health, metrics), the
-//! admin router ([`admin`]), request parsing, and the one error → HTTP mapping
-//! (`error`). Only this layer (and the binary's wiring above it) names HTTP server
+//! HTTP, the edge: the public router (payments, refunds, callbacks, health, metrics), the
+//! admin router ([`admin`], with the status page), the one route table
+//! ([`routes`], checked against both routers and docs/openapi.yaml), request
+//! parsing, extractors that reject in the JSON error shape ([`extract`]), and the
+//! one error → HTTP mapping (`error`). Only this layer (and the binary's wiring above it) names HTTP server
 //! types; the flows below return typed errors that `error` maps.
 
 pub mod admin;
 mod api;
 mod callbacks;
 mod error;
+pub mod extract;
 pub mod limits;
+mod refunds;
 mod request;
+pub mod routes;
 pub mod serve;
 
 use std::sync::Arc;
@@ -39,6 +44,14 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/payments", post(api::create_payment).get(api::list_payments))
         .route("/v1/payments/{payment_id}", get(api::get_payment))
+        .route(
+            "/v1/payments/{payment_id}/refunds",
+            post(refunds::create_refund).get(refunds::list_refunds),
+        )
+        .route(
+            "/v1/payments/{payment_id}/refunds/{refund_id}",
+            get(refunds::get_refund),
+        )
         .route("/v1/callbacks/{gateway}", post(callbacks::ingest))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))

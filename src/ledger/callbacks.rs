@@ -287,32 +287,26 @@ fn apply_to(
     orphan: bool,
 ) -> Result<Applied, LedgerError> {
     let mut target = inc.status;
-    if let (true, Some(r)) = (inc.kind == "refund", &inc.refund) {
-        let rid = r.refund_id.clone().unwrap_or_else(|| inc.event_id.clone());
-        conn.prepare_cached(
-            "INSERT INTO refunds (payment_id, refund_id, gateway, status, amount_paise, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (payment_id, refund_id) DO UPDATE SET
-                 status = CASE WHEN refunds.status = 'succeeded' THEN refunds.status
-                               ELSE excluded.status END,
-                 amount_paise = COALESCE(excluded.amount_paise, refunds.amount_paise),
-                 updated_at = excluded.updated_at",
-        )?
-        .execute(params![
-            p.payment_id,
-            rid,
-            inc.gateway,
-            r.refund_status,
-            r.amount,
-            millis(inc.received_at)
-        ])?;
+    // A refund event moves its own row first (refund precedence), then the payment
+    // by the refunded amount (super::refunds).
+    let mut refund_info = inc.refund.clone();
+    let mut refund_conflict = false;
+    let mut refund_same = false;
+    if inc.kind == "refund" {
+        let (change, info) = super::refunds::upsert_from_event(conn, inc, p)?;
+        refund_info = info;
+        match change {
+            super::refunds::RefundChange::Same => refund_same = true,
+            super::refunds::RefundChange::Conflict => refund_conflict = true,
+            // A refund of a duplicate payment does not move this payment.
+            super::refunds::RefundChange::Moved { primary: false, .. } => target = None,
+            super::refunds::RefundChange::Moved { .. } => {}
+        }
+        if refund_same || refund_conflict {
+            target = None;
+        }
         if target == Some(PaymentStatus::Refunded) {
-            let total: i64 = conn
-                .prepare_cached(
-                    "SELECT COALESCE(SUM(amount_paise), 0) FROM refunds
-                     WHERE payment_id = ?1 AND status = 'succeeded'",
-                )?
-                .query_row([&p.payment_id], |r| r.get(0))?;
+            let total = super::refunds::succeeded_primary(conn, p)?;
             if total > 0 && total < p.amount {
                 target = Some(PaymentStatus::PartiallyRefunded);
             }
@@ -324,6 +318,13 @@ fn apply_to(
         ..Flags::default()
     };
     let (result, status) = match target.map(|t| (t, decide(p.status, t))) {
+        // The same refund status again: nothing new.
+        None if refund_same => (ApplyResult::Unchanged, p.status),
+        // A final refund contradicted: stored and sent flagged, the refund kept.
+        None if refund_conflict => {
+            flags.conflict = true;
+            (ApplyResult::Conflict, p.status)
+        }
         // A refund update that does not move the payment is still news downstream.
         None if inc.kind == "refund" => (ApplyResult::Accepted, p.status),
         None | Some((_, Decision::Unchanged)) => (ApplyResult::Unchanged, p.status),
@@ -376,7 +377,7 @@ fn apply_to(
         payer_vpa_masked: inc.payer_vpa_masked.clone(),
         flags,
         stale: false,
-        refund: inc.refund.clone(),
+        refund: refund_info,
         order_action: OrderAction::decide(status, flags, false),
     };
     forward(conn, &event)?;

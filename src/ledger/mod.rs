@@ -12,6 +12,8 @@
 //! - `checkpoint`: WAL checkpoints on their own thread, so no commit waits for one.
 //! - `read`: queries on a small pool of read-only connections, run on tokio's
 //!   blocking pool, never on the writer.
+//! - [`refunds`]: refund rows, reserved in the writer's transaction (never more
+//!   than captured), moved through refund precedence; auto-refund bookkeeping.
 //!
 //! Durability: with `synchronous_full` every write method returns only after the
 //! transaction holding it has been committed with `PRAGMA synchronous = FULL` in WAL
@@ -37,6 +39,7 @@ pub mod orphans;
 pub mod outbox;
 mod precedence;
 mod read;
+pub mod refunds;
 mod schema;
 mod types;
 pub mod watchdog;

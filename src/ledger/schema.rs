@@ -132,6 +132,8 @@ END;
     // pipeline: per-sink cursors and dead letters.
     super::delivery::MIGRATION,
     super::callbacks::MIGRATION,
+    // refunds: the refund row's own columns (refunds issue) and auto-refund decisions.
+    super::refunds::MIGRATION,
     // resolution: the in-progress idempotency rows the watchdog recovers.
     super::watchdog::MIGRATION,
 ];

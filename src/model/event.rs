@@ -32,6 +32,13 @@ pub struct RefundInfo {
     pub amount: Option<i64>,
     /// The refund's own bank reference (ARN), when sent.
     pub reference: Option<String>,
+    /// The gateway's own id of the refund (`rfnd_…`, `cf_refund_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_refund_id: Option<String>,
+    /// Our refund id as the gateway echoed it (receipt / merchant refund id); the
+    /// ledger matches the refund row by it or by `gateway_refund_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_refund_id: Option<String>,
 }
 
 /// A callback or status answer, normalized, before precedence.

@@ -21,6 +21,7 @@
 pub mod callbacks;
 mod control;
 mod dialects;
+pub mod refunds;
 mod state;
 pub mod truth;
 
@@ -192,6 +193,17 @@ impl SandboxHandle {
         self.shared.callbacks.always(callbacks::Accepted::new(
             reference, &gpid, None, amount, true,
         ));
+    }
+    /// Every refund this gateway took, in order (ground truth).
+    pub fn refunds(&self) -> Vec<refunds::SbxRefund> {
+        self.shared.refunds.all()
+    }
+    pub fn refund_knobs(&self) -> refunds::RefundKnobs {
+        self.shared.refunds.knobs()
+    }
+    /// Replaces the refund knobs.
+    pub fn set_refund_knobs(&self, k: refunds::RefundKnobs) {
+        self.shared.refunds.set_knobs(k);
     }
     /// Stops accepting and drops open connections.
     pub fn stop(&self) {

@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     down_flag: AtomicBool,
     pub(crate) callbacks: Callbacks,
     pub(crate) truth: super::truth::Truth,
+    /// Refunds taken, with their knobs (`sandbox::refunds`).
+    pub(crate) refunds: super::refunds::RefundBook,
 }
 
 impl Shared {
@@ -83,6 +85,7 @@ impl Shared {
             down_flag: AtomicBool::new(false),
             callbacks,
             truth: super::truth::Truth::new(),
+            refunds: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@ mod callbacks;
 mod edge;
 mod gateways;
 mod pipeline;
+mod refunds;
 mod routes;
 
 use std::net::SocketAddr;
@@ -42,6 +43,7 @@ pub(crate) struct Checked {
     pub bootstrap: Bootstrap,
     pub server: ServerPolicy,
     pub admin_token: Option<Secret>,
+    pub status_public: bool,
     pub gateways: Vec<GatewaySpec>,
     pub routes: Vec<RouteSpec>,
     pub alerts: Vec<crate::alerts::AlertSpec>,
@@ -50,6 +52,7 @@ pub(crate) struct Checked {
     pub watchdog: super::WatchdogPolicy,
     pub health: super::health::HealthPolicy,
     pub upi_limits: super::limits::UpiLimits,
+    pub refunds: super::RefundPolicy,
 }
 
 pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnostics<'_>) -> Checked {
@@ -87,12 +90,14 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnosti
         bootstrap,
         server,
         admin_token,
+        status_public: raw.admin.status_public.unwrap_or(false),
         gateways,
         routes,
         alerts,
         pipeline,
         callbacks: callbacks::callbacks(&raw.callbacks, diag),
         watchdog: callbacks::watchdog(&raw.watchdog, diag),
+        refunds: refunds::validate(&raw.refunds, diag),
     }
 }
 

@@ -8,6 +8,7 @@
 //! Webhooks: `x-webhook-signature` = base64 HMAC-SHA256(x-webhook-timestamp + raw
 //! body, client secret), timestamp in milliseconds.
 
+mod refund;
 mod request;
 mod response;
 mod webhook;
@@ -16,14 +17,16 @@ use async_trait::async_trait;
 use http::HeaderMap;
 
 use super::classify::{self, id_str, str_of};
+use super::refund::{RefundLookup, RefundOutcome, RefundQuery, RefundReport, RefundRequest};
 use super::{
     CallbackData, Connector, InitiateRequest, Outcome, ParseError, SignatureError, StatusReport,
     VerifyOptions,
 };
 use crate::connectors::upstream::{Upstream, UpstreamError};
 use crate::connectors::{ConnectorKind, Credentials, GatewaySpec};
-use crate::model::{Paise, PaymentStatus, Reason};
+use crate::model::{Method, Paise, PaymentStatus, Reason};
 
+pub use refund::refund_report;
 pub use request::{link_body, order_body, pay_body};
 use response::{decline_info, link_created, pay_created, payment_report, rank};
 pub use webhook::sign_callback;
@@ -218,5 +221,18 @@ impl Connector for Cashfree {
 
     fn parse_callback(&self, headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseError> {
         webhook::parse_callback(headers, body)
+    }
+
+    /// UPI payments (on our order id); link payments (card, netbanking) are not.
+    fn refunds_method(&self, method: Method) -> bool {
+        method.is_upi()
+    }
+
+    async fn refund(&self, req: RefundRequest<'_>) -> RefundOutcome {
+        self.create_refund(req).await
+    }
+
+    async fn refund_status(&self, q: RefundQuery<'_>) -> Result<RefundReport, RefundLookup> {
+        self.query_refund(q).await
     }
 }

@@ -78,6 +78,8 @@ pub(super) fn parse_callback(headers: &HeaderMap, body: &[u8]) -> Result<Callbac
         out.gateway_event_id = idem
             .unwrap_or_else(|| format!("{typ}:{}:{raw}", cf_refund_id.clone().unwrap_or_default()));
         out.kind = Some("refund");
+        out.merchant_refund_id = refund_id.clone();
+        out.gateway_refund_id = cf_refund_id.clone();
         out.refund_id = refund_id.or(cf_refund_id);
         out.refund_status = Some(rs);
         out.status = match rs {

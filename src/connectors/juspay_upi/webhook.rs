@@ -113,6 +113,7 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
         };
         out.gateway_event_id = format!("refund:{refund_id}:{status}:{code}");
         out.kind = Some("refund");
+        out.merchant_refund_id = Some(refund_id.clone());
         out.refund_id = Some(refund_id);
         out.refund_status = Some(rs);
         out.status = (rs == RefundStatus::Succeeded).then_some(PaymentStatus::Refunded);

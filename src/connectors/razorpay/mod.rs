@@ -5,6 +5,7 @@
 //! Amounts are integer paise. Webhooks: `X-Razorpay-Signature` = hex
 //! HMAC-SHA256(raw body, webhook secret).
 
+mod refund;
 mod request;
 mod response;
 mod webhook;
@@ -14,14 +15,16 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use super::classify::{self, id_str};
+use super::refund::{RefundLookup, RefundOutcome, RefundQuery, RefundReport, RefundRequest};
 use super::{
     CallbackData, Connector, InitiateRequest, Outcome, ParseError, SignatureError, StatusReport,
     VerifyOptions,
 };
 use crate::connectors::upstream::{Upstream, UpstreamError};
 use crate::connectors::{ConnectorKind, Credentials, GatewaySpec};
-use crate::model::PaymentStatus;
+use crate::model::{Method, PaymentStatus};
 
+pub use refund::{IDEMPOTENCY_HEADER as REFUND_IDEMPOTENCY_HEADER, refund_report};
 pub use request::{link_body, order_body, upi_payment_body};
 use response::{decline_info, link_created, link_report, payment_report, rank, upi_created};
 pub use webhook::sign_callback;
@@ -185,5 +188,18 @@ impl Connector for Razorpay {
 
     fn parse_callback(&self, headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseError> {
         webhook::parse_callback(headers, body)
+    }
+
+    /// Razorpay refunds every method it takes (UPI, card, netbanking).
+    fn refunds_method(&self, _method: Method) -> bool {
+        true
+    }
+
+    async fn refund(&self, req: RefundRequest<'_>) -> RefundOutcome {
+        self.create_refund(req).await
+    }
+
+    async fn refund_status(&self, q: RefundQuery<'_>) -> Result<RefundReport, RefundLookup> {
+        self.query_refund(q).await
     }
 }

@@ -78,6 +78,9 @@ pub(super) fn parse_callback(headers: &HeaderMap, body: &[u8]) -> Result<Callbac
             == Some(false);
         out.kind = Some("refund");
         out.refund_id = r.get("id").and_then(id_str);
+        // The refund's own id and our receipt, never the payment's id (HS #5298).
+        out.gateway_refund_id = out.refund_id.clone();
+        out.merchant_refund_id = super::refund::merchant_refund_id(r);
         out.refund_status = Some(rs);
         out.status = match rs {
             RefundStatus::Succeeded if uncaptured => Some(PaymentStatus::Reversed),

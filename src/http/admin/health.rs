@@ -3,7 +3,9 @@
 //! (`POST /admin/gateways/{name}/{drain|restore|freeze|unfreeze|eject}` with
 //! `{"reason": "...", "ttl": "30m"?}`). Every action is audited before the answer.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::http::extract::Path;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;

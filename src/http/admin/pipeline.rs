@@ -2,7 +2,9 @@
 //! events a sink gave up on, in outbox order, a page at a time (`next_after` is the
 //! `after` of the next page, absent on the last).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::http::extract::Query;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;

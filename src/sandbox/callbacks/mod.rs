@@ -12,6 +12,7 @@
 
 mod format;
 mod knobs;
+mod refunds;
 mod send;
 
 use std::sync::Arc;

@@ -78,7 +78,7 @@ async fn attempt(t: &Target, cb: &Callback, n: u32) -> bool {
 }
 
 /// Sends one callback until it is acknowledged or the attempts run out.
-async fn send_one(t: &Target, state: &KnobState, cb: &Callback) -> bool {
+pub(super) async fn send_one(t: &Target, state: &KnobState, cb: &Callback) -> bool {
     state.sent.fetch_add(1, Ordering::Relaxed);
     let mut backoff = t.retry.base;
     let attempts = t.retry.attempts.max(1);

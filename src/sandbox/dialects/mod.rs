@@ -46,7 +46,8 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         // Callback-only gateway: nothing to initiate against.
         ConnectorKind::JuspayUpi => Router::new(),
     };
-    r.with_state(shared)
+    r.merge(super::refunds::dialects::router(shared.kind))
+        .with_state(shared)
 }
 
 fn json(status: StatusCode, body: String) -> Response {

@@ -1,0 +1,85 @@
+//! Refund webhooks from a sandbox gateway, in its dialect's format, signed and
+//! delivered like the payment callbacks (same target, retries and counters).
+
+use std::sync::Arc;
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::Callbacks;
+use super::format::Callback;
+use super::send::send_one;
+use crate::connectors::ConnectorKind;
+use crate::sandbox::refunds::dialects::{cf_json, rzp_json};
+use crate::sandbox::refunds::{SbxRefund, SbxRefundStatus};
+
+fn body(kind: ConnectorKind, r: &SbxRefund, at: OffsetDateTime) -> Vec<u8> {
+    let status = match r.status {
+        SbxRefundStatus::Pending => "pending",
+        SbxRefundStatus::Processed => "processed",
+        SbxRefundStatus::Failed => "failed",
+    };
+    let v = match kind {
+        ConnectorKind::Razorpay => json!({
+            "entity": "event",
+            "account_id": "acc_sandbox",
+            "event": format!("refund.{status}"),
+            "contains": ["refund", "payment"],
+            "payload": {
+                "refund": { "entity": rzp_json(r) },
+                "payment": { "entity": {
+                    "id": r.gateway_payment_id, "entity": "payment", "currency": "INR",
+                    "status": "refunded", "captured": true,
+                    "notes": { "switchyard_payment_id": r.payment_id },
+                }},
+            },
+            "created_at": at.unix_timestamp(),
+        }),
+        ConnectorKind::Cashfree => json!({
+            "data": { "refund": cf_json(r) },
+            "event_time": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "type": "REFUND_STATUS_WEBHOOK",
+        }),
+        ConnectorKind::Generic | ConnectorKind::JuspayUpi => json!({
+            "event_id": format!("rfevt_{}_{status}", r.gateway_refund_id),
+            "type": "refund",
+            "payment": {
+                "id": r.gateway_payment_id,
+                "merchant_txn_id": r.payment_id,
+                "currency": "INR",
+            },
+            "refund": {
+                "id": r.gateway_refund_id,
+                "refund_id": r.refund_id,
+                "status": match r.status {
+                    SbxRefundStatus::Pending => "pending",
+                    SbxRefundStatus::Processed => "succeeded",
+                    SbxRefundStatus::Failed => "failed",
+                },
+                "amount": r.amount,
+                "reference": r.arn,
+            },
+        }),
+    };
+    v.to_string().into_bytes()
+}
+
+impl Callbacks {
+    /// Sends one refund webhook for `r` (nothing when callbacks are off).
+    pub(crate) fn refund_webhook(&self, r: &SbxRefund) {
+        let Some(target) = self.target.load_full() else {
+            return;
+        };
+        if !self.state.knobs().callbacks {
+            return;
+        }
+        let cb = Callback {
+            event_id: format!("rfevt_{}_{:?}", r.gateway_refund_id, r.status).to_lowercase(),
+            body: body(target.kind, r, OffsetDateTime::now_utc()),
+        };
+        let state = Arc::clone(&self.state);
+        tokio::spawn(async move {
+            send_one(&target, &state, &cb).await;
+        });
+    }
+}

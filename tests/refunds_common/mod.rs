@@ -1,0 +1,187 @@
+//! Shared by the refund integration tests: a switchyard server in front of one
+//! sandbox twin per dialect, payments made through it and settled as succeeded.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchyard::connectors::ConnectorKind;
+use switchyard::ledger::callbacks::apply;
+use switchyard::model::{Incoming, PaymentStatus};
+use switchyard::sandbox::{CallbackConfig, SandboxGateway, SandboxHandle};
+use time::OffsetDateTime;
+
+use crate::common::TestServer;
+
+pub const KINDS: [ConnectorKind; 3] = [
+    ConnectorKind::Generic,
+    ConnectorKind::Razorpay,
+    ConnectorKind::Cashfree,
+];
+
+pub struct Twin {
+    pub server: TestServer,
+    pub sandbox: SandboxHandle,
+    pub name: String,
+}
+
+/// A server whose one route goes to the sandbox twin of `kind` (webhooks on,
+/// sent back to the server), plus `extra` config.
+pub async fn twin(kind: ConnectorKind, extra: &str) -> Twin {
+    let name = format!("sbx_{}", kind.as_str());
+    let (addr, sandbox) = SandboxGateway::bind("127.0.0.1:0".parse().unwrap(), kind, &name)
+        .await
+        .unwrap();
+    let body = format!(
+        "[[gateway]]\nname = \"{name}\"\nconnector = \"{}\"\nbase_url = \"http://{addr}\"\n\
+         timeout = \"500ms\"\nconnect_timeout = \"500ms\"\n\
+         key_id_env = \"K\"\nkey_secret_env = \"K\"\nwebhook_secret_env = \"K\"\n\n\
+         [[route]]\nname = \"r\"\nsplit = [{{ gateway = \"{name}\", weight = 1 }}]\n\n\
+         [watchdog]\nenabled = false\n\n{extra}",
+        kind.as_str()
+    );
+    let server = TestServer::start(&body).await;
+    let spec = {
+        let snap = server.state.config.load();
+        snap.gateway(&name).unwrap().1.spec.clone()
+    };
+    sandbox.send_callbacks(&spec, &CallbackConfig::to(server.url("/v1/callbacks")));
+    Twin {
+        server,
+        sandbox,
+        name,
+    }
+}
+
+impl Twin {
+    /// A payment of `amount` made through switchyard at the twin, then settled
+    /// `succeeded` by a status answer. Returns `(payment_id, gateway_payment_id)`.
+    pub async fn paid(&self, order: &str, amount: i64) -> (String, String) {
+        let (status, v, _) = self
+            .server
+            .pay(
+                &format!("k-{order}"),
+                json!({"order_id": order, "amount": amount, "method": "upi_intent"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+        let pid = v["payment_id"].as_str().unwrap().to_string();
+        let gpid = v["gateway_payment_id"].as_str().unwrap().to_string();
+        self.settle(&pid, &gpid, amount, PaymentStatus::Succeeded)
+            .await;
+        (pid, gpid)
+    }
+
+    /// Applies a status answer for the payment, as the watchdog would.
+    pub async fn settle(&self, pid: &str, gpid: &str, amount: i64, status: PaymentStatus) {
+        let inc = Incoming {
+            event_id: format!("evt_settle_{pid}_{}", status.as_str()),
+            gateway: self.name.clone(),
+            source: "status_check".into(),
+            kind: "payment".into(),
+            payment_ref: Some(pid.to_string()),
+            merchant_order_id: None,
+            gateway_payment_id: Some(gpid.to_string()),
+            utr: None,
+            rrn: None,
+            status: Some(status),
+            reason: None,
+            raw_status: "captured".into(),
+            raw_code: None,
+            amount: Some(amount),
+            currency: Some("INR".into()),
+            occurred_at: None,
+            received_at: OffsetDateTime::now_utc(),
+            payer_vpa_masked: None,
+            tpv_failed: false,
+            refund: None,
+        };
+        self.server
+            .state
+            .ledger
+            .write(move |c| apply(c, &inc, false))
+            .await
+            .unwrap();
+    }
+
+    /// `POST /v1/payments/{pid}/refunds`: (status, body, replayed).
+    pub async fn refund(&self, pid: &str, key: &str, body: Value) -> (u16, Value, bool) {
+        let r = self
+            .server
+            .client
+            .post(self.server.url(&format!("/v1/payments/{pid}/refunds")))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let replayed = r.headers().get("idempotent-replayed").is_some();
+        (status, r.json().await.unwrap_or_default(), replayed)
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.server
+            .client
+            .get(self.server.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn payment_status(&self, pid: &str) -> String {
+        self.get_json(&format!("/v1/payments/{pid}")).await["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub async fn refund_view(&self, pid: &str, rid: &str) -> Value {
+        self.get_json(&format!("/v1/payments/{pid}/refunds/{rid}"))
+            .await
+    }
+
+    /// Outbox bodies of refund events for `pid`.
+    pub async fn refund_events(&self, pid: &str) -> Vec<Value> {
+        let pid = pid.to_string();
+        self.server
+            .state
+            .ledger
+            .query(move |c| {
+                let mut stmt = c
+                    .prepare("SELECT body FROM outbox WHERE payment_id = ?1 ORDER BY seq")
+                    .unwrap();
+                let rows: Vec<String> = stmt
+                    .query_map([&pid], |r| r.get(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                Ok(rows)
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| serde_json::from_str::<Value>(&b).unwrap())
+            .filter(|v| v["kind"] == "refund")
+            .collect()
+    }
+}
+
+/// Waits (bounded, 10 s) until `cond` holds: for asynchronous webhooks arriving
+/// from the sandbox, whose timing the test does not control.
+pub async fn eventually<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !cond().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

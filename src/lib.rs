@@ -14,12 +14,14 @@
 //!    exclusive lock and integrity check at open, group-commit writer that signals
 //!    the forwarder; precedence and the money checks of docs/MONEY.md).
 //! 2. [`alerts`] (queue and webhook delivery), [`pipeline`] (outbox → sinks, replay).
-//! 3. [`config`]: TOML → validate → compiled [`config::Snapshot`]; one load path.
+//! 3. [`config`]: TOML → validate → compiled [`config::Snapshot`]; one load path
+//!    (`[upi_limits]` in [`config::limits`]).
 //! 4. [`health`]: windows, detectors, state machine, admission, the health task.
-//! 5. [`payments`] (initiation and failover), [`callbacks`] (ingest, normalize,
-//!    watchdog), [`refunds`] (refunds to the gateway that holds the money, their
-//!    status checks and the automatic policy), [`reload`] (hot reload through
-//!    [`reload::Live`]), [`sandbox`].
+//! 5. [`payments`] (initiation and failover, retry budget, UPI limits),
+//!    [`callbacks`] (ingest, normalize, watchdog, orphan sweep), [`refunds`]
+//!    (refunds to the gateway that holds the money, their status checks and the
+//!    automatic policy), [`reload`] (hot reload through [`reload::Live`]),
+//!    [`sandbox`] (with ground-truth recording).
 //! 6. [`state`]: what the edge hands every handler.
 //! 7. [`http`]: the edge (accept loop with connection limits and timeouts, head
 //!    limits, load shedding); the one route table, the one error → HTTP map, the

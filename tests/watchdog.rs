@@ -1,6 +1,7 @@
 //! The watchdog on paused time: a pending payment gets its status checks at the
-//! right times (TTL, then spaced) and ends `stale` when they all come back pending;
-//! a payment left `unknown` is checked from 90 s on and resolved by the answer.
+//! right times (TTL, then spaced) and ends `expired` + `stale` at its TTL plus
+//! `expire_after` when they all come back pending; a payment left `unknown` is
+//! checked from 90 s on and resolved by the answer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,7 +91,7 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
         "[ledger]\npath = {:?}\n\n[[gateway]]\nname = \"gen\"\nconnector = \"generic\"\n\
          base_url = \"http://127.0.0.1:9\"\n\n[[route]]\nname = \"default\"\n\
          split = [{{ gateway = \"gen\", weight = 100 }}]\n\n[watchdog]\nttl = \"2m\"\n\
-         first_check_after = \"90s\"\ncheck_interval = \"90s\"\nmax_checks = 3\nscan_interval = \"5s\"\n",
+         first_check_after = \"90s\"\ncheck_interval = \"90s\"\nmax_checks = 3\nscan_interval = \"5s\"\nexpire_after = \"10m\"\n",
         dir.path().join("l.db").display().to_string()
     );
     let snap = config::load_str(&text, "t.toml", &|_| Some("s".into()), 1).unwrap();
@@ -102,26 +103,30 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
     );
 
     let now = OffsetDateTime::now_utc();
-    ledger.begin(intent("pay_pending", now)).await.unwrap();
-    ledger.begin(intent("pay_unknown", now)).await.unwrap();
-    ledger
-        .complete(Completion {
-            payment_id: "pay_unknown".into(),
-            idempotency_key: "k_pay_unknown".into(),
-            gateway: "gen".into(),
-            gateway_payment_id: None,
-            status: PaymentStatus::Unknown,
-            reason: None,
-            raw_status: None,
-            attempts: vec![],
-            response: StoredResponse {
-                http_status: 504,
-                body: b"{}".to_vec(),
-            },
-            at: now,
-        })
-        .await
-        .unwrap();
+    for (id, status) in [
+        ("pay_pending", PaymentStatus::Pending),
+        ("pay_unknown", PaymentStatus::Unknown),
+    ] {
+        ledger.begin(intent(id, now)).await.unwrap();
+        ledger
+            .complete(Completion {
+                payment_id: id.into(),
+                idempotency_key: format!("k_{id}"),
+                gateway: "gen".into(),
+                gateway_payment_id: None,
+                status,
+                reason: None,
+                raw_status: None,
+                attempts: vec![],
+                response: StoredResponse {
+                    http_status: 504,
+                    body: b"{}".to_vec(),
+                },
+                at: now,
+            })
+            .await
+            .unwrap();
+    }
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let t0 = Instant::now();
@@ -151,7 +156,7 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
             "{id}: checked at {got_at}s, expected {at}s"
         );
     }
-    // The stale event is committed right after the last answer.
+    // Expired + stale at the TTL deadline (creation here) plus expire_after (600 s).
     loop {
         let woken = signal.notified();
         if state.metrics.payments_stale.get() == 1 {
@@ -164,16 +169,23 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
+    assert!(
+        t0.elapsed() >= Duration::from_secs(600),
+        "expired too early"
+    );
     let stale = outbox_body(
         &ledger,
-        "payment_id = 'pay_pending' AND json_extract(body, '$.kind') = 'stale'",
+        "payment_id = 'pay_pending' AND json_extract(body, '$.source') = 'watchdog'",
     )
     .await
     .unwrap();
-    assert_eq!(stale["kind"], "stale");
     assert_eq!(stale["stale"], true);
-    assert_eq!(stale["status"], "pending");
+    assert_eq!(stale["status"], "expired");
+    assert_eq!(stale["previous_status"], "pending");
+    assert_eq!(stale["reason"], "expired");
     assert_eq!(stale["order_action"], "hold");
+    let p = ledger.payment("pay_pending").await.unwrap().unwrap();
+    assert_eq!(p.status, PaymentStatus::Expired);
     let resolved = outbox_body(
         &ledger,
         "payment_id = 'pay_unknown' AND json_extract(body, '$.source') = 'status_check'",
@@ -201,6 +213,144 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
     let id = stale["event_id"].as_str().unwrap().to_string();
     let seq = ledger.query(move |c| outbox::seq_of(c, &id)).await.unwrap();
     assert!(seq.is_some(), "the stale event is in the outbox once");
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+}
+
+/// Answers 404 for every payment: the gateway never saw it.
+struct NeverSaw {
+    calls: mpsc::UnboundedSender<u64>,
+    t0: Instant,
+}
+
+#[async_trait]
+impl switchyard::callbacks::watchdog::StatusSource for NeverSaw {
+    async fn status(
+        &self,
+        _gateway: &str,
+        _payment_id: &str,
+        _gpid: Option<&str>,
+    ) -> Result<StatusReport, UpstreamError> {
+        let _ = self.calls.send(self.t0.elapsed().as_secs());
+        Err(UpstreamError::Status {
+            status: 404,
+            body: "no such payment".into(),
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn not_found_after_the_last_check_expires_and_frees_the_stuck_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[ledger]\npath = {:?}\n\n[[gateway]]\nname = \"gen\"\nconnector = \"generic\"\n\
+         base_url = \"http://127.0.0.1:9\"\n\n[[route]]\nname = \"default\"\n\
+         split = [{{ gateway = \"gen\", weight = 100 }}]\n\n[watchdog]\nttl = \"7m\"\n\
+         scan_interval = \"5s\"\n",
+        dir.path().join("l.db").display().to_string()
+    );
+    let snap = config::load_str(&text, "t.toml", &|_| Some("s".into()), 1).unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.db"), LedgerOptions::default()).unwrap();
+    let (state, _queues) = AppState::new(
+        snap,
+        ledger.clone(),
+        Metrics::new(prometheus::Registry::new()),
+    );
+    // The process died between the intent and the completion: `initiated`, key in progress.
+    let now = OffsetDateTime::now_utc();
+    ledger.begin(intent("pay_lost", now)).await.unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let t0 = Instant::now();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(switchyard::callbacks::watchdog::run(
+        state.callbacks.clone(),
+        Arc::new(NeverSaw { calls: tx, t0 }),
+        stop_rx,
+    ));
+    let mut at = Vec::new();
+    for _ in 0..3 {
+        at.push(rx.recv().await.unwrap());
+    }
+    // Treated as unknown: from 90 s on (not after the 7-minute TTL), 90 s apart.
+    for (got, want) in at.iter().zip([90, 180, 270]) {
+        assert!((want..want + 5).contains(got), "checked at {at:?}");
+    }
+    loop {
+        let p = ledger.payment("pay_lost").await.unwrap().unwrap();
+        if p.status == PaymentStatus::Expired {
+            assert_eq!(p.raw_status.as_deref(), Some("not_found"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let ev = outbox_body(&ledger, "payment_id = 'pay_lost'")
+        .await
+        .unwrap();
+    assert_eq!(ev["status"], "expired");
+    assert_eq!(ev["reason"], "expired");
+    assert_eq!(ev["order_action"], "cancel");
+    // The retry of the stuck key now replays the final state, not 409 for good.
+    match ledger.begin(intent("pay_lost", now)).await.unwrap() {
+        switchyard::ledger::Begin::Replay(r) => assert_eq!(r.http_status, 200),
+        other => panic!("still stuck: {other:?}"),
+    }
+    // None after the final answer.
+    tokio::time::sleep(Duration::from_secs(900)).await;
+    assert!(rx.try_recv().is_err(), "checked after it expired");
+    stop_tx.send(true).unwrap();
+    task.await.unwrap();
+}
+
+/// Never answers: the gateway is unreachable.
+struct Unreachable(mpsc::UnboundedSender<()>);
+
+#[async_trait]
+impl switchyard::callbacks::watchdog::StatusSource for Unreachable {
+    async fn status(
+        &self,
+        _gateway: &str,
+        _payment_id: &str,
+        _gpid: Option<&str>,
+    ) -> Result<StatusReport, UpstreamError> {
+        let _ = self.0.send(());
+        Err(UpstreamError::NotSent("connection refused".into()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_payment_never_expires_for_want_of_an_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[ledger]\npath = {:?}\n\n[[gateway]]\nname = \"gen\"\nconnector = \"generic\"\n\
+         base_url = \"http://127.0.0.1:9\"\n\n[[route]]\nname = \"default\"\n\
+         split = [{{ gateway = \"gen\", weight = 100 }}]\n\n[watchdog]\nttl = \"2m\"\n\
+         scan_interval = \"5s\"\nexpire_after = \"1m\"\n",
+        dir.path().join("l.db").display().to_string()
+    );
+    let snap = config::load_str(&text, "t.toml", &|_| Some("s".into()), 1).unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.db"), LedgerOptions::default()).unwrap();
+    let (state, _queues) = AppState::new(
+        snap,
+        ledger.clone(),
+        Metrics::new(prometheus::Registry::new()),
+    );
+    ledger
+        .begin(intent("pay_down", OffsetDateTime::now_utc()))
+        .await
+        .unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(switchyard::callbacks::watchdog::run(
+        state.callbacks.clone(),
+        Arc::new(Unreachable(tx)),
+        stop_rx,
+    ));
+    // Well past three checks, the TTL and expire_after: still checking, not expired.
+    for _ in 0..8 {
+        rx.recv().await.unwrap();
+    }
+    let p = ledger.payment("pay_down").await.unwrap().unwrap();
+    assert_eq!(p.status, PaymentStatus::Initiated);
     stop_tx.send(true).unwrap();
     task.await.unwrap();
 }

@@ -88,6 +88,21 @@ enum Cmd {
         #[command(flatten)]
         s: ScenarioArgs,
     },
+    /// Scenario: a compressed sale day scored against ground truth (default 5,000
+    /// orders over 300 s, a SIGKILL + 120 s restart, then the watchdog finishes).
+    Saleday {
+        /// Orders (default 5000).
+        #[arg(long, default_value_t = 5000)]
+        orders: usize,
+        /// Seconds switchyard stays dead after the SIGKILL.
+        #[arg(long, default_value_t = 120.0)]
+        restart_gap: f64,
+        /// Seed of the sandboxes' fault draws.
+        #[arg(long)]
+        seed: Option<u64>,
+        #[command(flatten)]
+        s: ScenarioArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +171,22 @@ fn scenario_main(cmd: Cmd) -> ExitCode {
             Cmd::Incident { s } => {
                 let c = s.common(200.0, 150.0)?;
                 (s, scenario::incident::run(&c).await)
+            }
+            Cmd::Saleday {
+                orders,
+                restart_gap,
+                seed,
+                s,
+            } => {
+                let c = s.common(0.0, 300.0)?;
+                let mut d = scenario::saleday::SaleDay::full(c.bin.clone());
+                d.orders = orders;
+                d.load = c.duration;
+                d.restart_gap = secs(restart_gap, "restart_gap")?;
+                if let Some(seed) = seed {
+                    d.seed = seed;
+                }
+                (s, scenario::saleday::run(&d).await)
             }
             Cmd::Closed { .. } | Cmd::Open { .. } | Cmd::RollbackSim { .. } => {
                 return Err("not a scenario".to_string());

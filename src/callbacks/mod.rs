@@ -13,6 +13,7 @@
 //! the ledger's writer wakes the forwarder after the commit.
 
 pub mod normalize;
+pub mod orphans;
 pub mod watchdog;
 
 use std::sync::Arc;

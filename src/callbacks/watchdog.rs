@@ -3,12 +3,25 @@
 //! connector, and the answers become ordinary events (same precedence, same
 //! outbox). Per NPCI's 2025 rules (UPI.md section 1.4) the first check is never
 //! sooner than `first_check_after` (90 s) after initiation, checks are spaced by
-//! `check_interval` and capped at `max_checks` (3). A payment still unresolved
-//! after the last check gets one `stale` event and `payments_stale_total`.
+//! `check_interval` and capped at `max_checks` (3); `check` refuses a schedule
+//! below that floor unless `watchdog.npci_floor = false` (sandboxes, load tests).
+//! No check follows a final answer.
 //!
-//! A payment left `unknown` by an initiation timeout is checked from
-//! `first_check_after` on, without waiting for its TTL: nobody knows whether the
-//! customer is being charged.
+//! Resolution ends: when the last check's answer is "not found" (HTTP 404: the
+//! gateway never saw the payment), the payment is `expired` at once (reason
+//! `expired`, raw status `not_found`, order action `cancel`); one still unresolved
+//! after every check is `expired` with `stale` (order action `hold`,
+//! `payments_stale_total`) at its TTL deadline plus `expire_after`. A check that
+//! got no answer (gateway unreachable, 5xx) is retried every `check_interval` and
+//! does not count toward `max_checks`: a payment never expires for want of an
+//! answer. Either way
+//! the in-progress idempotency row of a payment whose initiation never completed is
+//! recovered (see [`recover_idempotency`]).
+//!
+//! A payment left `unknown` by an initiation timeout, or `initiated` with no
+//! completion (the process died mid-initiation, the completion write failed), is
+//! checked from `first_check_after` on, without waiting for its TTL: nobody knows
+//! whether the customer is being charged.
 //!
 //! Time: the ledger stores wall-clock UTC; the watchdog's [`Clock`] anchors the wall
 //! clock once and advances it with tokio's clock, so tests run on paused time.
@@ -26,8 +39,9 @@ use crate::connectors::StatusReport;
 use crate::connectors::upstream::UpstreamError;
 use crate::ledger::LedgerError;
 use crate::ledger::callbacks::apply;
-use crate::ledger::watchdog::{Candidate, candidates, mark_stale, record_check};
-use crate::model::PaymentStatus;
+use crate::ledger::watchdog::{
+    Candidate, Expiry, Waits, candidates, expire, record_check, recover_idempotency, recover_stuck,
+};
 
 /// Most payments looked at per scan.
 const SCAN_LIMIT: usize = 256;
@@ -108,6 +122,9 @@ pub async fn run(state: Callbacks, source: Arc<dyn StatusSource>, mut stop: watc
         {
             tracing::warn!(error = %e, "watchdog scan failed");
         }
+        if let Err(e) = super::orphans::sweep(&state, clock.now()).await {
+            tracing::warn!(error = %e, "orphan sweep failed");
+        }
         tokio::select! {
             _ = tokio::time::sleep(policy.scan_interval) => {}
             _ = stop.wait_for(|v| *v) => return,
@@ -115,14 +132,18 @@ pub async fn run(state: Callbacks, source: Arc<dyn StatusSource>, mut stop: watc
     }
 }
 
-/// When the candidate's next check is due.
+/// When the candidate's next step is due: its next check, or (checks exhausted)
+/// its expiry at the TTL deadline plus `expire_after`.
 pub fn due_at(c: &Candidate, policy: &WatchdogPolicy) -> OffsetDateTime {
+    if c.checks >= policy.max_checks {
+        return c.ttl_deadline + policy.expire_after;
+    }
     if c.checks > 0
         && let Some(next) = c.next_check_at
     {
         return next;
     }
-    let wait = if c.status == PaymentStatus::Unknown {
+    let wait = if c.unsure() {
         policy.first_check_after
     } else {
         policy.ttl_for(c.method).max(policy.first_check_after)
@@ -134,12 +155,14 @@ fn label(r: &Result<StatusReport, UpstreamError>) -> &'static str {
     match r {
         Ok(rep) if rep.status.is_final() => "final",
         Ok(_) => "pending",
+        Err(UpstreamError::Status { status: 404, .. }) => "not_found",
         Err(UpstreamError::NotSupported(_)) => "not_supported",
         Err(_) => "error",
     }
 }
 
-/// One pass: every due payment gets its next check. Returns how many were checked.
+/// One pass: every due payment gets its next check (or its expiry). Returns how
+/// many payments were looked at.
 pub async fn scan(
     state: &Callbacks,
     source: &dyn StatusSource,
@@ -147,14 +170,19 @@ pub async fn scan(
     now: OffsetDateTime,
 ) -> Result<usize, LedgerError> {
     let unknown_wait = policy.first_check_after;
-    let min_wait = policy
-        .ttl_by_method
-        .values()
-        .fold(policy.ttl, |a, b| a.min(*b))
-        .max(unknown_wait);
+    let waits = Waits {
+        min_wait: policy
+            .ttl_by_method
+            .values()
+            .fold(policy.ttl, |a, b| a.min(*b))
+            .max(unknown_wait),
+        unknown_wait,
+        max_checks: policy.max_checks,
+        expire_after: policy.expire_after,
+    };
     let due: Vec<Candidate> = state
         .ledger
-        .query(move |c| candidates(c, now, min_wait, unknown_wait, SCAN_LIMIT))
+        .query(move |c| candidates(c, now, waits, SCAN_LIMIT))
         .await?
         .into_iter()
         .filter(|c| due_at(c, policy) <= now)
@@ -162,6 +190,21 @@ pub async fn scan(
     let lsr = state.config.load().callbacks.late_success_refund;
     let mut checked = 0;
     for c in due {
+        checked += 1;
+        if c.checks >= policy.max_checks {
+            let why = if c.last_result.as_deref() == Some("not_found") {
+                Expiry::NotFound
+            } else {
+                Expiry::Stale
+            };
+            let pid = c.payment_id.clone();
+            let ended = state
+                .ledger
+                .write(move |conn| expire(conn, &pid, why, now))
+                .await?;
+            note_expiry(state, &c, ended.as_ref(), why);
+            continue;
+        }
         let answer = source
             .status(&c.gateway, &c.payment_id, c.gateway_payment_id.as_deref())
             .await;
@@ -177,39 +220,64 @@ pub async fn scan(
         let inc = answer
             .ok()
             .map(|r| normalize::from_status(&c.gateway, &c.payment_id, &r, now));
-        let last = c.checks.saturating_add(1) >= policy.max_checks;
+        // An unanswered check does not count (see `record_check`).
+        let last = result != "error" && c.checks.saturating_add(1) >= policy.max_checks;
+        // The gateway never saw it, asked the last time the schedule allows: it ends.
+        let not_found = last && result == "not_found";
         let next = now + Duration::max(policy.check_interval, Duration::from_secs(1));
         let pid = c.payment_id.clone();
-        let (applied, stale) = state
+        let (applied, ended) = state
             .ledger
             .write(move |conn| {
                 let applied = inc.map(|i| apply(conn, &i, lsr)).transpose()?;
                 record_check(conn, &pid, result, next)?;
-                // `mark_stale` does nothing when the answer made the payment final.
-                let stale = if last {
-                    mark_stale(conn, &pid, now)?
+                let ended = if not_found {
+                    expire(conn, &pid, Expiry::NotFound, now)?
                 } else {
+                    // A final answer frees an idempotency row stuck in progress.
+                    recover_idempotency(conn, &pid)?;
                     None
                 };
-                Ok((applied, stale))
+                Ok((applied, ended))
             })
             .await?;
-        checked += 1;
         let gateway: Arc<str> = Arc::from(c.gateway.as_str());
         if let Some(a) = &applied {
             state.report(&gateway, a);
         }
-        if stale.is_some() {
-            state.metrics.payments_stale.inc();
-            tracing::warn!(gateway = %c.gateway, payment_id = %c.payment_id, checks = policy.max_checks, "payment stale after every status check");
+        if not_found {
+            note_expiry(state, &c, ended.as_ref(), Expiry::NotFound);
         }
     }
+    // Payments a callback settled while their initiation had died.
+    let older = now - policy.first_check_after;
+    state
+        .ledger
+        .write(move |conn| recover_stuck(conn, older, SCAN_LIMIT))
+        .await?;
     Ok(checked)
+}
+
+fn note_expiry(
+    state: &Callbacks,
+    c: &Candidate,
+    event: Option<&crate::model::PaymentEvent>,
+    why: Expiry,
+) {
+    if event.is_none() {
+        return;
+    }
+    if why == Expiry::Stale {
+        state.metrics.payments_stale.inc();
+    }
+    tracing::warn!(gateway = %c.gateway, payment_id = %c.payment_id, reason = ?why,
+        checks = c.checks, "payment expired by the watchdog");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::PaymentStatus;
 
     fn cand(status: PaymentStatus, checks: u32) -> Candidate {
         Candidate {
@@ -219,8 +287,11 @@ mod tests {
             status,
             method: Some(crate::model::Method::UpiCollect),
             created_at: OffsetDateTime::UNIX_EPOCH,
+            ttl_deadline: OffsetDateTime::UNIX_EPOCH + Duration::from_secs(420),
+            incomplete: false,
             checks,
             next_check_at: Some(OffsetDateTime::UNIX_EPOCH + Duration::from_secs(1000)),
+            last_result: None,
         }
     }
 
@@ -241,6 +312,15 @@ mod tests {
         assert_eq!(
             due_at(&cand(PaymentStatus::Pending, 1), &p),
             t0 + Duration::from_secs(1000)
+        );
+        // An initiation that never completed is checked like an unknown one.
+        let mut stuck = cand(PaymentStatus::Initiated, 0);
+        stuck.incomplete = true;
+        assert_eq!(due_at(&stuck, &p), t0 + Duration::from_secs(90));
+        // Checks exhausted: due to expire at the TTL deadline plus expire_after.
+        assert_eq!(
+            due_at(&cand(PaymentStatus::Pending, 3), &p),
+            t0 + Duration::from_secs(420 + 600)
         );
         p.ttl = Duration::from_secs(10);
         p.ttl_by_method.clear();

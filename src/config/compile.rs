@@ -68,5 +68,6 @@ pub(crate) fn compile(
         watchdog: checked.watchdog,
         refunds: checked.refunds,
         health: checked.health,
+        upi_limits: checked.upi_limits,
     })
 }

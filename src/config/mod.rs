@@ -7,6 +7,7 @@ mod describe;
 pub mod health;
 #[cfg(test)]
 mod health_tests;
+pub mod limits;
 pub mod raw;
 mod schema;
 mod snapshot;

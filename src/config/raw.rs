@@ -32,6 +32,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub health: super::health::RawHealth,
     #[serde(default)]
+    pub upi_limits: super::limits::RawUpiLimits,
+    #[serde(default)]
     pub refunds: RawRefunds,
 }
 
@@ -263,6 +265,9 @@ pub struct RawCallbacks {
     pub replay_tolerance: Option<String>,
     /// Flag a late success (after failed/expired) `refund_required` (default false).
     pub late_success_refund: Option<bool>,
+    /// How long an orphan callback may wait to link before it is forwarded with
+    /// `flags.orphan` and `order_action = hold` (default `"2m"`).
+    pub orphan_grace: Option<String>,
     /// Verified callbacks per second per gateway before 429 (default 2000; 0 = no limit).
     pub rate_limit_per_second: Option<u32>,
 }
@@ -286,4 +291,11 @@ pub struct RawWatchdog {
     pub max_checks: Option<u32>,
     /// How often the watchdog looks for due payments (default `"15s"`).
     pub scan_interval: Option<String>,
+    /// How long past its TTL a payment still pending after every check waits
+    /// before it is declared `expired` + `stale` (default `"10m"`).
+    pub expire_after: Option<String>,
+    /// Enforce NPCI's status-check floor (default true): first check at least 90 s
+    /// after initiation, checks at least 90 s apart, at most 3 in the first 2 hours.
+    /// `false` is for sandboxes and compressed load tests only.
+    pub npci_floor: Option<bool>,
 }

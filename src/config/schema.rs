@@ -47,6 +47,7 @@ pub(crate) const ROOT: &[Field] = &[
     ("callbacks", Shape::Table(CALLBACKS)),
     ("watchdog", Shape::Table(WATCHDOG)),
     ("health", Shape::Table(super::health::HEALTH)),
+    ("upi_limits", Shape::Table(super::limits::FIELDS)),
     ("refunds", Shape::Table(REFUNDS)),
 ];
 const REFUNDS: &[Field] = &[
@@ -86,6 +87,7 @@ const CALLBACKS: &[Field] = &[
     ("max_body_bytes", Shape::U64),
     ("replay_tolerance", Shape::Str),
     ("late_success_refund", Shape::Bool),
+    ("orphan_grace", Shape::Str),
     ("rate_limit_per_second", Shape::U32),
 ];
 const WATCHDOG: &[Field] = &[
@@ -96,6 +98,8 @@ const WATCHDOG: &[Field] = &[
     ("check_interval", Shape::Str),
     ("max_checks", Shape::U32),
     ("scan_interval", Shape::Str),
+    ("expire_after", Shape::Str),
+    ("npci_floor", Shape::Bool),
 ];
 const SERVER: &[Field] = &[
     ("listen", Shape::Str),

@@ -115,6 +115,8 @@ pub struct Snapshot {
     pub watchdog: WatchdogPolicy,
     /// `[health]`: rollback thresholds and recovery pacing.
     pub health: super::health::HealthPolicy,
+    /// `[upi_limits]`: per-transaction UPI caps, checked before routing.
+    pub upi_limits: super::limits::UpiLimits,
     /// `[refunds]`: refund resolution and the automatic policy.
     pub refunds: RefundPolicy,
 }
@@ -133,6 +135,8 @@ pub struct CallbackPolicy {
     /// `None`: no replay-window check.
     pub replay_tolerance: Option<Duration>,
     pub late_success_refund: bool,
+    /// Unlinked orphans older than this are forwarded (flagged `orphan`, hold).
+    pub orphan_grace: Duration,
     /// Verified callbacks per second per gateway (0: unlimited).
     pub rate_limit_per_second: u32,
 }
@@ -143,6 +147,7 @@ impl Default for CallbackPolicy {
             max_body_bytes: 65_536,
             replay_tolerance: Some(Duration::from_secs(300)),
             late_success_refund: false,
+            orphan_grace: Duration::from_secs(120),
             rate_limit_per_second: 2000,
         }
     }
@@ -158,6 +163,8 @@ pub struct WatchdogPolicy {
     pub check_interval: Duration,
     pub max_checks: u32,
     pub scan_interval: Duration,
+    /// After TTL + this, a payment still unresolved after every check is `expired` + `stale`.
+    pub expire_after: Duration,
 }
 
 impl WatchdogPolicy {
@@ -178,6 +185,7 @@ impl Default for WatchdogPolicy {
             check_interval: Duration::from_secs(90),
             max_checks: 3,
             scan_interval: Duration::from_secs(15),
+            expire_after: Duration::from_secs(600),
         }
     }
 }

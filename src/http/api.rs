@@ -54,10 +54,19 @@ pub async fn create_payment(
             "amount",
         ));
     }
-    let answer = state
-        .payments
-        .initiate(&key, &json, payment, &JsonAnswer)
-        .await?;
+    // Detached from the connection: a client that disconnects (or a server that
+    // stops accepting) must not drop the attempt between the intent row and its
+    // completion, which would leave the idempotency row "in progress" for good.
+    let payments = state.payments.clone();
+    let run =
+        tokio::spawn(async move { payments.initiate(&key, &json, payment, &JsonAnswer).await });
+    let answer = match run.await {
+        Ok(a) => a?,
+        Err(e) => {
+            tracing::error!(error = %e, "payment initiation task failed");
+            return Err(ApiError::Internal);
+        }
+    };
     Ok(answer_response(answer))
 }
 

@@ -56,6 +56,10 @@ pub enum ApiError {
     NoRoute,
     #[error("no gateway is available for route {route}")]
     NoGatewayAvailable { route: String },
+    #[error(
+        "the amount is above the UPI per-transaction limit of {limit} paise for this merchant category"
+    )]
+    UpiLimitExceeded { limit: i64 },
     #[error("the gateway declined the payment")]
     GatewayDeclined,
     #[error("the gateway failed to process the payment")]
@@ -130,6 +134,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::NoRoute => "no_route",
             ApiError::NoGatewayAvailable { .. } => "no_gateway_available",
+            ApiError::UpiLimitExceeded { .. } => "upi_limit_exceeded",
             ApiError::GatewayDeclined => "gateway_declined",
             ApiError::GatewayError => "gateway_error",
             ApiError::GatewayTimeout => "gateway_timeout",
@@ -171,7 +176,9 @@ impl ApiError {
             | ApiError::OrderAlreadyPaid { .. }
             | ApiError::OrderInProgress { .. } => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::NoRoute => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NoRoute | ApiError::UpiLimitExceeded { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::NoGatewayAvailable { .. } | ApiError::Unavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -275,6 +282,7 @@ impl From<PaymentError> for ApiError {
         match e {
             PaymentError::NoRoute => ApiError::NoRoute,
             PaymentError::NoGatewayAvailable { route } => ApiError::NoGatewayAvailable { route },
+            PaymentError::UpiLimitExceeded { limit } => ApiError::UpiLimitExceeded { limit },
             PaymentError::IdempotencyConflict => ApiError::IdempotencyConflict,
             PaymentError::RequestInProgress => ApiError::RequestInProgress,
             PaymentError::LedgerUnavailable => {
@@ -406,6 +414,11 @@ mod tests {
             (ApiError::RequestInProgress, 409, "request_in_progress"),
             (ApiError::NotFound("payment".into()), 404, "not_found"),
             (ApiError::NoRoute, 422, "no_route"),
+            (
+                ApiError::UpiLimitExceeded { limit: 1 },
+                422,
+                "upi_limit_exceeded",
+            ),
             (
                 ApiError::NoGatewayAvailable { route: "r".into() },
                 503,

@@ -99,6 +99,7 @@ pub const ROUTES: &[Route] = &[
     admin("POST", "/admin/reload", "reloadConfig"),
     admin("GET", "/admin/config", "showConfig"),
     admin("GET", "/admin/dead-letters", "listDeadLetters"),
+    admin("GET", "/admin/orphans", "listOrphans"),
     Route {
         listener: Listener::Admin,
         method: "GET",

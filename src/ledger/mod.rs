@@ -36,6 +36,7 @@ pub mod delivery;
 mod guard;
 pub mod money;
 mod ops;
+pub mod orphans;
 pub mod outbox;
 mod precedence;
 mod read;

@@ -138,6 +138,8 @@ END;
     super::read::REFERENCE_MIGRATION,
     // money checks: TPV and amount flags on the payment, duplicate payments.
     super::money::MIGRATION,
+    // resolution: the in-progress idempotency rows the watchdog recovers.
+    super::watchdog::MIGRATION,
 ];
 
 /// The schema version this binary writes.

@@ -14,6 +14,7 @@ mod answer;
 mod attempts;
 pub mod budget;
 mod idempotency;
+mod limits;
 
 use std::sync::Arc;
 
@@ -41,6 +42,11 @@ pub enum PaymentError {
     NoRoute,
     #[error("no gateway is available for route {route}")]
     NoGatewayAvailable { route: String },
+    /// A UPI payment above its per-transaction cap (paise).
+    #[error(
+        "the amount is above the UPI per-transaction limit of {limit} paise for this merchant category"
+    )]
+    UpiLimitExceeded { limit: i64 },
     #[error("this Idempotency-Key was used with a different request body")]
     IdempotencyConflict,
     #[error("a request with this Idempotency-Key is still being processed")]
@@ -120,7 +126,6 @@ impl Payments {
         // One deadline for the whole request, ledger waits included (a frozen disk
         // must not hold a caller past `request_timeout`).
         let deadline = tokio::time::Instant::now() + snap.server.request_timeout;
-        self.budget.deposit(snap.server.retry_budget_percent);
         let key = match snap.server.sticky_key {
             StickyKey::OrderId => &req.order_id,
             StickyKey::IdempotencyKey => idempotency_key,
@@ -182,6 +187,7 @@ impl Payments {
         };
         drop(admission);
         let route = snap.routes[plan.route].name.clone();
+        limits::check(&snap, &route, &req)?;
         let now = OffsetDateTime::now_utc();
         let payment_id = new_payment_id();
         let intent = Intent {
@@ -213,7 +219,8 @@ impl Payments {
                 snap.server.request_timeout,
             )));
         match begun {
-            Ok(Begin::New) => {}
+            // Only a real initiation earns retries (not replays, not refusals).
+            Ok(Begin::New) => self.budget.deposit(snap.server.retry_budget_percent),
             Ok(Begin::Replay(stored)) => {
                 return Ok(Answer {
                     response: stored,

@@ -39,6 +39,7 @@ impl Controls {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/_sandbox/{gateway}", get(control_get).post(control_set))
+            .route("/_sandbox/{gateway}/truth", get(control_truth))
             .with_state(self.clone())
     }
 }
@@ -78,6 +79,13 @@ fn view(s: &Shared) -> ControlView {
 async fn control_get(State(c): State<Controls>, Path(name): Path<String>) -> Response {
     match c.get(&name) {
         Some(s) => Json(view(&s)).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such sandbox gateway\n").into_response(),
+    }
+}
+
+async fn control_truth(State(c): State<Controls>, Path(name): Path<String>) -> Response {
+    match c.get(&name) {
+        Some(s) => Json(s.truth.all()).into_response(),
         None => (StatusCode::NOT_FOUND, "no such sandbox gateway\n").into_response(),
     }
 }

@@ -23,6 +23,7 @@ mod control;
 pub(crate) mod dialects;
 pub mod refunds;
 mod state;
+pub mod truth;
 
 use std::future::Future;
 use std::io;
@@ -182,6 +183,25 @@ impl SandboxHandle {
         self.shared
             .credentials
             .store(std::sync::Arc::new(c.clone()));
+    }
+    /// Turns ground-truth recording on or off, with its fault rates (see [`truth`]).
+    pub fn record_truth(&self, k: truth::TruthKnobs, seed: Option<u64>) {
+        self.shared.truth.set(k, seed);
+    }
+    /// Every payment this gateway handled and what really happened to it.
+    pub fn truth(&self) -> Vec<truth::TruthRecord> {
+        self.shared.truth.all()
+    }
+    /// Sends a paid callback for a payment nobody initiated through switchyard (an
+    /// orphan: paid outside, a lost intent), recorded in the truth.
+    pub fn send_orphan(&self, reference: &str, amount: i64) {
+        let gpid = format!("gen_orph{}a{amount}", self.shared.next_seq());
+        self.shared
+            .truth
+            .record_orphan(&self.shared.name, reference, &gpid, amount);
+        self.shared.callbacks.always(callbacks::Accepted::new(
+            reference, &gpid, None, amount, true,
+        ));
     }
     /// Every refund this gateway took, in order (ground truth).
     pub fn refunds(&self) -> Vec<refunds::SbxRefund> {

@@ -63,6 +63,7 @@ pub(crate) struct Shared {
     /// it and that refuse a reused reference (PayU txnid, PhonePe merchantOrderId,
     /// Paytm ORDERID). Bounded: the oldest half is dropped past [`RECORDS_MAX`].
     records: Mutex<HashMap<String, Record>>,
+    pub(crate) truth: super::truth::Truth,
     /// Refunds taken, with their knobs (`sandbox::refunds`).
     pub(crate) refunds: super::refunds::RefundBook,
 }
@@ -109,6 +110,7 @@ impl Shared {
             callbacks,
             credentials: ArcSwap::from_pointee(Credentials::default()),
             records: Mutex::new(HashMap::new()),
+            truth: super::truth::Truth::new(),
             refunds: Default::default(),
         }
     }

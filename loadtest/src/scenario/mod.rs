@@ -9,12 +9,15 @@
 //! - [`reload`]: hot reload every second under load (SIGHUP or `POST /admin/reload`):
 //!   failed requests and latency with vs without reloads;
 //! - [`incident`]: 90/10 split; `a` hard down, later `b` degrades 95% → 80%: detection
-//!   time, customer-failed requests, recovery time (from `GET /admin/gateways`).
+//!   time, customer-failed requests, recovery time (from `GET /admin/gateways`);
+//! - [`saleday`]: a compressed sale day through three gateways with every fault, a
+//!   SIGKILL and restart, scored against the sandboxes' ground truth.
 
 pub mod callbacks;
 pub mod incident;
 pub mod latency;
 pub mod reload;
+pub mod saleday;
 pub mod soak;
 
 use std::fmt;

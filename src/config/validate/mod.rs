@@ -52,6 +52,7 @@ pub(crate) struct Checked {
     pub callbacks: super::CallbackPolicy,
     pub watchdog: super::WatchdogPolicy,
     pub health: super::health::HealthPolicy,
+    pub upi_limits: super::limits::UpiLimits,
     pub refunds: super::RefundPolicy,
 }
 
@@ -78,7 +79,14 @@ pub(crate) fn validate(raw: &RawConfig, env: EnvLookup<'_>, diag: &mut Diagnosti
     let alerts = alerts::validate(&raw.alerts, env, diag);
     let pipeline = pipeline::validate(&raw.pipeline, &raw.sinks, &bootstrap.ledger_path, env, diag);
     let health = super::health::validate(&raw.health, diag);
+    let route_names: Vec<&str> = raw
+        .routes
+        .iter()
+        .filter_map(|r| r.name.as_deref())
+        .collect();
+    let upi_limits = super::limits::validate(&raw.upi_limits, &route_names, diag);
     Checked {
+        upi_limits,
         health,
         bootstrap,
         server,

@@ -4,7 +4,7 @@
 //!
 //! Each area adds its routes here with one `.merge(...)`: health controls
 //! ([`health`]), reload and config ([`ops`]), dead letters ([`pipeline`]), the
-//! status page ([`status`]).
+//! status page ([`status`]), unlinked orphan callbacks ([`orphans`]).
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 pub mod health;
 mod ops;
+mod orphans;
 mod pipeline;
 pub mod status;
 
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(ops::routes())
         .merge(pipeline::routes())
+        .merge(orphans::routes())
         .merge(health::routes())
         .route("/status", axum::routing::get(status::page))
         .fallback(not_found)

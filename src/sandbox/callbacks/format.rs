@@ -19,6 +19,9 @@ pub(crate) enum Phase {
     /// An earlier, older event (pending / authorized / user dropped), one second before
     /// the final one: sent after it when the out-of-order knob picks the payment.
     Earlier,
+    /// A failure two seconds before a success (ground-truth runs: "success after an
+    /// earlier failure"), sent before the final event.
+    FailedFirst,
 }
 
 /// One callback, ready to sign and send (the same bytes on every redelivery).
@@ -47,7 +50,11 @@ pub(crate) fn rrn(a: &Accepted) -> String {
 
 fn event_id(a: &Accepted, phase: Phase) -> String {
     let h = xxhash_rust::xxh3::xxh3_64(a.gateway_payment_id.as_bytes());
-    let p = if phase == Phase::Final { "f" } else { "e" };
+    let p = match phase {
+        Phase::Final => "f",
+        Phase::Earlier => "e",
+        Phase::FailedFirst => "x",
+    };
     format!("evt_sbx{h:016x}{p}")
 }
 
@@ -56,8 +63,19 @@ pub(crate) fn build(kind: ConnectorKind, a: &Accepted, phase: Phase, secret: &st
     let at = match phase {
         Phase::Final => a.at,
         Phase::Earlier => a.at - time::Duration::seconds(1),
+        Phase::FailedFirst => a.at - time::Duration::seconds(2),
     };
     let event_id = event_id(a, phase);
+    let failed;
+    let (a, phase) = if phase == Phase::FailedFirst {
+        failed = Accepted {
+            succeeded: false,
+            ..a.clone()
+        };
+        (&failed, Phase::Final)
+    } else {
+        (a, phase)
+    };
     let body = (dialects::of(kind).callback_body)(a, phase, at, &event_id, secret);
     Callback { event_id, body }
 }

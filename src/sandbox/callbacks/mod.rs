@@ -161,12 +161,42 @@ impl Callbacks {
 
     /// Plans and spawns the callbacks for one accepted payment; never blocks.
     pub(crate) fn accepted(&self, a: Accepted) {
+        self.accepted_with(a, None);
+    }
+
+    /// Sends one final callback, whatever the drop and duplicate knobs say (orphans of
+    /// a ground-truth run: the point is that they arrive).
+    pub(crate) fn always(&self, a: Accepted) {
         let Some(target) = self.target.load_full() else {
             return;
         };
-        let Some(plan) = self.state.plan() else {
-            return;
+        let plan = knobs::Plan {
+            delay: Duration::ZERO,
+            steps: vec![(format::Phase::Final, 1)],
         };
         tokio::spawn(send::deliver(target, self.state.clone(), a, plan));
+    }
+
+    /// [`Callbacks::accepted`] with a ground-truth fate (a failure first, a late
+    /// delivery). Returns false when the drop knob swallowed the callbacks.
+    pub(crate) fn accepted_with(
+        &self,
+        a: Accepted,
+        fate: Option<crate::sandbox::truth::Fate>,
+    ) -> bool {
+        let Some(target) = self.target.load_full() else {
+            return false;
+        };
+        let Some(mut plan) = self.state.plan() else {
+            return false;
+        };
+        if let Some(f) = fate {
+            plan.delay += f.extra_delay;
+            if f.fail_first {
+                plan.steps.insert(0, (format::Phase::FailedFirst, 1));
+            }
+        }
+        tokio::spawn(send::deliver(target, self.state.clone(), a, plan));
+        true
     }
 }

@@ -256,7 +256,9 @@ fn notification(a: &Accepted, phase: Phase, at: OffsetDateTime, hex_key: &str) -
     let (code, success) = match (phase, a.succeeded) {
         // Adyen's PENDING notification (an asynchronous method awaits the shopper).
         (Phase::Earlier, _) => ("PENDING", "true"),
-        (Phase::Final, ok) => ("AUTHORISATION", if ok { "true" } else { "false" }),
+        (Phase::Final | Phase::FailedFirst, ok) => {
+            ("AUTHORISATION", if ok { "true" } else { "false" })
+        }
     };
     let mut item = j!({
         "amount": {"currency": "INR", "value": a.amount},

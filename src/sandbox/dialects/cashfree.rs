@@ -252,14 +252,14 @@ fn callback_body(
             Value::Null,
             "null".to_string(),
         ),
-        (Phase::Final, true) => (
+        (Phase::Final | Phase::FailedFirst, true) => (
             "PAYMENT_SUCCESS_WEBHOOK",
             "SUCCESS",
             "00::Transaction success",
             s(&cb_rrn(a)),
             "null".to_string(),
         ),
-        (Phase::Final, false) => (
+        (Phase::Final | Phase::FailedFirst, false) => (
             "PAYMENT_FAILED_WEBHOOK",
             "FAILED",
             "Z9::Insufficient funds",

@@ -36,7 +36,11 @@ async fn generic_initiate(State(s): S, body: Bytes) -> Response {
                 .into(),
         );
     };
-    match s.decide().await {
+    let verdict = s.decide().await;
+    if s.truth.on() {
+        return truth_initiate(&s, &req, verdict).await;
+    }
+    match verdict {
         Verdict::Created => {
             let id = format!("gen_sbx{}a{}", s.next_seq(), req.amount);
             if s.callbacks.active() {
@@ -90,7 +94,87 @@ async fn generic_initiate(State(s): S, body: Bytes) -> Response {
     }
 }
 
-async fn generic_status(State(s): S, Path(id): Path<String>) -> Response {
+/// Ground-truth mode: every request is recorded; a "timeout" is a payment created
+/// whose answer is lost (the dangerous kind); callbacks follow the drawn fate.
+async fn truth_initiate(s: &Shared, req: &GenericReq<'_>, verdict: Verdict) -> Response {
+    let created = matches!(verdict, Verdict::Created | Verdict::Timeout);
+    let id = created.then(|| format!("gen_sbx{}a{}", s.next_seq(), req.amount));
+    let paid = s.would_settle_ok(req.merchant_txn_id);
+    let fate = s.truth.record(
+        &s.name,
+        req.merchant_txn_id,
+        req.order_id,
+        id.as_deref(),
+        req.amount,
+        created,
+        paid,
+        verdict == Verdict::Timeout,
+    );
+    if let Some(id) = &id
+        && s.callbacks.active()
+    {
+        let a = Accepted::new(
+            req.merchant_txn_id,
+            id,
+            req.order_id,
+            fate.paid_amount,
+            paid,
+        );
+        if !s.callbacks.accepted_with(a, Some(fate)) {
+            s.truth.mark_dropped(req.merchant_txn_id);
+        }
+    }
+    match (verdict, id) {
+        (Verdict::Created, Some(id)) => json(
+            StatusCode::CREATED,
+            format!(
+                r#"{{"id":"{id}","merchant_txn_id":{},"status":"initiated","next_action":{{"type":"upi_intent","uri":"{}"}}}}"#,
+                serde_json::Value::from(req.merchant_txn_id),
+                upi_uri(s, &id, Some(&rupees(req.amount)))
+            ),
+        ),
+        (Verdict::Error(code), _) => json(
+            code,
+            r#"{"error":{"code":"server_error","message":"sandbox error"}}"#.into(),
+        ),
+        (Verdict::Timeout, _) => hold().await,
+        _ => json(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            r#"{"error":{"code":"insufficient_funds","reason":"insufficient_funds","npci_code":"Z9","message":"sandbox decline"}}"#.into(),
+        ),
+    }
+}
+
+/// Ground-truth mode: the record answers; a payment never seen is 404.
+fn truth_status(s: &Shared, id: &str) -> Response {
+    let Some(t) = s.truth.get(id).filter(|t| t.gateway_payment_id.is_some()) else {
+        return json(
+            StatusCode::NOT_FOUND,
+            r#"{"error":{"code":"not_found","message":"no such payment"}}"#.into(),
+        );
+    };
+    let gid = t.gateway_payment_id.unwrap_or_default();
+    let body = if t.status == "succeeded" {
+        format!(
+            r#"{{"id":"{gid}","merchant_txn_id":{},"status":"succeeded","amount":{},"utr":"{:012}","rrn":"{:012}"}}"#,
+            serde_json::Value::from(id),
+            t.amount_paid.unwrap_or(t.amount_requested),
+            rrn(&gid),
+            rrn(&gid)
+        )
+    } else {
+        format!(
+            r#"{{"id":"{gid}","merchant_txn_id":{},"status":"failed","reason":"insufficient_funds","npci_code":"Z9"}}"#,
+            serde_json::Value::from(id)
+        )
+    };
+    json(StatusCode::OK, body)
+}
+
+pub(super) async fn generic_status(State(s): S, Path(id): Path<String>) -> Response {
+    if s.truth.on() {
+        return truth_status(&s, &id);
+    }
     let ok = s.settles_ok(&id);
     let body = if ok {
         format!(
@@ -133,8 +217,12 @@ fn callback_body(
 ) -> Vec<u8> {
     let (status, reason, npci, utr) = match (phase, a.succeeded) {
         (Phase::Earlier, _) => ("pending", Value::Null, Value::Null, Value::Null),
-        (Phase::Final, true) => ("succeeded", Value::Null, Value::Null, s(&cb_rrn(a))),
-        (Phase::Final, false) => ("failed", s("insufficient_funds"), s("Z9"), Value::Null),
+        (Phase::Final | Phase::FailedFirst, true) => {
+            ("succeeded", Value::Null, Value::Null, s(&cb_rrn(a)))
+        }
+        (Phase::Final | Phase::FailedFirst, false) => {
+            ("failed", s("insufficient_funds"), s("Z9"), Value::Null)
+        }
     };
     format!(
         r#"{{"event_id":"{event_id}","type":"payment","payment":{{"id":{},"merchant_txn_id":{},"order_id":{},"status":"{status}","reason":{reason},"npci_code":{npci},"amount":{},"currency":"INR","utr":{utr},"rrn":{utr},"payer_vpa":null,"occurred_at":"{}"}}}}"#,

@@ -236,8 +236,12 @@ fn webhook(a: &Accepted, phase: Phase, at: OffsetDateTime) -> String {
             o["status_id"] = 23.into();
             ("TXN_CREATED", o)
         }
-        (Phase::Final, true) => ("ORDER_SUCCEEDED", order(a.amount, &a.payment_id, true)),
-        (Phase::Final, false) => ("ORDER_FAILED", order(a.amount, &a.payment_id, false)),
+        (Phase::Final | Phase::FailedFirst, true) => {
+            ("ORDER_SUCCEEDED", order(a.amount, &a.payment_id, true))
+        }
+        (Phase::Final | Phase::FailedFirst, false) => {
+            ("ORDER_FAILED", order(a.amount, &a.payment_id, false))
+        }
     };
     o["txn_id"] = a.gateway_payment_id.clone().into();
     let h = xxhash_rust::xxh3::xxh3_64(format!("{}{event}", a.gateway_payment_id).as_bytes());

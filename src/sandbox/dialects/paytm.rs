@@ -232,13 +232,13 @@ fn callback_body(
             "Looks like the payment is not complete.",
             String::new(),
         ),
-        (Phase::Final, true) => (
+        (Phase::Final | Phase::FailedFirst, true) => (
             "TXN_SUCCESS",
             "01",
             "Txn Success",
             format!("{:012}", rrn(&a.gateway_payment_id)),
         ),
-        (Phase::Final, false) => (
+        (Phase::Final | Phase::FailedFirst, false) => (
             "TXN_FAILURE",
             "227",
             "Your payment has been declined by your bank.",

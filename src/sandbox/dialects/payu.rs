@@ -238,14 +238,14 @@ fn callback_body(
             "",
             "Transaction Pending",
         ),
-        (Phase::Final, true) => (
+        (Phase::Final | Phase::FailedFirst, true) => (
             "success",
             "captured",
             format!("{:012}", rrn(&a.gateway_payment_id)),
             "E000",
             "No Error",
         ),
-        (Phase::Final, false) => (
+        (Phase::Final | Phase::FailedFirst, false) => (
             "failure",
             "failed",
             String::new(),

@@ -276,7 +276,7 @@ fn callback_body(
             }
             ("checkout.transaction.attempt.failed", p)
         }
-        Phase::Final if a.succeeded => (
+        Phase::Final | Phase::FailedFirst if a.succeeded => (
             "checkout.order.completed",
             order_json(
                 &a.gateway_payment_id,
@@ -286,7 +286,7 @@ fn callback_body(
                 Some(ts),
             ),
         ),
-        Phase::Final => (
+        Phase::Final | Phase::FailedFirst => (
             "checkout.order.failed",
             order_json(
                 &a.gateway_payment_id,

@@ -260,7 +260,7 @@ fn callback_body(
             Value::Null,
             s(&cb_rrn(a)),
         ),
-        (Phase::Final, true) => (
+        (Phase::Final | Phase::FailedFirst, true) => (
             "payment.captured",
             "captured",
             true,
@@ -268,7 +268,7 @@ fn callback_body(
             Value::Null,
             s(&cb_rrn(a)),
         ),
-        (Phase::Final, false) => (
+        (Phase::Final | Phase::FailedFirst, false) => (
             "payment.failed",
             "failed",
             false,

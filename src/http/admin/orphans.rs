@@ -2,12 +2,13 @@
 //! first, with whether each was already forwarded to reconciliation (after
 //! `callbacks.orphan_grace`).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::http::error::ApiError;
+use crate::http::extract::Query;
 use crate::ledger::orphans;
 use crate::state::AppState;
 

@@ -26,19 +26,7 @@ const METADATA_MAX: usize = 4096;
 
 /// Validates a refund body. Every message names its field.
 pub fn parse_refund(body: &Value) -> Result<RefundAsk, ApiError> {
-    let obj = body.as_object().ok_or_else(|| ApiError::InvalidRequest {
-        message: "body must be a JSON object".into(),
-        field: None,
-    })?;
-    if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(ApiError::invalid(
-            format!(
-                "unknown field `{k}`; expected one of: {}",
-                FIELDS.join(", ")
-            ),
-            k.clone(),
-        ));
-    }
+    let obj = super::request::object_of(body, FIELDS)?;
     let amount = match obj.get("amount") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => match n.as_i64() {

@@ -20,21 +20,31 @@ const FIELDS: &[&str] = &[
 ];
 const MAX_TAGS: usize = 32;
 
-/// Validates the parsed JSON body. Every message names the field it is about.
-pub fn parse_payment(body: &Value) -> Result<PaymentRequest, ApiError> {
+/// The body as a JSON object whose keys are all in `fields` (shared by every
+/// request parser of the edge).
+pub(crate) fn object_of<'a>(
+    body: &'a Value,
+    fields: &[&str],
+) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
     let obj = body.as_object().ok_or_else(|| ApiError::InvalidRequest {
         message: "body must be a JSON object".into(),
         field: None,
     })?;
-    if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+    if let Some(k) = obj.keys().find(|k| !fields.contains(&k.as_str())) {
         return Err(ApiError::invalid(
             format!(
                 "unknown field `{k}`; expected one of: {}",
-                FIELDS.join(", ")
+                fields.join(", ")
             ),
             k.clone(),
         ));
     }
+    Ok(obj)
+}
+
+/// Validates the parsed JSON body. Every message names the field it is about.
+pub fn parse_payment(body: &Value) -> Result<PaymentRequest, ApiError> {
+    let obj = object_of(body, FIELDS)?;
 
     let order_id = match obj.get("order_id") {
         Some(Value::String(s)) if valid_order_id(s) => s.clone(),

@@ -238,16 +238,28 @@ impl Model {
         p.status = status;
     }
 
-    /// The live or succeeded payment deciding where `order` may pay: (succeeded?, gateway).
-    fn guard(&self, order: usize) -> Option<(bool, String)> {
+    /// The succeeded, in-doubt or live payment deciding where `order` may pay
+    /// (the default policy: refuse paid and in-doubt orders, pin live ones).
+    fn guard(&self, order: usize) -> Option<(Guard, String)> {
         let of_order = || self.pays.iter().rev().filter(|p| p.order == order);
         if let Some(p) = of_order().find(|p| p.status == S::Succeeded) {
-            return Some((true, p.gateway.clone()));
+            return Some((Guard::Paid, p.gateway.clone()));
+        }
+        if let Some(p) = of_order().find(|p| matches!(p.status, S::Unknown | S::Initiated)) {
+            return Some((Guard::InDoubt, p.gateway.clone()));
         }
         of_order()
             .find(|p| !is_final(p.status))
-            .map(|p| (false, p.gateway.clone()))
+            .map(|p| (Guard::Live, p.gateway.clone()))
     }
+}
+
+/// What the order guard found for an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    Paid,
+    InDoubt,
+    Live,
 }
 
 /// The attempt rules (DESIGN.md section 4): the gateways called, where the payment
@@ -489,8 +501,10 @@ impl Run {
         let k = format!("k{order}-{key}");
         let plan: Vec<&str> = match self.m.guard(order) {
             _ if self.m.keys.contains_key(&k) => return self.pay(order, key, &[Step::Hang]).await,
-            Some((true, _)) => return self.pay(order, key, &[Step::Hang]).await,
-            Some((false, g)) => vec![if g == "a" { "a" } else { "b" }],
+            Some((Guard::Paid | Guard::InDoubt, _)) => {
+                return self.pay(order, key, &[Step::Hang]).await;
+            }
+            Some((Guard::Live, g)) => vec![if g == "a" { "a" } else { "b" }],
             None => vec!["a", "b"],
         };
         let steps: &[Step] = if failover_first && plan.len() == 2 {
@@ -569,7 +583,7 @@ impl Run {
             return Ok(());
         }
         let plan: Vec<&str> = match self.m.guard(order) {
-            Some((true, _)) => {
+            Some((Guard::Paid, _)) => {
                 check(
                     matches!(
                         got,
@@ -579,7 +593,20 @@ impl Run {
                 )?;
                 return Ok(());
             }
-            Some((false, g)) => vec![if g == "a" { "a" } else { "b" }],
+            Some((Guard::InDoubt, _)) => {
+                check(
+                    matches!(
+                        got,
+                        Err(switchyard::payments::PaymentError::OrderPaymentInDoubt { .. })
+                    ),
+                    || format!("order in doubt not refused: {got:?}"),
+                )?;
+                check(self.w.script.calls().is_empty(), || {
+                    "an order in doubt called a gateway".into()
+                })?;
+                return Ok(());
+            }
+            Some((Guard::Live, g)) => vec![if g == "a" { "a" } else { "b" }],
             None => vec!["a", "b"],
         };
         let (_, v, replayed) = got.map_err(|e| TestCaseError::fail(format!("pay refused: {e}")))?;

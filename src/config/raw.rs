@@ -90,12 +90,17 @@ pub struct RawServer {
     pub sticky_key: Option<String>,
     /// Base URL the gateways call back on (`{public_url}/v1/callbacks/{gateway}`).
     pub public_url: Option<String>,
-    /// A new payment for an order with a live payment: `"pin"` (default: only on
-    /// that payment's gateway) or `"refuse"` (409 `order_payment_in_progress`).
+    /// A new payment for an order with a live payment the gateway confirmed:
+    /// `"pin"` (default: only on that payment's gateway) or `"refuse"` (409
+    /// `order_payment_in_progress`).
     pub order_guard_live: Option<String>,
     /// A new payment for an order with a succeeded payment: `"refuse"` (default, 409
     /// `order_already_paid`) or `"pin"`.
     pub order_guard_succeeded: Option<String>,
+    /// A new payment for an order whose live payment's outcome is in doubt
+    /// (`unknown`, `initiated`): `"refuse"` (default, 409 `order_payment_in_doubt`)
+    /// or `"pin"`.
+    pub order_guard_in_doubt: Option<String>,
     /// Largest `amount` accepted, in paise (default 10^12: far above any UPI cap).
     pub max_amount_paise: Option<i64>,
     /// Bootstrap: a connection must send a request's whole head within this (default `"10s"`).

@@ -112,6 +112,7 @@ const SERVER: &[Field] = &[
     ("public_url", Shape::Str),
     ("order_guard_live", Shape::Str),
     ("order_guard_succeeded", Shape::Str),
+    ("order_guard_in_doubt", Shape::Str),
     ("max_amount_paise", Shape::I64),
     ("header_read_timeout", Shape::Str),
     ("idle_timeout", Shape::Str),

@@ -80,8 +80,16 @@ pub enum ApiError {
         order_id: String,
         payment_id: String,
     },
-    #[error("order {order_id} has a payment in progress ({payment_id}) at another gateway")]
+    #[error("order {order_id} has a payment in progress ({payment_id})")]
     OrderInProgress {
+        order_id: String,
+        payment_id: String,
+    },
+    #[error(
+        "order {order_id} has a payment whose outcome is not known yet ({payment_id}); \
+         poll GET /v1/payments/{payment_id} or retry with its Idempotency-Key"
+    )]
+    OrderPaymentInDoubt {
         order_id: String,
         payment_id: String,
     },
@@ -143,6 +151,7 @@ impl ApiError {
             ApiError::GatewayMismatch => "gateway_mismatch",
             ApiError::OrderAlreadyPaid { .. } => "order_already_paid",
             ApiError::OrderInProgress { .. } => "order_payment_in_progress",
+            ApiError::OrderPaymentInDoubt { .. } => "order_payment_in_doubt",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal => "internal",
@@ -174,7 +183,8 @@ impl ApiError {
             | ApiError::RequestInProgress
             | ApiError::GatewayMismatch
             | ApiError::OrderAlreadyPaid { .. }
-            | ApiError::OrderInProgress { .. } => StatusCode::CONFLICT,
+            | ApiError::OrderInProgress { .. }
+            | ApiError::OrderPaymentInDoubt { .. } => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::NoRoute | ApiError::UpiLimitExceeded { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -212,6 +222,13 @@ impl ApiError {
         // Every config error, or every bootstrap key, so one call says all that is wrong.
         if let ApiError::ConfigInvalid(list) | ApiError::RestartRequired(list) = self {
             body["error"]["errors"] = serde_json::json!(list);
+        }
+        // The order guard names the payment the checkout should poll instead.
+        if let ApiError::OrderAlreadyPaid { payment_id, .. }
+        | ApiError::OrderInProgress { payment_id, .. }
+        | ApiError::OrderPaymentInDoubt { payment_id, .. } = self
+        {
+            body["error"]["payment_id"] = serde_json::json!(payment_id);
         }
         body
     }
@@ -302,6 +319,13 @@ impl From<PaymentError> for ApiError {
                 order_id,
                 payment_id,
             } => ApiError::OrderInProgress {
+                order_id,
+                payment_id,
+            },
+            PaymentError::OrderPaymentInDoubt {
+                order_id,
+                payment_id,
+            } => ApiError::OrderPaymentInDoubt {
                 order_id,
                 payment_id,
             },
@@ -446,6 +470,14 @@ mod tests {
                 },
                 409,
                 "order_payment_in_progress",
+            ),
+            (
+                ApiError::OrderPaymentInDoubt {
+                    order_id: "o".into(),
+                    payment_id: "p".into(),
+                },
+                409,
+                "order_payment_in_doubt",
             ),
             (ApiError::ConfigInvalid(vec![]), 422, "config_invalid"),
             (ApiError::RestartRequired(vec![]), 409, "restart_required"),

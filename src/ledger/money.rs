@@ -158,12 +158,18 @@ pub enum OrderGuard {
     KnownKey,
     /// The order has a succeeded (or partially refunded) payment.
     Succeeded(OrderPayment),
-    /// The order has a live (non-final) payment.
+    /// The order has a live payment whose outcome at the gateway is in doubt
+    /// (`unknown`, or `initiated`: the call is in flight or was cut off): the
+    /// gateway may hold it, so a new payment there could be a second one.
+    InDoubt(OrderPayment),
+    /// The order has a live payment the gateway confirmed (pending, deemed,
+    /// authorized).
     Live(OrderPayment),
 }
 
-/// The order's newest succeeded payment, else its newest live one (an index
-/// lookup by order id). A key seen before is left to the idempotency check.
+/// The order's newest succeeded payment, else its newest live one in doubt, else
+/// its newest live one (an index lookup by order id). A key seen before is left to
+/// the idempotency check.
 pub fn order_guard(
     conn: &Connection,
     order_id: &str,
@@ -190,7 +196,7 @@ pub fn order_guard(
             r.get::<_, String>(2)?,
         ))
     })?;
-    let mut live = None;
+    let (mut live, mut in_doubt) = (None, None);
     for row in rows {
         let (payment_id, gateway, status) = row?;
         let status = PaymentStatus::parse(&status)
@@ -200,13 +206,21 @@ pub fn order_guard(
             gateway,
             status,
         };
-        if !status.is_final() {
-            live.get_or_insert(p);
-        } else {
-            return Ok(OrderGuard::Succeeded(p));
+        match status {
+            PaymentStatus::Unknown | PaymentStatus::Initiated => {
+                in_doubt.get_or_insert(p);
+            }
+            s if !s.is_final() => {
+                live.get_or_insert(p);
+            }
+            _ => return Ok(OrderGuard::Succeeded(p)),
         }
     }
-    Ok(live.map_or(OrderGuard::Free, OrderGuard::Live))
+    Ok(match (in_doubt, live) {
+        (Some(p), _) => OrderGuard::InDoubt(p),
+        (None, Some(p)) => OrderGuard::Live(p),
+        (None, None) => OrderGuard::Free,
+    })
 }
 
 /// What to do with a new payment for an order that already has one.
@@ -218,12 +232,16 @@ pub enum OrderRule {
     Pin,
 }
 
-/// `[server] order_guard_succeeded` / `order_guard_live`.
+/// `[server] order_guard_succeeded` / `order_guard_in_doubt` / `order_guard_live`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderPolicy {
     /// An order with a succeeded payment (default: refuse).
     pub succeeded: OrderRule,
-    /// An order with a live (non-final) payment (default: pin).
+    /// An order with a live payment whose outcome is in doubt (default: refuse:
+    /// pinning would start a second payment at the gateway that may hold the
+    /// first; the checkout polls the payment named in the 409 instead).
+    pub in_doubt: OrderRule,
+    /// An order with a live payment the gateway confirmed (default: pin).
     pub live: OrderRule,
 }
 
@@ -231,6 +249,7 @@ impl Default for OrderPolicy {
     fn default() -> Self {
         OrderPolicy {
             succeeded: OrderRule::Refuse,
+            in_doubt: OrderRule::Refuse,
             live: OrderRule::Pin,
         }
     }
@@ -252,6 +271,7 @@ impl OrderPolicy {
         let (rule, p) = match &guard {
             OrderGuard::Free | OrderGuard::KnownKey => return Verdict::Free,
             OrderGuard::Succeeded(p) => (self.succeeded, p),
+            OrderGuard::InDoubt(p) => (self.in_doubt, p),
             OrderGuard::Live(p) => (self.live, p),
         };
         match rule {
@@ -296,13 +316,16 @@ mod tests {
         assert_eq!(d.judge(OrderGuard::Free), Verdict::Free);
         assert_eq!(d.judge(OrderGuard::KnownKey), Verdict::Free);
         assert_eq!(
-            d.judge(OrderGuard::Live(p(PaymentStatus::Unknown))),
+            d.judge(OrderGuard::Live(p(PaymentStatus::Pending))),
             Verdict::Pin("rzp".into())
         );
+        let doubt = OrderGuard::InDoubt(p(PaymentStatus::Unknown));
+        assert_eq!(d.judge(doubt.clone()), Verdict::Refuse(doubt));
         let paid = OrderGuard::Succeeded(p(PaymentStatus::Succeeded));
         assert_eq!(d.judge(paid.clone()), Verdict::Refuse(paid));
         let strict = OrderPolicy {
             succeeded: OrderRule::Refuse,
+            in_doubt: OrderRule::Refuse,
             live: OrderRule::Refuse,
         };
         let live = OrderGuard::Live(p(PaymentStatus::Pending));

@@ -72,12 +72,23 @@ pub enum PaymentError {
         order_id: String,
         payment_id: String,
     },
+    /// The order-level guard: the order has a payment whose outcome at the gateway
+    /// is in doubt; a new one could be a second charge (poll that payment instead).
+    #[error("order {order_id} has a payment whose outcome is not known yet ({payment_id})")]
+    OrderPaymentInDoubt {
+        order_id: String,
+        payment_id: String,
+    },
 }
 
 /// The guard's refusal as a [`PaymentError`].
 fn refused(order_id: &str, guard: OrderGuard) -> PaymentError {
     match guard {
         OrderGuard::Succeeded(p) => PaymentError::OrderAlreadyPaid {
+            order_id: order_id.to_string(),
+            payment_id: p.payment_id,
+        },
+        OrderGuard::InDoubt(p) => PaymentError::OrderPaymentInDoubt {
             order_id: order_id.to_string(),
             payment_id: p.payment_id,
         },

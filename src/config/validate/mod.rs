@@ -149,6 +149,13 @@ fn server(raw: &RawServer, diag: &mut Diagnostics<'_>) -> ServerPolicy {
             &rules,
             d.succeeded,
         ),
+        in_doubt: one_of(
+            diag,
+            "server.order_guard_in_doubt",
+            raw.order_guard_in_doubt.as_deref(),
+            &rules,
+            d.in_doubt,
+        ),
     };
     ServerPolicy {
         max_body_bytes,

@@ -161,3 +161,75 @@ impl Paytm {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Paise;
+
+    const KEY: &str = "Kx9mQ2vT7pL4wZ8n";
+
+    /// The Refund API body as developer.paytm.com lists it (mid, txnType REFUND,
+    /// orderId, txnId, refId, refundAmount in rupees), signed over its exact text.
+    #[test]
+    fn refund_body_golden_and_signed() {
+        let req = RefundRequest {
+            refund_id: "REFUNDID_98765",
+            payment_id: "ORDERID_98765",
+            gateway_payment_id: "202005081112128XXXXXX68470101509706",
+            amount: Paise(100),
+            currency: "INR",
+            reason: None,
+        };
+        let b = refund_body(&req, "INTEGR7769XXXXXX9383");
+        assert_eq!(
+            b.to_string(),
+            r#"{"mid":"INTEGR7769XXXXXX9383","orderId":"ORDERID_98765","refId":"REFUNDID_98765","refundAmount":"1.00","txnId":"202005081112128XXXXXX68470101509706","txnType":"REFUND"}"#
+        );
+        let text = super::super::signed(&b, KEY).unwrap();
+        let inner = amount::raw_at(&text, &["body"]).unwrap();
+        let sig: String =
+            serde_json::from_str(amount::raw_at(&text, &["head", "signature"]).unwrap()).unwrap();
+        assert!(super::super::checksum::verify(inner, KEY, &sig));
+    }
+
+    #[test]
+    fn answers_and_status() {
+        // The asynchronous answer: registered, pending.
+        let ans = r#"{"head":{"signature":"x"},"body":{"txnTimestamp":"2020-08-20 17:15:07.0","orderId":"ORDERID_98765","mid":"M","refId":"REFUNDID_98765","resultInfo":{"resultStatus":"PENDING","resultCode":"601","resultMsg":"Refund request was raised for this transaction. But it is pending state"},"refundId":"2020082011XXXXX0168821700215705","txnId":"T1","refundAmount":"1.00"}}"#;
+        let r = refund_report(ans).unwrap();
+        assert_eq!(r.status, RefundStatus::Pending);
+        assert_eq!(
+            r.gateway_refund_id.as_deref(),
+            Some("2020082011XXXXX0168821700215705")
+        );
+        assert_eq!(r.amount, Some(Paise(100)));
+        let done = r#"{"body":{"orderId":"O","refId":"R","refundId":"RF1","refundAmount":"1.00","resultInfo":{"resultStatus":"TXN_SUCCESS","resultCode":"10","resultMsg":"Refund Successfull"},"refundDetailInfoList":[{"refundType":"TO_SOURCE","payMethod":"UPI","refundAmount":"1.00","rrn":"RRN123"}]}}"#;
+        let d = refund_report(done).unwrap();
+        assert_eq!(
+            (d.status, d.arn.as_deref()),
+            (RefundStatus::Succeeded, Some("RRN123"))
+        );
+        // A failure without a refund in it (bad checksum) is not a refund report.
+        let bad = r#"{"body":{"resultInfo":{"resultStatus":"TXN_FAILURE","resultCode":"330","resultMsg":"Checksum Is Not Valid"}}}"#;
+        assert!(refund_report(bad).is_none());
+        assert_eq!(refund_state("FAILED"), RefundStatus::Failed);
+    }
+
+    /// developer.paytm.com accept-refund sample (FAILED), signed: the refund's ids.
+    #[test]
+    fn accept_refund_webhook_parses_with_the_refunds_ids() {
+        let body = r#"{"txnTimestamp":"2020-09-03 16:51:41.0","orderId":"ORDERID_98765","refundAmount":"1.00","refundId":"20200903XXXXXX801300168821700215705","txnAmount":"1.00","txnId":"202005081112128XXXXXX68470101509706","refId":"REFUNDID_98765","status":"FAILED","rejectRefundReasonCode":"1"}"#;
+        let sig = super::super::checksum::sign(body, KEY).unwrap();
+        let full = format!(r#"{{"head":{{"signature":"{sig}","version":"v1"}},"body":{body}}}"#);
+        assert_eq!(super::super::webhook::verify(KEY, full.as_bytes()), Ok(()));
+        let cd = super::super::webhook::parse(&http::HeaderMap::new(), full.as_bytes()).unwrap();
+        assert_eq!(cd.merchant_refund_id.as_deref(), Some("REFUNDID_98765"));
+        assert_eq!(
+            cd.gateway_refund_id.as_deref(),
+            Some("20200903XXXXXX801300168821700215705")
+        );
+        assert_eq!(cd.refund_status, Some(RefundStatus::Failed));
+        assert_eq!(cd.payment_id.as_deref(), Some("ORDERID_98765"));
+    }
+}

@@ -199,3 +199,115 @@ impl Payu {
         find_refund(&v, q.gateway_payment_id, q.refund_id).ok_or(RefundLookup::NotFound)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::connectors::form::Form;
+    use crate::model::Paise;
+
+    fn req(amount: i64) -> RefundRequest<'static> {
+        RefundRequest {
+            refund_id: "20201105secrettokenaturend",
+            payment_id: "sy_1",
+            gateway_payment_id: "403993715521937565",
+            amount: Paise(amount),
+            currency: "INR",
+            reason: None,
+        }
+    }
+
+    /// docs.payu.in "Refund Transaction API" sample request: key, command, var1
+    /// (mihpayid), var2 (token), then var3 (amount) and the hash.
+    #[test]
+    fn refund_form_golden() {
+        let f = refund_form(&req(1_000), "JPM7Fg", "SALT");
+        let names: Vec<&str> = f.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["key", "command", "var1", "var2", "var3", "hash"]);
+        let form = Form(f);
+        assert_eq!(form.get("command"), "cancel_refund_transaction");
+        assert_eq!(form.get("var1"), "403993715521937565");
+        assert_eq!(form.get("var2"), "20201105secrettokenaturend");
+        assert_eq!(form.get("var3"), "10.00");
+        assert_eq!(
+            form.get("hash"),
+            command_hash(
+                "JPM7Fg",
+                "cancel_refund_transaction",
+                "403993715521937565",
+                "SALT"
+            )
+        );
+        let st = Form(status_form("403993715521937565", "JPM7Fg", "SALT"));
+        assert_eq!(
+            (st.get("command"), st.get("var2")),
+            ("check_action_status", "payuid")
+        );
+    }
+
+    #[test]
+    fn refund_answers() {
+        // The docs' success answer for a captured transaction.
+        let ok = json!({"status": 1, "msg": "Refund Request Queued", "request_id": "131278422",
+            "bank_ref_num": null, "mihpayid": 403993715521937565_u64, "error_code": 102});
+        let rep = accepted(&ok).unwrap();
+        assert_eq!(rep.status, RefundStatus::Pending);
+        assert_eq!(rep.gateway_refund_id.as_deref(), Some("131278422"));
+        let bad = json!({"status": 0, "msg": "Refund FAILURE - Invalid amount", "error_code": 105});
+        assert!(accepted(&bad).is_none());
+        assert_eq!(
+            refusal(&bad),
+            ("105".into(), "Refund FAILURE - Invalid amount".into())
+        );
+        assert!(is_duplicate_token("Token already exists."));
+        assert!(!is_duplicate_token("Refund FAILURE - Invalid amount"));
+    }
+
+    /// docs.payu.in "Check Refund Status API with PayU ID" samples.
+    #[test]
+    fn status_by_payu_id() {
+        let v = json!({"status": 1, "msg": "1 out of 1 Transactions Fetched Successfully",
+            "transaction_details": {"403993715521937565": {
+                "131278418": {"mihpayid": "403993715521937565", "request_id": "131278418",
+                    "amt": "100.00", "action": "capture", "token": "", "status": "SUCCESS"},
+                "131278422": {"mihpayid": "403993715521937565", "request_id": "131278422",
+                    "amt": "10.00", "mode": "CC", "action": "refund", "token": "RefundToken1",
+                    "status": "success", "bank_arn": null, "refund_mode": "Back to Source"}}}});
+        let r = find_refund(&v, "403993715521937565", "RefundToken1").unwrap();
+        assert_eq!(r.status, RefundStatus::Succeeded);
+        assert_eq!(r.amount, Some(Paise(1_000)));
+        assert_eq!(r.gateway_refund_id.as_deref(), Some("131278422"));
+        assert_eq!(r.arn, None);
+        assert!(find_refund(&v, "403993715521937565", "other").is_none());
+        let nf = json!({"status": 0, "msg": "0 out of 1 Transactions Fetched Successfully",
+            "transaction_details": {"403993715521937565": "No action status found"}});
+        assert!(find_refund(&nf, "403993715521937565", "RefundToken1").is_none());
+        for (w, s) in [
+            ("QUEUED", RefundStatus::Pending),
+            ("IN PROGRESS", RefundStatus::Pending),
+            ("od_hit", RefundStatus::Pending),
+            ("FAILURE", RefundStatus::Failed),
+            ("success", RefundStatus::Succeeded),
+        ] {
+            assert_eq!(refund_state(w), s, "{w}");
+        }
+    }
+
+    /// The unsigned refund callback (docs samples: a padded mihpayid, a numeric
+    /// bank_arn): parsed with the refund's own ids, and never verified.
+    #[test]
+    fn refund_callback_parses_but_never_verifies() {
+        let body = br#"{"mihpayid":" 403993715521937565 ","request_id":"131278422","merchantTxnId":"sy_1","amt":"10.00","status":"success","action":"refund","bank_arn":74332745,"token":"rf_1","key":"JPM7Fg"}"#;
+        let cd = super::super::webhook::parse(&http::HeaderMap::new(), body).unwrap();
+        assert_eq!(cd.kind, Some("refund"));
+        assert_eq!(cd.merchant_refund_id.as_deref(), Some("rf_1"));
+        assert_eq!(cd.gateway_refund_id.as_deref(), Some("131278422"));
+        assert_eq!(cd.gateway_payment_id.as_deref(), Some("403993715521937565"));
+        assert_eq!(cd.refund_status, Some(RefundStatus::Succeeded));
+        assert_eq!(cd.amount, Some(Paise(1_000)));
+        assert_eq!(cd.utr.as_deref(), Some("74332745"));
+        assert!(super::super::webhook::verify("SALT", body).is_err());
+    }
+}

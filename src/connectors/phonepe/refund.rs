@@ -133,3 +133,76 @@ impl Phonepe {
         refund_report(&r.json()?).ok_or(RefundLookup::NotFound)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// developer.phonepe.com "Initiate Refund" sample request.
+    #[test]
+    fn refund_body_golden() {
+        let req = RefundRequest {
+            refund_id: "Refund-id-12345",
+            payment_id: "Order-12345",
+            gateway_payment_id: "OMO2411281510176245053157",
+            amount: Paise(1234),
+            currency: "INR",
+            reason: Some("x"),
+        };
+        assert_eq!(
+            refund_body(&req).to_string(),
+            r#"{"amount":1234,"merchantRefundId":"Refund-id-12345","originalMerchantOrderId":"Order-12345"}"#
+        );
+        assert_eq!(
+            refund_status_path("Refund-id-12345"),
+            "/payments/v2/refund/Refund-id-12345/status"
+        );
+    }
+
+    /// The docs' answer and status samples.
+    #[test]
+    fn answers_and_status() {
+        let ans =
+            refund_report(&json!({"refundId": "OMRxxxxx", "amount": 1234, "state": "PENDING"}))
+                .unwrap();
+        assert_eq!(
+            (ans.status, ans.gateway_refund_id.as_deref()),
+            (RefundStatus::Pending, Some("OMRxxxxx"))
+        );
+        let done = refund_report(&json!({"originalMerchantOrderId": "Order123", "amount": 100,
+            "state": "COMPLETED", "timestamp": 1730869961754_i64, "refundId": "OMR7878098045517540996",
+            "splitInstruments": [{"amount": 100, "rail": {"type": "UPI", "utr": "586756785",
+            "upiTransactionId": "YBL5bc011fa9f8644763b52b96a29a9655", "vpa": "abc@ybl"}}]}))
+        .unwrap();
+        assert_eq!(done.status, RefundStatus::Succeeded);
+        assert_eq!(done.arn.as_deref(), Some("586756785"));
+        assert_eq!(done.amount, Some(Paise(100)));
+        let failed = refund_report(&json!({"refundId": "OMR7896789", "amount": 50000,
+            "state": "FAILED", "errorCode": "UPI_BACKBONE_ERROR", "detailedErrorCode": "UPI_1231"}))
+        .unwrap();
+        assert_eq!(failed.status, RefundStatus::Failed);
+        assert_eq!(refund_state("CONFIRMED"), RefundStatus::Pending);
+        assert!(refund_report(&json!({"code": "BAD_REQUEST"})).is_none());
+    }
+
+    #[test]
+    fn refund_webhook_carries_the_refunds_own_ids() {
+        let body = br#"{"event":"pg.refund.completed","type":"PG_REFUND_COMPLETED","payload":{"merchantId":"M","merchantRefundId":"rf_1","originalMerchantOrderId":"sy_1","refundId":"OMR1","state":"COMPLETED","amount":2500,"timestamp":1730869961754,"splitInstruments":[{"amount":2500,"rail":{"type":"UPI","utr":"586756785"}}]}}"#;
+        let cd = super::super::webhook::parse(body).unwrap();
+        assert_eq!(cd.kind, Some("refund"));
+        assert_eq!(cd.merchant_refund_id.as_deref(), Some("rf_1"));
+        assert_eq!(cd.gateway_refund_id.as_deref(), Some("OMR1"));
+        assert_eq!(cd.payment_id.as_deref(), Some("sy_1"));
+        assert_eq!(cd.refund_status, Some(RefundStatus::Succeeded));
+        assert_eq!(cd.utr.as_deref(), Some("586756785"));
+        assert_eq!(cd.amount, Some(Paise(2500)));
+        let failed = String::from_utf8_lossy(body)
+            .replace("pg.refund.completed", "pg.refund.failed")
+            .replace("\"COMPLETED\"", "\"FAILED\"");
+        let cd = super::super::webhook::parse(failed.as_bytes()).unwrap();
+        assert_eq!(
+            (cd.refund_status, cd.status),
+            (Some(RefundStatus::Failed), None)
+        );
+    }
+}

@@ -26,6 +26,17 @@ async fn final_view(t: &Twin, pid: &str, v: &Value, at: OffsetDateTime) -> Value
     t.settled(pid, v["refund_id"].as_str().unwrap(), at).await
 }
 
+/// Waits until the twin has processed every refund it took.
+async fn sandbox_processed(t: &Twin) {
+    eventually("the sandbox settles the refund", || async {
+        t.sandbox
+            .refunds()
+            .iter()
+            .all(|r| r.status == SbxRefundStatus::Processed)
+    })
+    .await;
+}
+
 /// Past the refund pass's first-check delay, `days` days from now.
 fn later_by(days: i64) -> OffsetDateTime {
     OffsetDateTime::now_utc() + time::Duration::days(days)
@@ -105,13 +116,7 @@ async fn a_queued_refund_is_settled_by_its_webhook() {
         let rid = v["refund_id"].as_str().unwrap().to_string();
         if !sends_refund_webhooks(kind) {
             // No signed webhook (PayU): once the gateway settled it, the status query.
-            eventually("the sandbox settles the refund", || async {
-                t.sandbox
-                    .refunds()
-                    .iter()
-                    .all(|r| r.status == SbxRefundStatus::Processed)
-            })
-            .await;
+            sandbox_processed(&t).await;
         }
         let view = t.settled(&pid, &rid, later_by(1)).await;
         assert_eq!(view["status"], "succeeded", "{kind:?}: {view}");
@@ -148,13 +153,7 @@ async fn a_dropped_refund_webhook_is_recovered_by_the_status_check() {
         let (_, v, _) = t.refund(&pid, "r1", json!({})).await;
         assert_eq!(v["status"], "pending", "{kind:?}: {v}");
         let rid = v["refund_id"].as_str().unwrap().to_string();
-        eventually("the sandbox settles the refund", || async {
-            t.sandbox
-                .refunds()
-                .iter()
-                .all(|r| r.status == SbxRefundStatus::Processed)
-        })
-        .await;
+        sandbox_processed(&t).await;
         let policy = t.server.state.config.load().refunds.clone();
         // Before the first-check delay nothing is asked.
         let early = scan(&t.server.state.refunds, &policy, OffsetDateTime::now_utc())

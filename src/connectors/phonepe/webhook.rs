@@ -134,8 +134,9 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
         out.refund_id = ours.clone().or(theirs.clone());
         out.merchant_refund_id = ours;
         out.gateway_refund_id = theirs;
-        // The refund's own UTR, never the payment's.
-        out.utr = super::refund::refund_utr(p);
+        // The refund's UTR: `splitInstruments` (refund status docs), else the
+        // `paymentDetails` rail as the SDKs' refund callback samples carry it.
+        out.utr = super::refund::refund_utr(p).or(out.utr.take());
         out.raw_code = p
             .get("detailedErrorCode")
             .or_else(|| p.get("errorCode"))

@@ -151,6 +151,14 @@ impl Shared {
     }
 
     /// The payment accepted under `reference`, if any.
+    /// The reference (our payment id) of the payment with `gateway_id`.
+    pub(crate) fn reference_of(&self, gateway_id: &str) -> Option<(String, Record)> {
+        let m = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter()
+            .find(|(_, r)| r.gateway_id == gateway_id)
+            .map(|(k, r)| (k.clone(), r.clone()))
+    }
+
     pub(crate) fn record(&self, reference: &str) -> Option<Record> {
         let m = self.records.lock().unwrap_or_else(|e| e.into_inner());
         m.get(reference).cloned()

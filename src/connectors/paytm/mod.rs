@@ -15,6 +15,7 @@
 //! `txnToken`: not offered server to server here (`NotSent`).
 
 pub mod checksum;
+mod refund;
 mod response;
 mod webhook;
 
@@ -26,10 +27,15 @@ use super::classify::{self, id_str};
 use super::upstream::{Upstream, UpstreamError};
 use super::{
     CallbackData, Connector, ConnectorKind, Created, Credentials, GatewaySpec, InitiateRequest,
-    Outcome, ParseError, SignatureError, StatusReport, VerifyOptions,
+    Outcome, ParseError, RefundLookup, RefundOutcome, RefundQuery, RefundReport, RefundRequest,
+    SignatureError, StatusReport, VerifyOptions,
 };
 use crate::model::{Method, NextAction, PaymentStatus};
 
+pub use refund::{
+    ALREADY_RAISED, NO_RECORD, REFUND_PATH, REFUND_STATUS_PATH, refund_body, refund_report,
+    refund_state, refund_status_body,
+};
 pub use response::{DUPLICATE_ORDER, INVALID_ORDER, RESPCODE_TABLE, STATUS_TABLE};
 pub use webhook::sign_callback;
 
@@ -282,6 +288,19 @@ impl Connector for Paytm {
 
     fn parse_callback(&self, headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseError> {
         webhook::parse(headers, body)
+    }
+
+    /// Every payment here is UPI (cards and netbanking are not offered).
+    fn refunds_method(&self, method: Method) -> bool {
+        method.is_upi()
+    }
+
+    async fn refund(&self, req: RefundRequest<'_>) -> RefundOutcome {
+        self.create_refund(req).await
+    }
+
+    async fn refund_status(&self, q: RefundQuery<'_>) -> Result<RefundReport, RefundLookup> {
+        self.query_refund(q).await
     }
 }
 

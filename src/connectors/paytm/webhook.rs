@@ -105,10 +105,9 @@ fn parse_refund(body: &[u8]) -> Result<CallbackData, ParseError> {
         "FAILED" | "TXN_FAILURE" => RefundStatus::Failed,
         _ => RefundStatus::Pending,
     };
-    let refund_id = b
-        .get("refId")
-        .or_else(|| b.get("refundId"))
-        .and_then(id_str);
+    let ours = b.get("refId").and_then(id_str);
+    let theirs = b.get("refundId").and_then(id_str);
+    let refund_id = ours.clone().or(theirs.clone());
     Ok(CallbackData {
         gateway_event_id: format!(
             "paytm:refund:{}:{word}",
@@ -119,6 +118,8 @@ fn parse_refund(body: &[u8]) -> Result<CallbackData, ParseError> {
         merchant_order_id: b.get("orderId").and_then(id_str),
         gateway_payment_id: b.get("txnId").and_then(id_str),
         refund_id,
+        merchant_refund_id: ours,
+        gateway_refund_id: theirs,
         refund_status: Some(rs),
         status: (rs == RefundStatus::Succeeded).then_some(PaymentStatus::Refunded),
         raw_status: word,

@@ -15,6 +15,7 @@
 //! call, so such payments answer `NotSent` (another gateway may take them).
 
 pub mod hash;
+mod refund;
 mod response;
 mod webhook;
 
@@ -26,11 +27,13 @@ use super::form::{Form, encode};
 use super::upstream::{Upstream, UpstreamError};
 use super::{
     CallbackData, Connector, ConnectorKind, Created, Credentials, GatewaySpec, InitiateRequest,
-    Outcome, ParseError, SignatureError, StatusReport, VerifyOptions,
+    Outcome, ParseError, RefundLookup, RefundOutcome, RefundQuery, RefundReport, RefundRequest,
+    SignatureError, StatusReport, VerifyOptions,
 };
 use crate::model::{Method, NextAction, PaymentStatus};
 
 pub use hash::{command_hash, request_hash, reverse_hash};
+pub use refund::{REFUND_COMMAND, STATUS_COMMAND, refund_form, refund_state, status_form};
 pub use response::{DUPLICATE, STATUS_TABLE, status_of};
 pub use webhook::sign_callback;
 
@@ -221,6 +224,19 @@ impl Connector for Payu {
 
     fn parse_callback(&self, headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseError> {
         webhook::parse(headers, body)
+    }
+
+    /// Every payment here is UPI (cards and netbanking are not offered).
+    fn refunds_method(&self, method: Method) -> bool {
+        method.is_upi()
+    }
+
+    async fn refund(&self, req: RefundRequest<'_>) -> RefundOutcome {
+        self.create_refund(req).await
+    }
+
+    async fn refund_status(&self, q: RefundQuery<'_>) -> Result<RefundReport, RefundLookup> {
+        self.query_refund(q).await
     }
 }
 

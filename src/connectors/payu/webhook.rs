@@ -1,7 +1,8 @@
 //! PayU callbacks (form-urlencoded, the same fields as the browser response):
 //! the reverse SHA-512 `hash` verified over the decoded fields, then parsed.
 //! PayU's refund-status callback (JSON) carries no hash at all, so it can never
-//! verify and is refused: refunds are learnt from the status API.
+//! verify and is refused: refunds are learnt from the status API. It is still
+//! parsed (as a refund event with its own ids) for tools that read it.
 
 use http::HeaderMap;
 
@@ -30,6 +31,9 @@ pub fn sign_callback(salt: &str, pairs: &[(String, String)]) -> String {
 }
 
 pub(super) fn parse(_headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseError> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        return parse_refund(body);
+    }
     let f = Form::parse(body);
     let status = f.get("status");
     let unmapped = f.get("unmappedstatus");
@@ -68,6 +72,43 @@ pub(super) fn parse(_headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, P
         rrn: bank_ref,
         payer_vpa: f.non_empty("field3").filter(|v| upi && v.contains('@')),
         occurred_at: time_fmt::parse_ist_naive(f.get("addedon")),
+        ..Default::default()
+    })
+}
+
+/// The refund-status callback: `{mihpayid, request_id, token, amt, status,
+/// action: refund, bank_arn, merchantTxnId}` (`bank_arn` may be a number, ids may
+/// carry spaces, as the docs' samples show).
+fn parse_refund(body: &[u8]) -> Result<CallbackData, ParseError> {
+    use crate::connectors::classify::id_str;
+    use serde_json::Value;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| ParseError::Malformed(e.to_string()))?;
+    let s = |k: &str| v.get(k).and_then(id_str).map(|x| x.trim().to_string());
+    let word = s("status").unwrap_or_default();
+    let rs = super::refund::refund_state(&word);
+    let amount = match v.get("amt") {
+        Some(Value::String(a)) => {
+            Some(amount::rupees_text(a).map_err(|e| ParseError::Malformed(format!("amt: {e}")))?)
+        }
+        _ => None,
+    };
+    Ok(CallbackData {
+        gateway_event_id: format!("payu:refund:{}:{word}", s("request_id").unwrap_or_default()),
+        kind: Some("refund"),
+        payment_id: s("merchantTxnId"),
+        merchant_order_id: s("merchantTxnId"),
+        gateway_payment_id: s("mihpayid"),
+        refund_id: s("request_id"),
+        gateway_refund_id: s("request_id"),
+        merchant_refund_id: s("token"),
+        refund_status: Some(rs),
+        status: (rs == crate::connectors::RefundStatus::Succeeded)
+            .then_some(PaymentStatus::Refunded),
+        raw_status: word,
+        amount,
+        currency: Some("INR".into()),
+        utr: s("bank_arn"),
         ..Default::default()
     })
 }

@@ -19,6 +19,7 @@
 //! Idempotency: `merchantOrderId` (our payment id) is unique per merchant: a retry is
 //! refused as a duplicate and answered from the order-status API.
 
+mod refund;
 mod response;
 mod webhook;
 
@@ -33,10 +34,12 @@ use super::classify;
 use super::upstream::{Upstream, UpstreamError};
 use super::{
     CallbackData, Connector, ConnectorKind, Created, Credentials, GatewaySpec, InitiateRequest,
-    Outcome, ParseError, SignatureError, StatusReport, VerifyOptions,
+    Outcome, ParseError, RefundLookup, RefundOutcome, RefundQuery, RefundReport, RefundRequest,
+    SignatureError, StatusReport, VerifyOptions,
 };
 use crate::model::{Method, NextAction, PaymentStatus};
 
+pub use refund::{REFUND_PATH, refund_body, refund_report, refund_state, refund_status_path};
 pub use response::{ERROR_TABLE, STATE_TABLE, state_status};
 pub use webhook::{AUTHORIZATION, X_VERIFY, v2_authorization, x_verify};
 
@@ -293,6 +296,20 @@ impl Connector for Phonepe {
         body: &[u8],
     ) -> Result<CallbackData, ParseError> {
         webhook::parse(body)
+    }
+
+    /// Every method: the refund is keyed by our payment id (`merchantOrderId`) for
+    /// the custom (UPI) and the standard (card, netbanking) checkout alike.
+    fn refunds_method(&self, _method: Method) -> bool {
+        true
+    }
+
+    async fn refund(&self, req: RefundRequest<'_>) -> RefundOutcome {
+        self.create_refund(req).await
+    }
+
+    async fn refund_status(&self, q: RefundQuery<'_>) -> Result<RefundReport, RefundLookup> {
+        self.query_refund(q).await
     }
 }
 

@@ -123,21 +123,24 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
         ..Default::default()
     };
     if event.contains("refund") {
-        let rs = match (event, state.as_str()) {
-            (_, "COMPLETED") => RefundStatus::Succeeded,
-            (_, "FAILED") => RefundStatus::Failed,
-            _ => RefundStatus::Pending,
-        };
-        let refund_id = p
-            .get("merchantRefundId")
-            .and_then(id_str)
-            .or_else(|| p.get("refundId").and_then(id_str));
+        let rs = super::refund::refund_state(&state);
+        let ours = p.get("merchantRefundId").and_then(id_str);
+        let theirs = p.get("refundId").and_then(id_str);
         out.gateway_event_id = format!(
             "phonepe:{event}:{}:{state}",
-            refund_id.clone().unwrap_or_default()
+            ours.clone().or(theirs.clone()).unwrap_or_default()
         );
         out.kind = Some("refund");
-        out.refund_id = refund_id;
+        out.refund_id = ours.clone().or(theirs.clone());
+        out.merchant_refund_id = ours;
+        out.gateway_refund_id = theirs;
+        // The refund's UTR: `splitInstruments` (refund status docs), else the
+        // `paymentDetails` rail as the SDKs' refund callback samples carry it.
+        out.utr = super::refund::refund_utr(p).or(out.utr.take());
+        out.raw_code = p
+            .get("detailedErrorCode")
+            .or_else(|| p.get("errorCode"))
+            .and_then(id_str);
         out.refund_status = Some(rs);
         out.status = (rs == RefundStatus::Succeeded).then_some(PaymentStatus::Refunded);
         out.merchant_order_id = p.get("originalMerchantOrderId").and_then(id_str);

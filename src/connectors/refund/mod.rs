@@ -50,6 +50,18 @@ pub struct RefundQuery<'a> {
     pub gateway_refund_id: Option<&'a str>,
 }
 
+impl<'a> From<RefundRequest<'a>> for RefundQuery<'a> {
+    /// The status query for a refund just sent (the gateway's refund id not known).
+    fn from(r: RefundRequest<'a>) -> Self {
+        RefundQuery {
+            refund_id: r.refund_id,
+            payment_id: r.payment_id,
+            gateway_payment_id: r.gateway_payment_id,
+            gateway_refund_id: None,
+        }
+    }
+}
+
 /// The gateway's view of one refund.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundReport {

@@ -30,6 +30,8 @@ pub(crate) struct Callback {
     /// Stable across redeliveries and duplicates (the gateway's event id).
     pub event_id: String,
     pub body: Vec<u8>,
+    /// Another `Content-Type` than the dialect's callbacks' (Paytm's JSON refund webhooks).
+    pub content_type: Option<&'static str>,
 }
 
 pub(crate) fn s(v: &str) -> Value {
@@ -77,7 +79,11 @@ pub(crate) fn build(kind: ConnectorKind, a: &Accepted, phase: Phase, secret: &st
         (a, phase)
     };
     let body = (dialects::of(kind).callback_body)(a, phase, at, &event_id, secret);
-    Callback { event_id, body }
+    Callback {
+        event_id,
+        body,
+        content_type: None,
+    }
 }
 
 /// The signature (and companion) headers for one delivery attempt, signed now.

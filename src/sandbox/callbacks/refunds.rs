@@ -12,8 +12,12 @@ use super::send::send_one;
 use crate::connectors::ConnectorKind;
 use crate::sandbox::refunds::dialects::{cf_json, rzp_json};
 use crate::sandbox::refunds::{SbxRefund, SbxRefundStatus};
+use crate::sandbox::refunds::{paytm, phonepe};
 
-fn body(kind: ConnectorKind, r: &SbxRefund, at: OffsetDateTime) -> Vec<u8> {
+/// The webhook body, `None` when the gateway sends none (PayU: only to a `var5` URL
+/// switchyard never gives) or it cannot be signed. `secret`: for dialects that sign
+/// inside the body (Paytm).
+fn body(kind: ConnectorKind, r: &SbxRefund, at: OffsetDateTime, secret: &str) -> Option<Vec<u8>> {
     let status = match r.status {
         SbxRefundStatus::Pending => "pending",
         SbxRefundStatus::Processed => "processed",
@@ -35,6 +39,9 @@ fn body(kind: ConnectorKind, r: &SbxRefund, at: OffsetDateTime) -> Vec<u8> {
             },
             "created_at": at.unix_timestamp(),
         }),
+        ConnectorKind::Payu => return None,
+        ConnectorKind::Paytm => return paytm::webhook_body(r, secret),
+        ConnectorKind::Phonepe => phonepe::webhook_body(r),
         ConnectorKind::Cashfree => json!({
             "data": { "refund": cf_json(r) },
             "event_time": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
@@ -62,7 +69,7 @@ fn body(kind: ConnectorKind, r: &SbxRefund, at: OffsetDateTime) -> Vec<u8> {
             },
         }),
     };
-    v.to_string().into_bytes()
+    Some(v.to_string().into_bytes())
 }
 
 impl Callbacks {
@@ -74,9 +81,13 @@ impl Callbacks {
         if !self.state.knobs().callbacks {
             return;
         }
+        let Some(body) = body(target.kind, r, OffsetDateTime::now_utc(), &target.secret) else {
+            return;
+        };
         let cb = Callback {
             event_id: format!("rfevt_{}_{:?}", r.gateway_refund_id, r.status).to_lowercase(),
-            body: body(target.kind, r, OffsetDateTime::now_utc()),
+            body,
+            content_type: Some("application/json"),
         };
         let state = Arc::clone(&self.state);
         tokio::spawn(async move {

@@ -63,7 +63,8 @@ async fn attempt(t: &Target, cb: &Callback, n: u32) -> bool {
         .post(&t.url)
         .header(
             CONTENT_TYPE,
-            crate::sandbox::dialects::of(t.kind).content_type,
+            cb.content_type
+                .unwrap_or(crate::sandbox::dialects::of(t.kind).content_type),
         )
         .body(cb.body.clone());
     for (k, v) in format::headers(t.kind, &t.secret, cb, n, OffsetDateTime::now_utc()) {

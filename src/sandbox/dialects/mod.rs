@@ -7,9 +7,9 @@ mod cashfree;
 mod ebanx;
 mod generic;
 mod juspay_ec;
-mod paytm;
+pub(crate) mod paytm;
 mod payu;
-mod phonepe;
+pub(crate) mod phonepe;
 mod razorpay;
 
 use std::sync::Arc;

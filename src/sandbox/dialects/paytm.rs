@@ -41,7 +41,7 @@ fn routes() -> Router<Arc<Shared>> {
         .route(paytm::STATUS_PATH, post(status))
 }
 
-fn result(status: &str, code: &str, msg: &str, extra: Value) -> Response {
+pub(crate) fn result(status: &str, code: &str, msg: &str, extra: Value) -> Response {
     let mut body =
         json!({"resultInfo": {"resultStatus": status, "resultCode": code, "resultMsg": msg}});
     if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
@@ -54,7 +54,7 @@ fn result(status: &str, code: &str, msg: &str, extra: Value) -> Response {
 }
 
 /// The `body` text and `Value` of a signed request, if its checksum holds.
-fn signed_body(s: &Shared, raw: &[u8]) -> Result<Value, Box<Response>> {
+pub(crate) fn signed_body(s: &Shared, raw: &[u8]) -> Result<Value, Box<Response>> {
     let text = std::str::from_utf8(raw).unwrap_or("");
     let inner = amount::raw_at(text, &["body"]).unwrap_or("");
     let v: Value = serde_json::from_str(inner)

@@ -169,6 +169,9 @@ fn ist(t: OffsetDateTime) -> String {
 
 async fn postservice(State(s): S, body: Bytes) -> Response {
     let f = Form::parse(&body);
+    if let Some(r) = crate::sandbox::refunds::payu::postservice(&s, &f).await {
+        return r;
+    }
     let txnid = f.get("var1").to_string();
     if f.get("command") != "verify_payment" {
         return json(

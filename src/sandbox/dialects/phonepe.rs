@@ -45,7 +45,7 @@ fn routes() -> Router<Arc<Shared>> {
 
 const TOKEN_PREFIX: &str = "sbx-phonepe-";
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     json(
         status,
         json!({"code": code, "message": message}).to_string(),
@@ -82,14 +82,14 @@ async fn token(State(s): S, body: Bytes) -> Response {
     )
 }
 
-fn authorized(h: &HeaderMap) -> bool {
+pub(crate) fn authorized(h: &HeaderMap) -> bool {
     h.get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("O-Bearer "))
         .is_some_and(|t| t.starts_with(TOKEN_PREFIX))
 }
 
-fn unauthorized() -> Response {
+pub(crate) fn unauthorized() -> Response {
     json(
         StatusCode::UNAUTHORIZED,
         json!({"code": "AUTHORIZATION_FAILED", "message": "Unauthorized"}).to_string(),

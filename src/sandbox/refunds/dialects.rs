@@ -35,12 +35,15 @@ pub(crate) fn router(kind: ConnectorKind) -> Router<Arc<Shared>> {
         ConnectorKind::Cashfree => r
             .route("/pg/orders/{id}/refunds", post(cf_refund))
             .route("/pg/orders/{id}/refunds/{rid}", get(cf_status)),
-        // No refund calls in these dialects yet (docs/REFUNDS.md).
+        ConnectorKind::Phonepe => super::phonepe::routes(r),
+        ConnectorKind::Paytm => super::paytm::routes(r),
+        // PayU's refund commands share its postservice route (sandbox/dialects/payu.rs).
+        // No refund calls in the other dialects yet (docs/REFUNDS.md).
         _ => r,
     }
 }
 
-fn json_resp(status: StatusCode, v: Value) -> Response {
+pub(super) fn json_resp(status: StatusCode, v: Value) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
@@ -49,7 +52,7 @@ fn json_resp(status: StatusCode, v: Value) -> Response {
         .into_response()
 }
 
-async fn hold() -> Response {
+pub(super) async fn hold() -> Response {
     tokio::time::sleep(HOLD).await;
     json_resp(StatusCode::GATEWAY_TIMEOUT, json!({}))
 }
@@ -78,7 +81,7 @@ fn captured(gateway_payment_id: &str) -> Option<i64> {
         .and_then(|(_, a)| a.parse().ok())
 }
 
-fn take(
+pub(super) fn take(
     s: &Arc<Shared>,
     prefix: &str,
     refund_id: &str,

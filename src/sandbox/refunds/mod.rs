@@ -18,6 +18,9 @@
 //!   `POST /_sandbox_refunds`.
 
 pub(crate) mod dialects;
+pub(crate) mod paytm;
+pub(crate) mod payu;
+pub(crate) mod phonepe;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -1,0 +1,185 @@
+//! The PayU, PhonePe and Paytm twins check refund calls as the gateways do: a
+//! missing field, a bad hash / checksum / token, a bad amount format, an unknown
+//! payment or refund, a reused merchant refund id — each refused in the dialect's
+//! own shape, and nothing refunded.
+
+mod common;
+mod refunds_common;
+
+use serde_json::{Value, json};
+use switchyard::connectors::form::encode;
+use switchyard::connectors::{ConnectorKind, paytm, payu};
+
+use refunds_common::twin;
+
+async fn post(url: String, ct: &str, body: String, auth: Option<&str>) -> (u16, Value) {
+    let mut rb = reqwest::Client::new()
+        .post(url)
+        .header("content-type", ct)
+        .body(body);
+    if let Some(a) = auth {
+        rb = rb.header("authorization", a);
+    }
+    let r = rb.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn the_payu_twin_checks_refund_commands() {
+    let t = twin(ConnectorKind::Payu, "").await;
+    let (_, mihpayid) = t.paid("o1", 10_000).await;
+    let url = format!(
+        "http://{}{}?form=2",
+        t.sandbox.addr(),
+        payu::POSTSERVICE_PATH
+    );
+    let key = "test-secret";
+    let form = |var2: &str, var3: &str, hash: &str| {
+        let mut f = vec![
+            ("key", key.to_string()),
+            ("command", payu::REFUND_COMMAND.to_string()),
+            ("var1", mihpayid.clone()),
+            ("var2", var2.to_string()),
+            ("var3", var3.to_string()),
+        ];
+        f.push(("hash", hash.to_string()));
+        encode(&f)
+    };
+    let good = payu::command_hash(key, payu::REFUND_COMMAND, &mihpayid, key);
+    let ct = "application/x-www-form-urlencoded";
+    let (_, v) = post(url.clone(), ct, form("", "10.00", &good), None).await;
+    assert_eq!(v["msg"], "Parameter missing", "{v}");
+    let (_, v) = post(url.clone(), ct, form("tok1", "10.00", "00"), None).await;
+    assert_eq!(v["msg"], "Invalid Hash.", "{v}");
+    let (_, v) = post(url.clone(), ct, form("tok1", "10.0x", &good), None).await;
+    assert_eq!(
+        (v["status"].as_i64(), v["error_code"].as_i64()),
+        (Some(0), Some(105))
+    );
+    assert!(t.sandbox.refunds().is_empty());
+    let (s, v) = post(url.clone(), ct, form("tok1", "10.00", &good), None).await;
+    assert_eq!((s, v["status"].as_i64()), (200, Some(1)), "{v}");
+    assert_eq!(v["msg"], "Refund Request Queued");
+    // The same token again: refused, the refund is not taken twice.
+    let (_, v) = post(url.clone(), ct, form("tok1", "10.00", &good), None).await;
+    assert_eq!(v["msg"], "Token already exists.", "{v}");
+    assert_eq!(t.sandbox.refunds().len(), 1);
+    // The status of every action on the payment lists it by token.
+    let sh = payu::command_hash(key, payu::STATUS_COMMAND, &mihpayid, key);
+    let st = encode(&[
+        ("key", key),
+        ("command", payu::STATUS_COMMAND),
+        ("var1", &mihpayid),
+        ("var2", "payuid"),
+        ("hash", &sh),
+    ]);
+    let (_, v) = post(url, ct, st, None).await;
+    let actions = v["transaction_details"][mihpayid.as_str()]
+        .as_object()
+        .unwrap();
+    assert_eq!(actions.values().next().unwrap()["token"], "tok1", "{v}");
+}
+
+#[tokio::test]
+async fn the_phonepe_twin_checks_refund_calls() {
+    let t = twin(ConnectorKind::Phonepe, "").await;
+    let (pid, _) = t.paid("o1", 10_000).await;
+    let base = format!("http://{}", t.sandbox.addr());
+    let (_, tok) = post(
+        format!("{base}/v1/oauth/token"),
+        "application/x-www-form-urlencoded",
+        "client_id=test-secret&client_version=1&client_secret=test-secret&grant_type=client_credentials".into(),
+        None,
+    )
+    .await;
+    let auth = format!("O-Bearer {}", tok["access_token"].as_str().unwrap());
+    let refund = |b: Value, authed: bool| {
+        post(
+            format!("{base}/payments/v2/refund"),
+            "application/json",
+            b.to_string(),
+            authed.then_some(auth.as_str()),
+        )
+    };
+    let ok = json!({"merchantRefundId": "rf_a", "originalMerchantOrderId": pid, "amount": 1_000});
+    assert_eq!(refund(ok.clone(), false).await.0, 401);
+    for bad in [
+        json!({"originalMerchantOrderId": pid, "amount": 1_000}),
+        json!({"merchantRefundId": "rf_a", "originalMerchantOrderId": pid, "amount": 99}),
+        json!({"merchantRefundId": "rf_a", "originalMerchantOrderId": pid, "amount": "10.00"}),
+        json!({"merchantRefundId": "rf_a", "originalMerchantOrderId": "nope", "amount": 1_000}),
+    ] {
+        let (s, v) = refund(bad.clone(), true).await;
+        assert_eq!(s, 400, "{bad}: {v}");
+    }
+    assert!(t.sandbox.refunds().is_empty());
+    let (s, v) = refund(ok.clone(), true).await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("PENDING")), "{v}");
+    // The same merchantRefundId answers the same refund.
+    let (_, again) = refund(ok, true).await;
+    assert_eq!(again["refundId"], v["refundId"]);
+    assert_eq!(t.sandbox.refunds().len(), 1);
+    let r = reqwest::Client::new()
+        .get(format!("{base}/payments/v2/refund/rf_nope/status"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn the_paytm_twin_checks_refund_calls() {
+    let t = twin(ConnectorKind::Paytm, "").await;
+    let (pid, txn) = t.paid("o1", 10_000).await;
+    let base = format!("http://{}", t.sandbox.addr());
+    let key = "Kx9mQ2vT7pL4wZ8n";
+    let body = |amount: &str, kind: &str, rid: &str| {
+        json!({"mid": "SANDBX12345678901234", "txnType": kind, "orderId": pid, "txnId": txn,
+               "refId": rid, "refundAmount": amount})
+    };
+    let send = |b: Value, signed: bool| {
+        let text = if signed {
+            paytm::signed(&b, key).unwrap()
+        } else {
+            format!(r#"{{"body":{b},"head":{{"signature":"bm9wZQ=="}}}}"#)
+        };
+        post(
+            format!("{base}{}", paytm::REFUND_PATH),
+            "application/json",
+            text,
+            None,
+        )
+    };
+    let code = |v: &Value| {
+        v["body"]["resultInfo"]["resultCode"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let (_, v) = send(body("10.00", "REFUND", "rf_a"), false).await;
+    assert_eq!(code(&v), "2005", "{v}");
+    let (_, v) = send(body("10.0.0", "REFUND", "rf_a"), true).await;
+    assert_eq!(code(&v), "619", "{v}");
+    let (_, v) = send(body("10.00", "SALE", "rf_a"), true).await;
+    assert_eq!(code(&v), "600", "{v}");
+    assert!(t.sandbox.refunds().is_empty());
+    let (_, v) = send(body("10.00", "REFUND", "rf_a"), true).await;
+    assert_eq!(
+        (code(&v), v["body"]["resultInfo"]["resultStatus"].as_str()),
+        ("601".to_string(), Some("PENDING")),
+        "{v}"
+    );
+    let (_, v) = send(body("10.00", "REFUND", "rf_a"), true).await;
+    assert_eq!(code(&v), paytm::ALREADY_RAISED, "{v}");
+    assert_eq!(t.sandbox.refunds().len(), 1);
+    let st = json!({"mid": "SANDBX12345678901234", "orderId": pid, "refId": "rf_nope"});
+    let (_, v) = post(
+        format!("{base}{}", paytm::REFUND_STATUS_PATH),
+        "application/json",
+        paytm::signed(&st, key).unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(code(&v), "631", "{v}");
+}

@@ -206,10 +206,16 @@ impl Model {
         }
         self.seen_events.insert(c.event_id.clone());
         let paid = matches!(p.status, S::Succeeded);
-        // A success for another gateway payment than the one that paid: a duplicate.
+        // A success for another gateway payment than the one that paid, or (the
+        // generic dialect binds its id) than the one the initiation created: a
+        // duplicate.
+        let ours = if paid {
+            p.paid_gpid.as_ref().or(p.gpid.as_ref())
+        } else {
+            p.gpid.as_ref()
+        };
         if c.status == S::Succeeded
-            && paid
-            && let (Some(g), Some(by)) = (&c.gpid, &p.paid_gpid)
+            && let (Some(g), Some(by)) = (&c.gpid, ours)
             && g != by
         {
             if p.duplicates.insert(g.clone()) {

@@ -296,6 +296,53 @@ async fn item5_a_second_payment_is_forwarded_with_refund_required() {
     assert_eq!(again.result, "unchanged");
 }
 
+/// Item 5, before anything paid. Before: a success under another gateway payment
+/// id than the one the initiation created (the first payment's callbacks late or
+/// lost) was taken as the payment's own; the first payment's success then found the
+/// payment paid "by" the second and the money of one of them was never flagged.
+/// The generic dialect binds the id it answers to the payment, so the stranger is
+/// the second payment, and the payment waits for its own.
+#[tokio::test]
+async fn item5_a_success_under_another_id_than_the_initiation_created_is_a_second_payment() {
+    let w = World::new("").await;
+    let (pid, gpid) = created(&w, "k5b", "o5b", S::Pending).await;
+    let ack = w
+        .callback(
+            "a",
+            cb(
+                "e5d",
+                Some(&pid),
+                Some("a-other"),
+                S::Succeeded,
+                AMOUNT,
+                false,
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ack.result, "duplicate_payment");
+    let ev = w.outbox(&pid).await.pop().unwrap();
+    assert_eq!(ev["gateway_payment_id"], "a-other");
+    assert_eq!(ev["flags"]["refund_required"], true);
+    assert_eq!(
+        w.status(&pid).await,
+        S::Pending,
+        "the payment waits for its own"
+    );
+    let own = w
+        .callback(
+            "a",
+            cb("e5e", Some(&pid), Some(&gpid), S::Succeeded, AMOUNT, false),
+        )
+        .await
+        .unwrap();
+    assert_eq!(own.result, "accepted");
+    assert_eq!(w.status(&pid).await, S::Succeeded);
+    let ev = w.outbox(&pid).await.pop().unwrap();
+    assert_eq!(ev["gateway_payment_id"], gpid.as_str());
+    assert_eq!(ev["flags"]["duplicate_payment"], false);
+}
+
 /// Item 6. Before: a TPV failure on an already-succeeded payment returned
 /// `unchanged` before TPV was looked at, and the flag was never stored.
 #[tokio::test]

@@ -44,6 +44,7 @@ async fn seed_paid(db: &Path, gpid: &str) {
             idempotency_key: "k_1".into(),
             gateway: "gen".into(),
             gateway_payment_id: Some(gpid.into()),
+            binds_gateway_payment_id: false,
             status: PaymentStatus::Succeeded,
             reason: None,
             raw_status: Some("succeeded".into()),

@@ -60,6 +60,7 @@ async fn ledger_with(dir: &std::path::Path, amount: i64) -> Ledger {
             idempotency_key: "k".into(),
             gateway: "A".into(),
             gateway_payment_id: Some("gpA".into()),
+            binds_gateway_payment_id: false,
             status: PaymentStatus::Succeeded,
             reason: None,
             raw_status: None,

@@ -114,6 +114,7 @@ async fn pending_payment_is_checked_on_schedule_then_stale() {
                 idempotency_key: format!("k_{id}"),
                 gateway: "gen".into(),
                 gateway_payment_id: None,
+                binds_gateway_payment_id: false,
                 status,
                 reason: None,
                 raw_status: None,

@@ -127,6 +127,19 @@ impl ConnectorKind {
         self.row().2
     }
 
+    /// Whether the id `initiate` answers is the gateway payment itself, the id its
+    /// callbacks and status answers carry, one per merchant reference (generic:
+    /// `id` per `merchant_txn_id`; Adyen: the `pspReference`; EBANX: the payment
+    /// `hash`). Then a success under another id is a second payment even before the
+    /// first has paid (docs/MONEY.md, item 5). Razorpay, Cashfree, PayU, PhonePe,
+    /// Paytm and Juspay answer an order or link that holds payments of their own.
+    pub fn binds_payment_id(self) -> bool {
+        matches!(
+            self,
+            ConnectorKind::Generic | ConnectorKind::Adyen | ConnectorKind::Ebanx
+        )
+    }
+
     /// Whether `key_id` and `key_secret` are required (the generic dialect's are
     /// optional; a callback-only gateway calls nothing).
     pub fn needs_api_keys(self) -> bool {

@@ -153,11 +153,13 @@ pub(crate) struct PaymentRow {
     pub amount_mismatch: bool,
     /// The gateway payment id of the applied success.
     pub paid_gateway_payment_id: Option<String>,
+    /// The gateway payment the initiation created, where the connector binds it.
+    pub bound_gateway_payment_id: Option<String>,
 }
 
 const PAYMENT_COLS: &str = "payment_id, order_id, merchant_txn_id, gateway, gateway_payment_id,
      utr, rrn, status, amount_paise, currency, method, tpv_failed, amount_mismatch,
-     paid_gateway_payment_id";
+     paid_gateway_payment_id, bound_gateway_payment_id";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PaymentRow, String)> {
     let status: String = r.get(7)?;
@@ -178,6 +180,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PaymentRow, String)> {
             tpv_failed: r.get(11)?,
             amount_mismatch: r.get(12)?,
             paid_gateway_payment_id: r.get(13)?,
+            bound_gateway_payment_id: r.get(14)?,
         },
         status,
     ))

@@ -42,6 +42,12 @@ CREATE TABLE duplicate_payments (
 ) STRICT;
 "#;
 
+/// Migration (money area, item 5): the gateway payment an initiation created, when
+/// the connector binds its id to the payment (`Completion::binds_gateway_payment_id`).
+pub(crate) const BOUND_MIGRATION: &str = r#"
+ALTER TABLE payments ADD COLUMN bound_gateway_payment_id TEXT;
+"#;
+
 /// Whether `gateway` (the one whose secret verified the event) may move payment
 /// `p`: it is the payment's gateway, or one of its attempts reached it.
 pub(crate) fn gateway_may_speak(
@@ -87,14 +93,22 @@ pub(crate) fn paid(s: PaymentStatus) -> bool {
 }
 
 /// `Some(gateway payment id)` when `inc` is a success for another gateway payment
-/// than the one that paid `p`.
+/// than the one that paid `p`, or, before anything paid, than the one its
+/// initiation created where the connector binds that id (the first payment's
+/// callbacks may be late or lost: a second payment must not take its place).
 pub(crate) fn second_payment<'a>(inc: &'a Incoming, p: &PaymentRow) -> Option<&'a str> {
-    if inc.kind != "payment" || inc.status != Some(PaymentStatus::Succeeded) || !paid(p.status) {
+    if inc.kind != "payment" || inc.status != Some(PaymentStatus::Succeeded) {
         return None;
     }
     let incoming = inc.gateway_payment_id.as_deref()?;
-    let paid_by = p.paid_gateway_payment_id.as_deref()?;
-    (incoming != paid_by).then_some(incoming)
+    let ours = if paid(p.status) {
+        p.paid_gateway_payment_id
+            .as_deref()
+            .or(p.bound_gateway_payment_id.as_deref())?
+    } else {
+        p.bound_gateway_payment_id.as_deref()?
+    };
+    (incoming != ours).then_some(incoming)
 }
 
 /// Records a duplicate payment; `false` when this gateway payment was seen before.

@@ -177,7 +177,9 @@ pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<usize, Ledge
              status = ?4,
              reason = CASE WHEN ?7 THEN reason ELSE ?5 END,
              raw_status = CASE WHEN ?7 THEN raw_status ELSE COALESCE(?6, raw_status) END,
-             updated_at = ?8
+             updated_at = ?8,
+             bound_gateway_payment_id = CASE WHEN ?9
+                 THEN COALESCE(bound_gateway_payment_id, ?3) ELSE bound_gateway_payment_id END
          WHERE payment_id = ?1",
     )?
     .execute(params![
@@ -189,6 +191,7 @@ pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<usize, Ledge
         c.raw_status,
         kept,
         at,
+        c.binds_gateway_payment_id,
     ])?;
     if !kept && status == PaymentStatus::Succeeded {
         super::money::persist_flags(

@@ -140,6 +140,8 @@ END;
     super::money::MIGRATION,
     // resolution: the in-progress idempotency rows the watchdog recovers.
     super::watchdog::MIGRATION,
+    // money checks: the gateway payment an initiation created (item 5).
+    super::money::BOUND_MIGRATION,
 ];
 
 /// The schema version this binary writes.

@@ -40,6 +40,7 @@ fn completion(n: u32, key: &str) -> Completion {
         idempotency_key: key.to_owned(),
         gateway: "cashfree".into(),
         gateway_payment_id: Some(format!("cf_{n}")),
+        binds_gateway_payment_id: false,
         status: PaymentStatus::Failed,
         reason: Some(Reason::InsufficientFunds),
         raw_status: Some("FAILED".into()),

@@ -63,6 +63,10 @@ pub struct Completion {
     pub idempotency_key: String,
     pub gateway: String,
     pub gateway_payment_id: Option<String>,
+    /// `gateway_payment_id` is the gateway payment itself (the connector binds it,
+    /// `ConnectorKind::binds_payment_id`): a success under another id is a second
+    /// payment.
+    pub binds_gateway_payment_id: bool,
     pub status: PaymentStatus,
     pub reason: Option<Reason>,
     pub raw_status: Option<String>,

@@ -346,6 +346,7 @@ mod tests {
             idempotency_key: id.into(),
             gateway: "g".into(),
             gateway_payment_id: None,
+            binds_gateway_payment_id: false,
             status,
             reason: None,
             raw_status: None,

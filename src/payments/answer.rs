@@ -73,6 +73,7 @@ impl Attempts<'_> {
     /// The answer and the ledger completion for how the attempts ended.
     pub(super) fn answer(&self, f: Finished) -> (Attempted, Completion) {
         let gateway = self.snap.gateways[f.gateway].spec.name.clone();
+        let binds = self.snap.gateways[f.gateway].spec.kind.binds_payment_id();
         let mut next_action = None;
         let (mut status, mut reason, raw_status, gpid, mut error) = match &f.outcome {
             Outcome::Created(Created {
@@ -176,6 +177,7 @@ impl Attempts<'_> {
             idempotency_key: self.key.to_string(),
             gateway,
             gateway_payment_id: gpid,
+            binds_gateway_payment_id: binds,
             status,
             reason,
             raw_status,

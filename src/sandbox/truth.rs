@@ -43,8 +43,14 @@ pub struct TruthRecord {
     pub amount_requested: i64,
     /// What the customer actually paid (paise), when paid.
     pub amount_paid: Option<i64>,
-    /// Payment-creating requests received for this payment id.
+    /// Payments created at this gateway for this payment id: more than one is a
+    /// double initiation. A request that created nothing (a decline, a 5xx) is not
+    /// counted.
     pub initiations: u32,
+    /// Repeats of an already created payment's id, answered with that payment (the
+    /// dialect's idempotency scope is `merchant_txn_id`: docs/GENERIC_DIALECT.md).
+    #[serde(default)]
+    pub replays: u32,
     /// The gateway created the payment but the answer never reached switchyard.
     pub answer_lost: bool,
     /// Callbacks for this payment were never sent (the drop knob).
@@ -169,13 +175,14 @@ impl Truth {
                     amount_requested: amount,
                     amount_paid: None,
                     initiations: 0,
+                    replays: 0,
                     answer_lost: false,
                     callbacks_dropped: false,
                     failed_first: false,
                     late: false,
                     orphan: false,
                 });
-            r.initiations += 1;
+            r.initiations += u32::from(created);
             // A later request for the same id does not undo an earlier payment.
             if created && r.gateway_payment_id.is_none() {
                 r.gateway_payment_id = gateway_payment_id.map(str::to_string);
@@ -203,6 +210,7 @@ impl Truth {
                     amount_requested: amount,
                     amount_paid: Some(amount),
                     initiations: 0,
+                    replays: 0,
                     answer_lost: false,
                     callbacks_dropped: false,
                     failed_first: false,
@@ -211,6 +219,16 @@ impl Truth {
                 },
             );
         }
+    }
+
+    /// The gateway payment id already created for `payment_id`, counting the
+    /// request as a replay of it; `None` when nothing was created yet.
+    pub(crate) fn replay(&self, payment_id: &str) -> Option<String> {
+        let mut m = self.records.lock().ok()?;
+        let r = m.get_mut(payment_id)?;
+        let id = r.gateway_payment_id.clone()?;
+        r.replays += 1;
+        Some(id)
     }
 
     pub(crate) fn mark_dropped(&self, payment_id: &str) {
@@ -255,8 +273,11 @@ mod tests {
         assert_eq!(f.paid_amount, 600);
         t.record("g", "p1", Some("o"), Some("gp2"), 500, true, true, false);
         t.record("g", "p2", None, None, 500, false, true, false);
+        assert_eq!(t.replay("p1").as_deref(), Some("gp1"));
+        assert_eq!(t.replay("p2"), None, "a decline created nothing to replay");
         let r = t.get("p1").unwrap();
         assert_eq!((r.initiations, r.status.as_str()), (2, "succeeded"));
+        assert_eq!(r.replays, 1);
         assert_eq!(r.gateway_payment_id.as_deref(), Some("gp1"));
         assert_eq!(r.amount_paid, Some(600));
         let d = t.get("p2").unwrap();

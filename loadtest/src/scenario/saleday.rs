@@ -502,6 +502,70 @@ fn read_events(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// For an order with several payments created at the gateways: how many of the
+/// later ones started after the one before had definitively failed (the ledger's
+/// failure committed before the next payment was created, and the truth agrees it
+/// was never paid), and a line per payment for the examples.
+fn order_story(
+    order: &str,
+    ledger: &BTreeMap<String, Vec<Value>>,
+    by_pid: &HashMap<&str, &TruthRecord>,
+) -> (u64, String) {
+    let at = |p: &Value, k: &str| {
+        p[k].as_str().and_then(|s| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+        })
+    };
+    let mut pays: Vec<&Value> = ledger
+        .get(order)
+        .map(|l| {
+            l.iter()
+                .filter(|p| {
+                    p["payment_id"]
+                        .as_str()
+                        .and_then(|id| by_pid.get(id))
+                        .is_some_and(|t| t.gateway_payment_id.is_some())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    pays.sort_by_key(|p| at(p, "created_at"));
+    let mut legit = 0u64;
+    for w in pays.windows(2) {
+        let (e, l) = (w[0], w[1]);
+        let failed = matches!(
+            e["status"].as_str(),
+            Some("failed" | "expired" | "cancelled")
+        );
+        let unpaid = e["payment_id"]
+            .as_str()
+            .and_then(|id| by_pid.get(id))
+            .is_some_and(|t| t.status != "succeeded");
+        let before = matches!(
+            (at(e, "updated_at"), at(l, "created_at")),
+            (Some(u), Some(c)) if u <= c
+        );
+        legit += u64::from(failed && unpaid && before);
+    }
+    let story = pays
+        .iter()
+        .map(|p| {
+            let t = p["payment_id"].as_str().and_then(|id| by_pid.get(id));
+            format!(
+                "[{} {} {} created {} updated {}, truth {:?}]",
+                p["payment_id"].as_str().unwrap_or(""),
+                p["gateway"].as_str().unwrap_or(""),
+                p["status"].as_str().unwrap_or(""),
+                p["created_at"].as_str().unwrap_or(""),
+                p["updated_at"].as_str().unwrap_or(""),
+                t.map(|t| (&t.status, t.answer_lost, t.initiations))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    (legit, story)
+}
+
 /// Scores the ledger and the event stream against the truth.
 fn score(
     truth: &[TruthRecord],
@@ -652,12 +716,33 @@ fn score(
         }
         if t.initiations > 1 {
             double += u64::from(t.initiations - 1);
+            note(
+                &mut examples,
+                "double_initiation",
+                format!(
+                    "{} at {}: {} payments created",
+                    t.payment_id, t.gateway, t.initiations
+                ),
+            );
         }
     }
-    double += created_per_order
-        .values()
-        .map(|n| n.saturating_sub(1))
-        .sum::<u64>();
+    // An order paid again after its payment definitively failed (the ledger said
+    // failed before the next one was created, and it truly was not paid) is a
+    // retry, not a double initiation: only one payment could ever take money.
+    let mut retried_after_failure = 0u64;
+    for (o, n) in created_per_order.iter().filter(|(_, n)| **n > 1) {
+        let (legit, story) = order_story(o, ledger, &by_pid);
+        retried_after_failure += legit;
+        double += (n - 1).saturating_sub(legit);
+        if n - 1 > legit {
+            note(
+                &mut examples,
+                "double_initiation",
+                format!("order {o}: {n} gateway payments: {story}"),
+            );
+        }
+    }
+    let replays: u64 = truth.iter().map(|t| u64::from(t.replays)).sum();
     let double_charged = paid_per_order.values().filter(|n| **n > 1).count() as u64;
     let orphans = truth.iter().filter(|t| t.orphan).count() as u64;
     let orphans_forwarded = truth
@@ -749,6 +834,16 @@ fn score(
         "answer_lost",
         "created, answer lost (timeout)",
         truth.iter().filter(|t| t.answer_lost).count() as u64,
+    );
+    o.row(
+        "replays",
+        "same-payment retries answered with the created payment",
+        replays,
+    );
+    o.row(
+        "retried_after_failure",
+        "orders paid again after a definitive failure (not double)",
+        retried_after_failure,
     );
     o.row("checkouts_retried", "checkouts that retried", retried);
     o.row(

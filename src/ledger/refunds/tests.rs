@@ -37,6 +37,7 @@ pub(crate) async fn ledger_with_payment(dir: &std::path::Path, amount: i64) -> L
             idempotency_key: "k1".into(),
             gateway: "g".into(),
             gateway_payment_id: Some("gp1".into()),
+            binds_gateway_payment_id: false,
             status: PaymentStatus::Succeeded,
             reason: None,
             raw_status: Some("captured".into()),

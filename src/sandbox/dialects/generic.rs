@@ -97,6 +97,19 @@ async fn generic_initiate(State(s): S, body: Bytes) -> Response {
 /// Ground-truth mode: every request is recorded; a "timeout" is a payment created
 /// whose answer is lost (the dangerous kind); callbacks follow the drawn fate.
 async fn truth_initiate(s: &Shared, req: &GenericReq<'_>, verdict: Verdict) -> Response {
+    // `merchant_txn_id` is the dialect's idempotency scope: a repeat of a payment
+    // already created answers that payment (its answer may be lost again or the
+    // gateway may be failing), and never creates a second one.
+    if let Some(id) = s.truth.replay(req.merchant_txn_id) {
+        return match verdict {
+            Verdict::Timeout => hold().await,
+            Verdict::Error(code) => json(
+                code,
+                r#"{"error":{"code":"server_error","message":"sandbox error"}}"#.into(),
+            ),
+            Verdict::Created | Verdict::Declined => created_answer(s, req, &id),
+        };
+    }
     let created = matches!(verdict, Verdict::Created | Verdict::Timeout);
     let id = created.then(|| format!("gen_sbx{}a{}", s.next_seq(), req.amount));
     let paid = s.would_settle_ok(req.merchant_txn_id);
@@ -125,14 +138,7 @@ async fn truth_initiate(s: &Shared, req: &GenericReq<'_>, verdict: Verdict) -> R
         }
     }
     match (verdict, id) {
-        (Verdict::Created, Some(id)) => json(
-            StatusCode::CREATED,
-            format!(
-                r#"{{"id":"{id}","merchant_txn_id":{},"status":"initiated","next_action":{{"type":"upi_intent","uri":"{}"}}}}"#,
-                serde_json::Value::from(req.merchant_txn_id),
-                upi_uri(s, &id, Some(&rupees(req.amount)))
-            ),
-        ),
+        (Verdict::Created, Some(id)) => created_answer(s, req, &id),
         (Verdict::Error(code), _) => json(
             code,
             r#"{"error":{"code":"server_error","message":"sandbox error"}}"#.into(),
@@ -143,6 +149,18 @@ async fn truth_initiate(s: &Shared, req: &GenericReq<'_>, verdict: Verdict) -> R
             r#"{"error":{"code":"insufficient_funds","reason":"insufficient_funds","npci_code":"Z9","message":"sandbox decline"}}"#.into(),
         ),
     }
+}
+
+/// The `201` for a created payment (a first answer or a replay of it).
+fn created_answer(s: &Shared, req: &GenericReq<'_>, id: &str) -> Response {
+    json(
+        StatusCode::CREATED,
+        format!(
+            r#"{{"id":"{id}","merchant_txn_id":{},"status":"initiated","next_action":{{"type":"upi_intent","uri":"{}"}}}}"#,
+            serde_json::Value::from(req.merchant_txn_id),
+            upi_uri(s, id, Some(&rupees(req.amount)))
+        ),
+    )
 }
 
 /// Ground-truth mode: the record answers; a payment never seen is 404.

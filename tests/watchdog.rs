@@ -36,6 +36,7 @@ impl switchyard::callbacks::watchdog::StatusSource for Fake {
             .send((payment_id.to_string(), self.t0.elapsed().as_secs()));
         let resolved = payment_id == "pay_unknown";
         Ok(StatusReport {
+            tpv_failed: false,
             status: if resolved {
                 PaymentStatus::Succeeded
             } else {

@@ -78,9 +78,10 @@ pub fn from_status(
     received_at: OffsetDateTime,
 ) -> Incoming {
     let identity = format!(
-        "status:{payment_id}:{}:{}",
+        "status:{payment_id}:{}:{}{}",
         r.raw_status,
-        r.raw_code.as_deref().unwrap_or("")
+        r.raw_code.as_deref().unwrap_or(""),
+        if r.tpv_failed { ":tpv" } else { "" }
     );
     Incoming {
         event_id: event_id(gateway, &identity),
@@ -101,7 +102,7 @@ pub fn from_status(
         occurred_at: None,
         received_at,
         payer_vpa_masked: None,
-        tpv_failed: false,
+        tpv_failed: r.tpv_failed,
         refund: None,
     }
 }

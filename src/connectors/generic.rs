@@ -238,6 +238,7 @@ impl Connector for Generic {
             rrn: v.get("rrn").and_then(id_str),
             raw_code: v.get("npci_code").and_then(id_str),
             amount: v.get("amount").and_then(Value::as_i64).map(Paise),
+            tpv_failed: v.get("tpv_failed").and_then(Value::as_bool) == Some(true),
             raw_status,
         })
     }
@@ -322,6 +323,7 @@ impl Connector for Generic {
             out.amount = strict_minor(body, &["payment", "amount"])?;
             out.utr = p.get("utr").and_then(id_str);
             out.rrn = p.get("rrn").and_then(id_str);
+            out.tpv_failed = p.get("tpv_failed").and_then(Value::as_bool) == Some(true);
         } else {
             let r = v
                 .get("refund")

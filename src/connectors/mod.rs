@@ -127,6 +127,9 @@ pub struct StatusReport {
     pub raw_status: String,
     pub raw_code: Option<String>,
     pub amount: Option<Paise>,
+    /// The gateway says the money came from an account other than the registered
+    /// one (TPV failed): the payment's money must go back (docs/MONEY.md item 6).
+    pub tpv_failed: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

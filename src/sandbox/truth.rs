@@ -61,6 +61,14 @@ pub struct TruthRecord {
     pub late: bool,
     /// A payment nobody initiated through switchyard (an orphan callback).
     pub orphan: bool,
+    /// Paid from an account other than the registered one (TPV failed): the money
+    /// must go back. Callbacks and status answers say `tpv_failed`.
+    #[serde(default)]
+    pub tpv_failed: bool,
+    /// The customer paid a second time (another gateway payment of the same amount,
+    /// its own success callback): one of the two must be refunded.
+    #[serde(default)]
+    pub duplicate_gateway_payment_id: Option<String>,
 }
 
 /// Fault rates for recorded payments (live through [`TruthKnobs`]).
@@ -76,6 +84,10 @@ pub struct TruthKnobs {
     /// Share of payments whose callbacks are held `late_delay_ms` more.
     pub late_rate: f64,
     pub late_delay_ms: u64,
+    /// Share of paid payments whose TPV check failed.
+    pub tpv_failed_rate: f64,
+    /// Share of paid payments the customer paid twice.
+    pub duplicate_rate: f64,
 }
 
 /// The per-payment fate drawn at creation.
@@ -84,6 +96,8 @@ pub(crate) struct Fate {
     pub paid_amount: i64,
     pub fail_first: bool,
     pub extra_delay: Duration,
+    pub tpv_failed: bool,
+    pub duplicate: bool,
 }
 
 pub(crate) struct Truth {
@@ -92,6 +106,8 @@ pub(crate) struct Truth {
     wrong_ppm: AtomicU32,
     late_ppm: AtomicU32,
     late_ms: AtomicU64,
+    tpv_ppm: AtomicU32,
+    dup_ppm: AtomicU32,
     rng: Mutex<StdRng>,
     records: Mutex<HashMap<String, TruthRecord>>,
 }
@@ -104,6 +120,8 @@ impl Truth {
             wrong_ppm: AtomicU32::new(0),
             late_ppm: AtomicU32::new(0),
             late_ms: AtomicU64::new(0),
+            tpv_ppm: AtomicU32::new(0),
+            dup_ppm: AtomicU32::new(0),
             rng: Mutex::new(StdRng::seed_from_u64(12)),
             records: Mutex::new(HashMap::new()),
         }
@@ -121,6 +139,9 @@ impl Truth {
             .store(to_ppm(k.wrong_amount_rate), Ordering::Relaxed);
         self.late_ppm.store(to_ppm(k.late_rate), Ordering::Relaxed);
         self.late_ms.store(k.late_delay_ms, Ordering::Relaxed);
+        self.tpv_ppm
+            .store(to_ppm(k.tpv_failed_rate), Ordering::Relaxed);
+        self.dup_ppm.store(to_ppm(k.duplicate_rate), Ordering::Relaxed);
         if let (Some(s), Ok(mut r)) = (seed, self.rng.lock()) {
             *r = StdRng::seed_from_u64(s);
         }
@@ -154,7 +175,11 @@ impl Truth {
         let wrong = paid && self.draw(&self.wrong_ppm);
         let fail_first = paid && self.draw(&self.flip_ppm);
         let late = created && self.draw(&self.late_ppm);
+        let tpv_failed = paid && self.draw(&self.tpv_ppm);
+        let duplicate = paid && !fail_first && self.draw(&self.dup_ppm);
         let fate = Fate {
+            tpv_failed,
+            duplicate,
             paid_amount: if wrong { amount + 100 } else { amount },
             fail_first,
             extra_delay: if late {
@@ -181,6 +206,8 @@ impl Truth {
                     failed_first: false,
                     late: false,
                     orphan: false,
+                    tpv_failed: false,
+                    duplicate_gateway_payment_id: None,
                 });
             r.initiations += u32::from(created);
             // A later request for the same id does not undo an earlier payment.
@@ -191,6 +218,7 @@ impl Truth {
                 r.answer_lost = answer_lost;
                 r.failed_first = fail_first;
                 r.late = late;
+                r.tpv_failed = tpv_failed;
             }
         }
         fate
@@ -216,6 +244,8 @@ impl Truth {
                     failed_first: false,
                     late: false,
                     orphan: true,
+                    tpv_failed: false,
+                    duplicate_gateway_payment_id: None,
                 },
             );
         }
@@ -229,6 +259,27 @@ impl Truth {
         let id = r.gateway_payment_id.clone()?;
         r.replays += 1;
         Some(id)
+    }
+
+    /// Records the customer's second payment of `payment_id`.
+    pub(crate) fn record_duplicate(&self, payment_id: &str, gateway_payment_id: &str) {
+        if let Ok(mut m) = self.records.lock()
+            && let Some(r) = m.get_mut(payment_id)
+        {
+            r.duplicate_gateway_payment_id = Some(gateway_payment_id.to_string());
+        }
+    }
+
+    /// Whether `gateway_payment_id` is money this gateway took (a paid payment or a
+    /// customer's second payment): only those can be refunded.
+    pub(crate) fn took_money(&self, gateway_payment_id: &str) -> bool {
+        self.records.lock().is_ok_and(|m| {
+            m.values().any(|r| {
+                (r.status == "succeeded"
+                    && r.gateway_payment_id.as_deref() == Some(gateway_payment_id))
+                    || r.duplicate_gateway_payment_id.as_deref() == Some(gateway_payment_id)
+            })
+        })
     }
 
     pub(crate) fn mark_dropped(&self, payment_id: &str) {

@@ -369,6 +369,7 @@ impl World {
         gateway_payment_id: Option<&str>,
     ) -> ApplyResult {
         let report = StatusReport {
+            tpv_failed: false,
             status,
             reason: None,
             gateway_payment_id: gateway_payment_id.map(str::to_string),

@@ -199,6 +199,7 @@ pub(super) fn link_report(status: u16, body: &[u8]) -> Result<StatusReport, Upst
     let raw = v.get("status").and_then(str_of).unwrap_or("").to_string();
     let st = link_status(&raw);
     Ok(StatusReport {
+        tpv_failed: false,
         status: st,
         reason: (st == PaymentStatus::Expired).then_some(Reason::Expired),
         gateway_payment_id: v.get("id").and_then(id_str),

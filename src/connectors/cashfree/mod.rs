@@ -175,6 +175,7 @@ impl Connector for Cashfree {
                 _ => PaymentStatus::Unknown,
             };
             return Ok(StatusReport {
+                tpv_failed: false,
                 status,
                 reason: (status == PaymentStatus::Expired).then_some(Reason::Expired),
                 gateway_payment_id: v.get("cf_link_id").and_then(id_str),
@@ -198,6 +199,7 @@ impl Connector for Cashfree {
         Ok(match best {
             Some(p) => payment_report(p),
             None => StatusReport {
+                tpv_failed: false,
                 status: PaymentStatus::Initiated,
                 reason: None,
                 gateway_payment_id: None,

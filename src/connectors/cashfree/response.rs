@@ -141,6 +141,7 @@ pub(super) fn payment_report(p: &Value) -> StatusReport {
     let error = p.get("error_details").filter(|e| e.is_object());
     let code = npci_code(p, error);
     StatusReport {
+        tpv_failed: false,
         status: payment_status(&raw),
         reason: failure_reason(&raw, code.as_deref(), error),
         gateway_payment_id: p.get("cf_payment_id").and_then(id_str),

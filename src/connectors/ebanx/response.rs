@@ -212,6 +212,7 @@ pub(super) fn report(q: &Queried) -> StatusReport {
     let raw = p.get("status").and_then(str_of).unwrap_or("").to_string();
     let status = payment_status(&raw);
     StatusReport {
+        tpv_failed: false,
         status,
         reason: (status == PaymentStatus::Failed).then_some(Reason::Other),
         gateway_payment_id: p.get("hash").and_then(id_str),

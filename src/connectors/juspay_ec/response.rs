@@ -178,6 +178,7 @@ pub fn order_report(o: &Value, amount: Option<Paise>) -> StatusReport {
     let raw = o.get("status").and_then(str_of).unwrap_or("").to_string();
     let st = order_status(&raw, o.get("status_id").and_then(Value::as_u64));
     StatusReport {
+        tpv_failed: false,
         status: st,
         reason: failure_reason(o, st),
         gateway_payment_id: o.get("id").and_then(id_str),

@@ -82,6 +82,7 @@ pub(super) fn order_report(body: &[u8]) -> Result<Option<StatusReport>, String> 
     let status = status_of(&word);
     let bank = b.get("bankTxnId").and_then(id_str);
     Ok(Some(StatusReport {
+        tpv_failed: false,
         status,
         reason: (status == PaymentStatus::Failed).then(|| reason_of(&code, &msg)),
         gateway_payment_id: b.get("txnId").and_then(id_str),

@@ -190,6 +190,7 @@ pub(super) fn verify_report(body: &str, txnid: &str) -> Result<Option<StatusRepo
     };
     let bank_ref = t.get("bank_ref_num").and_then(id_str);
     Ok(Some(StatusReport {
+        tpv_failed: false,
         status: st,
         reason: (st == PaymentStatus::Failed).then(|| {
             table_reason

@@ -161,6 +161,7 @@ pub(super) fn order_report(body: &[u8]) -> Result<StatusReport, String> {
         })
         .and_then(id_str);
     Ok(StatusReport {
+        tpv_failed: false,
         status,
         reason: reason_of(status, &state, &v),
         gateway_payment_id: v.get("orderId").and_then(id_str),

@@ -163,6 +163,7 @@ impl Connector for Razorpay {
                 Ok(match best {
                     Some(p) => payment_report(p),
                     None => StatusReport {
+                        tpv_failed: false,
                         status: PaymentStatus::Initiated,
                         reason: None,
                         gateway_payment_id: None,

@@ -133,6 +133,7 @@ pub(super) fn payment_report(p: &Value) -> StatusReport {
     let status = payment_status(p);
     let acq = p.get("acquirer_data").unwrap_or(&Value::Null);
     StatusReport {
+        tpv_failed: false,
         status,
         reason: if status == PaymentStatus::Failed {
             payment_reason(p).or(Some(Reason::Other))
@@ -177,6 +178,7 @@ pub(super) fn link_report(v: &Value) -> StatusReport {
         _ => PaymentStatus::Unknown,
     };
     StatusReport {
+        tpv_failed: false,
         status,
         reason: (status == PaymentStatus::Expired).then_some(Reason::Expired),
         gateway_payment_id: v.get("id").and_then(id_str),

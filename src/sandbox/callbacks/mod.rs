@@ -70,6 +70,8 @@ pub(crate) struct Accepted {
     pub at: OffsetDateTime,
     /// Request fields a dialect echoes back in its callback (PayU's hashed fields).
     pub echo: Vec<(String, String)>,
+    /// The money came from another account than the registered one (ground truth).
+    pub tpv_failed: bool,
 }
 
 impl Accepted {
@@ -88,6 +90,7 @@ impl Accepted {
             succeeded,
             at: OffsetDateTime::now_utc(),
             echo: Vec::new(),
+            tpv_failed: false,
         }
     }
 
@@ -167,11 +170,16 @@ impl Callbacks {
     /// Sends one final callback, whatever the drop and duplicate knobs say (orphans of
     /// a ground-truth run: the point is that they arrive).
     pub(crate) fn always(&self, a: Accepted) {
+        self.always_after(a, Duration::ZERO);
+    }
+
+    /// [`Callbacks::always`], `delay` from now.
+    pub(crate) fn always_after(&self, a: Accepted, delay: Duration) {
         let Some(target) = self.target.load_full() else {
             return;
         };
         let plan = knobs::Plan {
-            delay: Duration::ZERO,
+            delay,
             steps: vec![(format::Phase::Final, 1)],
         };
         tokio::spawn(send::deliver(target, self.state.clone(), a, plan));

@@ -126,15 +126,25 @@ async fn truth_initiate(s: &Shared, req: &GenericReq<'_>, verdict: Verdict) -> R
     if let Some(id) = &id
         && s.callbacks.active()
     {
-        let a = Accepted::new(
+        let mut a = Accepted::new(
             req.merchant_txn_id,
             id,
             req.order_id,
             fate.paid_amount,
             paid,
         );
+        a.tpv_failed = fate.tpv_failed;
         if !s.callbacks.accepted_with(a, Some(fate)) {
             s.truth.mark_dropped(req.merchant_txn_id);
+        }
+        // The customer pays a second time, a second later: its own payment, its own
+        // success callback (always sent: the point is that switchyard hears of it).
+        if fate.duplicate {
+            let second = format!("gen_sbx{}a{}", s.next_seq(), req.amount);
+            s.truth.record_duplicate(req.merchant_txn_id, &second);
+            let d = Accepted::new(req.merchant_txn_id, &second, req.order_id, req.amount, true);
+            s.callbacks
+                .always_after(d, fate.extra_delay + std::time::Duration::from_secs(1));
         }
     }
     match (verdict, id) {
@@ -174,11 +184,12 @@ fn truth_status(s: &Shared, id: &str) -> Response {
     let gid = t.gateway_payment_id.unwrap_or_default();
     let body = if t.status == "succeeded" {
         format!(
-            r#"{{"id":"{gid}","merchant_txn_id":{},"status":"succeeded","amount":{},"utr":"{:012}","rrn":"{:012}"}}"#,
+            r#"{{"id":"{gid}","merchant_txn_id":{},"status":"succeeded","amount":{},"utr":"{:012}","rrn":"{:012}","tpv_failed":{}}}"#,
             serde_json::Value::from(id),
             t.amount_paid.unwrap_or(t.amount_requested),
             rrn(&gid),
-            rrn(&gid)
+            rrn(&gid),
+            t.tpv_failed
         )
     } else {
         format!(
@@ -233,6 +244,11 @@ fn callback_body(
     event_id: &str,
     _secret: &str,
 ) -> Vec<u8> {
+    let tpv = if a.tpv_failed && a.succeeded && phase == Phase::Final {
+        r#","tpv_failed":true"#
+    } else {
+        ""
+    };
     let (status, reason, npci, utr) = match (phase, a.succeeded) {
         (Phase::Earlier, _) => ("pending", Value::Null, Value::Null, Value::Null),
         (Phase::Final | Phase::FailedFirst, true) => {
@@ -243,7 +259,7 @@ fn callback_body(
         }
     };
     format!(
-        r#"{{"event_id":"{event_id}","type":"payment","payment":{{"id":{},"merchant_txn_id":{},"order_id":{},"status":"{status}","reason":{reason},"npci_code":{npci},"amount":{},"currency":"INR","utr":{utr},"rrn":{utr},"payer_vpa":null,"occurred_at":"{}"}}}}"#,
+        r#"{{"event_id":"{event_id}","type":"payment","payment":{{"id":{},"merchant_txn_id":{},"order_id":{},"status":"{status}","reason":{reason},"npci_code":{npci},"amount":{},"currency":"INR","utr":{utr},"rrn":{utr},"payer_vpa":null,"occurred_at":"{}"{tpv}}}}}"#,
         s(&a.gateway_payment_id),
         s(&a.payment_id),
         opt(a.order_id.as_deref()),

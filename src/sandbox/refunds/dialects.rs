@@ -139,6 +139,13 @@ async fn generic_refund(State(s): S, headers: HeaderMap, body: Bytes) -> Respons
             json!({"error": {"code": "invalid_request", "message": "malformed refund"}}),
         );
     };
+    // Ground truth: only money this gateway took can go back.
+    if s.truth.on() && !s.truth.took_money(gpid) {
+        return json_resp(
+            StatusCode::NOT_FOUND,
+            json!({"error": {"code": "not_found", "message": "no such payment"}}),
+        );
+    }
     let pid = v.get("merchant_txn_id").and_then(Value::as_str);
     match take(&s, "grf_sbx", &rid, gpid, pid, amount, captured(gpid)) {
         Taken::Refund(r) => json_resp(StatusCode::CREATED, generic_json(&r)),

@@ -141,7 +141,8 @@ impl Truth {
         self.late_ms.store(k.late_delay_ms, Ordering::Relaxed);
         self.tpv_ppm
             .store(to_ppm(k.tpv_failed_rate), Ordering::Relaxed);
-        self.dup_ppm.store(to_ppm(k.duplicate_rate), Ordering::Relaxed);
+        self.dup_ppm
+            .store(to_ppm(k.duplicate_rate), Ordering::Relaxed);
         if let (Some(s), Ok(mut r)) = (seed, self.rng.lock()) {
             *r = StdRng::seed_from_u64(s);
         }

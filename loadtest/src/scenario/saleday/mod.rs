@@ -40,6 +40,8 @@ use score::{is_final, score};
 
 mod checkout;
 mod process;
+mod refund_score;
+mod refunds;
 mod score;
 
 const SECRET: &str = "saleday-secret";
@@ -129,6 +131,18 @@ synchronous = "full"
 
 [callbacks]
 orphan_grace = "{step}s"
+late_success_refund = true
+
+[refunds]
+first_check_after = "{step}s"
+check_interval = "{step}s"
+max_checks = 3
+scan_interval = "1s"
+
+[refunds.auto]
+tpv_failed = true
+duplicate_payment = true
+late_success = true
 
 [watchdog]
 # A compressed day: below NPCI's floor on purpose (the documented override).
@@ -161,7 +175,6 @@ path = "{sink}"
     s
 }
 
-/// What one order's checkout saw.
 /// The sale day; returns the scored table.
 pub async fn run(d: &SaleDay) -> anyhow::Result<Outcome> {
     let dir = std::env::temp_dir().join(format!(
@@ -226,6 +239,8 @@ pub async fn run(d: &SaleDay) -> anyhow::Result<Outcome> {
                 wrong_amount_rate: 0.003,
                 late_rate: 0.01,
                 late_delay_ms: d.late_delay().as_millis() as u64,
+                tpv_failed_rate: 0.005,
+                duplicate_rate: 0.003,
             },
             Some(d.seed + i as u64),
         );
@@ -252,6 +267,16 @@ pub async fn run(d: &SaleDay) -> anyhow::Result<Outcome> {
     let give_up = t0 + d.load + d.restart_gap + Duration::from_secs(60);
     let gap = d.load.div_f64(d.orders.max(1) as f64);
     let sem = Arc::new(Semaphore::new(d.concurrency.max(1)));
+    // The merchant refunds about one paid order in five while the day goes on.
+    let (paid_tx, paid_rx) = tokio::sync::mpsc::unbounded_channel();
+    let refunder = tokio::spawn(refunds::drive(
+        client.clone(),
+        listen,
+        paid_rx,
+        d.load.div_f64((d.orders / 5).max(1) as f64),
+        t0 + d.load,
+        give_up,
+    ));
     let mut tasks = Vec::with_capacity(d.orders);
     let (mut down_done, mut up_done, mut kill_done) = (false, false, false);
     let mut orphans_sent = 0;
@@ -291,10 +316,13 @@ pub async fn run(d: &SaleDay) -> anyhow::Result<Outcome> {
         }
         let amount = 100 + ((i as i64 * 7919 + d.seed as i64) % 2_000) * 50;
         let permit = sem.clone().acquire_owned().await?;
-        let (client, url) = (client.clone(), url.clone());
+        let (client, url, paid_tx) = (client.clone(), url.clone(), paid_tx.clone());
         tasks.push(tokio::spawn(async move {
             let c = checkout(client, url, i, amount, give_up).await;
             drop(permit);
+            if let (Some(201), Some(p)) = (c.http_status, &c.payment_id) {
+                let _ = paid_tx.send((p.clone(), amount, Instant::now()));
+            }
             c
         }));
     }
@@ -306,6 +334,7 @@ pub async fn run(d: &SaleDay) -> anyhow::Result<Outcome> {
         checkouts.push(t.await?);
     }
     let load_secs = t0.elapsed().as_secs_f64();
+    let requested = refunder.await?;
 
     // Let the watchdog finish: every payment final (or expired), the sink caught up.
     let settle_from = Instant::now();
@@ -318,17 +347,28 @@ pub async fn run(d: &SaleDay) -> anyhow::Result<Outcome> {
             .count();
         let late_pending = settle_from.elapsed() < d.late_delay() + Duration::from_secs(5);
         if open == 0 && !late_pending {
-            break;
+            // Then the refunds: every one final (the automatic ones included).
+            let refunds = fetch_refunds(&client, listen, &ledger).await?;
+            let pending = refunds
+                .values()
+                .flatten()
+                .filter(|r| r["status"] == "pending");
+            if pending.count() == 0 {
+                break;
+            }
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
         ledger = fetch_ledger(&client, listen, &checkouts).await?;
     }
+    let ledger_refunds = fetch_refunds(&client, listen, &ledger).await?;
     // The forwarder's last batch.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let settle_secs = settle_from.elapsed().as_secs_f64();
     let events = read_events(&dir.join("events.jsonl"));
     let truth: Vec<TruthRecord> = sandboxes.iter().flat_map(SandboxHandle::truth).collect();
     let mut out = score(&truth, &ledger, &events, &checkouts);
+    let books: Vec<_> = sandboxes.iter().flat_map(SandboxHandle::refunds).collect();
+    refund_score::score_refunds(&mut out, &truth, &books, &ledger_refunds, &requested);
     out.row("orders", "orders", d.orders as u64);
     out.row("load_s", "load (s, restart included)", load_secs);
     out.row("settle_s", "watchdog settle (s)", settle_secs);
@@ -364,6 +404,31 @@ async fn fetch_ledger(
             .await?;
         let list = v["payments"].as_array().cloned().unwrap_or_default();
         out.insert(c.order_id.clone(), list);
+    }
+    Ok(out)
+}
+
+/// Every refund of every payment in `ledger`, by payment id.
+async fn fetch_refunds(
+    client: &reqwest::Client,
+    listen: SocketAddr,
+    ledger: &BTreeMap<String, Vec<Value>>,
+) -> anyhow::Result<BTreeMap<String, Vec<Value>>> {
+    let mut out = BTreeMap::new();
+    for p in ledger.values().flatten() {
+        let Some(pid) = p["payment_id"].as_str() else {
+            continue;
+        };
+        let v: Value = client
+            .get(format!("http://{listen}/v1/payments/{pid}/refunds"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let list = v["refunds"].as_array().cloned().unwrap_or_default();
+        if !list.is_empty() {
+            out.insert(pid.to_string(), list);
+        }
     }
     Ok(out)
 }

@@ -98,6 +98,7 @@ pub(super) fn score(
         truth.iter().map(|t| (t.payment_id.as_str(), t)).collect();
     // The last forwarded event of each payment (the sink keeps outbox order per payment).
     let mut last: HashMap<String, &Value> = HashMap::new();
+    let mut paid_by: HashMap<String, &Value> = HashMap::new();
     let mut seen_ids = std::collections::HashSet::new();
     let mut dup_events = 0u64;
     for e in events {
@@ -108,6 +109,13 @@ pub(super) fn score(
         }
         if let Some(p) = e["payment_id"].as_str() {
             last.insert(p.to_string(), e);
+            // The event that first said the money was in (a duplicate's is its own).
+            if e["kind"] == "payment"
+                && e["status"] == "succeeded"
+                && e["flags"]["duplicate_payment"] != true
+            {
+                paid_by.entry(p.to_string()).or_insert(e);
+            }
         }
     }
     let (mut wrong_failed, mut wrong_succeeded, mut amount_errors) = (0u64, 0u64, 0u64);
@@ -205,9 +213,13 @@ pub(super) fn score(
             }
             if truly_paid {
                 paid += 1;
-                let src = ev.and_then(|e| e["source"].as_str()).unwrap_or("");
-                let held = ev.is_some_and(|e| e["order_action"] == "hold" || e["stale"] == true);
-                if status != "succeeded" || held {
+                // Refunded later is still resolved: the money came in, then went back.
+                let in_money = matches!(status, "succeeded" | "partially_refunded" | "refunded");
+                let pid = p["payment_id"].as_str().unwrap_or("");
+                let sev = paid_by.get(pid).copied().or(ev);
+                let src = sev.and_then(|e| e["source"].as_str()).unwrap_or("");
+                let held = sev.is_some_and(|e| e["order_action"] == "hold" || e["stale"] == true);
+                if !in_money || held {
                     exception += 1;
                     note(&mut examples, "exception", detail(p, t));
                 } else {

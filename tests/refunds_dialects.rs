@@ -1,7 +1,8 @@
-//! The PayU, PhonePe and Paytm twins check refund calls as the gateways do: a
-//! missing field, a bad hash / checksum / token, a bad amount format, an unknown
-//! payment or refund, a reused merchant refund id — each refused in the dialect's
-//! own shape, and nothing refunded.
+//! The PayU, PhonePe, Paytm, Adyen, Juspay EC and EBANX twins check refund calls
+//! as the gateways do: a missing field, a bad hash / checksum / token / API key, a
+//! bad amount format, an unknown payment or refund, a reused merchant refund id —
+//! each refused (or, where the gateway documents it, answered as the same refund)
+//! in the dialect's own shape, and nothing refunded twice.
 
 mod common;
 mod refunds_common;
@@ -182,4 +183,85 @@ async fn the_paytm_twin_checks_refund_calls() {
     )
     .await;
     assert_eq!(code(&v), "631", "{v}");
+}
+
+#[tokio::test]
+async fn the_adyen_twin_checks_refund_calls() {
+    let t = twin(ConnectorKind::Adyen, "").await;
+    let (_, psp) = t.paid("o1", 10_000).await;
+    let base = format!("http://{}", t.sandbox.addr());
+    let send = |path: String, b: Value, key: Option<&'static str>, authed: bool| {
+        let mut rb = reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .body(b.to_string());
+        if authed {
+            rb = rb.header("x-api-key", "k");
+        }
+        if let Some(k) = key {
+            rb = rb.header("idempotency-key", k);
+        }
+        async move {
+            let r = rb.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let path = format!("/v71/payments/{psp}/refunds");
+    let ok = json!({"merchantAccount": "M", "amount": {"currency": "INR", "value": 1_000},
+                    "reference": "rf_a"});
+    let (s, v) = send(path.clone(), ok.clone(), Some("rf_a"), false).await;
+    assert_eq!((s, v["errorCode"].as_str()), (401, Some("000")), "{v}");
+    for (bad, code) in [
+        (
+            json!({"amount": {"currency": "INR", "value": 1_000}}),
+            "14_005",
+        ),
+        (
+            json!({"merchantAccount": "M", "amount": {"currency": "INR", "value": "10.00"}}),
+            "100",
+        ),
+        (
+            json!({"merchantAccount": "M", "amount": {"currency": "INR", "value": 10.5}}),
+            "100",
+        ),
+        (
+            json!({"merchantAccount": "M", "amount": {"value": 1_000}}),
+            "101",
+        ),
+    ] {
+        let (s, v) = send(path.clone(), bad.clone(), None, true).await;
+        assert_eq!(
+            (s, v["errorCode"].as_str()),
+            (422, Some(code)),
+            "{bad}: {v}"
+        );
+    }
+    let (s, v) = send("/v71/payments/NOPE/refunds".into(), ok.clone(), None, true).await;
+    assert_eq!((s, v["errorCode"].as_str()), (422, Some("167")), "{v}");
+    assert!(t.sandbox.refunds().is_empty());
+    let (s, first) = send(path.clone(), ok.clone(), Some("rf_a"), true).await;
+    assert_eq!(
+        (s, first["status"].as_str()),
+        (201, Some("received")),
+        "{first}"
+    );
+    assert_eq!(first["paymentPspReference"], psp.as_str());
+    // The same idempotency key and body: the same refund, not a second one.
+    let (s, again) = send(path.clone(), ok.clone(), Some("rf_a"), true).await;
+    assert_eq!((s, &again["pspReference"]), (201, &first["pspReference"]));
+    assert_eq!(t.sandbox.refunds().len(), 1);
+    // The same key with another body is refused.
+    let mut other = ok.clone();
+    other["amount"]["value"] = 2_000.into();
+    let (s, v) = send(path.clone(), other, Some("rf_a"), true).await;
+    assert_eq!((s, v["errorCode"].as_str()), (422, Some("704")), "{v}");
+    // Above what is left.
+    let mut big = ok.clone();
+    big["amount"]["value"] = 9_001.into();
+    let (s, v) = send(path.clone(), big, Some("rf_b"), true).await;
+    assert_eq!((s, v["errorCode"].as_str()), (422, Some("137")), "{v}");
+    assert_eq!(t.sandbox.refunds().len(), 1);
 }

@@ -12,11 +12,11 @@ use super::send::send_one;
 use crate::connectors::ConnectorKind;
 use crate::sandbox::refunds::dialects::{cf_json, rzp_json};
 use crate::sandbox::refunds::{SbxRefund, SbxRefundStatus};
-use crate::sandbox::refunds::{paytm, phonepe};
+use crate::sandbox::refunds::{adyen, paytm, phonepe};
 
 /// The webhook body, `None` when the gateway sends none (PayU: only to a `var5` URL
 /// switchyard never gives) or it cannot be signed. `secret`: for dialects that sign
-/// inside the body (Paytm).
+/// inside the body (Paytm, Adyen's per-item HMAC).
 fn body(kind: ConnectorKind, r: &SbxRefund, at: OffsetDateTime, secret: &str) -> Option<Vec<u8>> {
     let status = match r.status {
         SbxRefundStatus::Pending => "pending",
@@ -42,6 +42,7 @@ fn body(kind: ConnectorKind, r: &SbxRefund, at: OffsetDateTime, secret: &str) ->
         ConnectorKind::Payu => return None,
         ConnectorKind::Paytm => return paytm::webhook_body(r, secret),
         ConnectorKind::Phonepe => phonepe::webhook_body(r),
+        ConnectorKind::Adyen => return adyen::webhook_body(r, secret),
         ConnectorKind::Cashfree => json!({
             "data": { "refund": cf_json(r) },
             "event_time": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),

@@ -17,6 +17,7 @@
 //!   `GET /_sandbox_refunds` on the gateway's own listener; knobs by
 //!   `POST /_sandbox_refunds`.
 
+pub(crate) mod adyen;
 pub(crate) mod dialects;
 pub(crate) mod paytm;
 pub(crate) mod payu;

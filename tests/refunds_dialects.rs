@@ -265,3 +265,91 @@ async fn the_adyen_twin_checks_refund_calls() {
     assert_eq!((s, v["errorCode"].as_str()), (422, Some("137")), "{v}");
     assert_eq!(t.sandbox.refunds().len(), 1);
 }
+
+#[tokio::test]
+async fn the_juspay_ec_twin_checks_refund_calls() {
+    let t = twin(ConnectorKind::JuspayEc, "").await;
+    let (pid, _) = t.paid("o1", 10_000).await;
+    let base = format!("http://{}", t.sandbox.addr());
+    let url = format!("{base}/orders/{pid}/refunds");
+    let auth = "Basic dGVzdC1zZWNyZXQ6";
+    let send = |url: String, pairs: Vec<(&'static str, &'static str)>, authed: bool| {
+        let mut rb = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-merchantid", "m")
+            .body(encode(&pairs));
+        if authed {
+            rb = rb.header("authorization", auth);
+        }
+        async move {
+            let r = rb.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let ok = vec![("unique_request_id", "a1b2c3d4e5"), ("amount", "10.00")];
+    assert_eq!(send(url.clone(), ok.clone(), false).await.0, 401);
+    let code = |v: &Value| v["error_code"].as_str().unwrap_or("").to_string();
+    for (bad, want) in [
+        (vec![("amount", "10.00")], "Mandatory fields are missing"),
+        (
+            vec![
+                ("unique_request_id", "rf_0190f0e1c2d37a4b8c9d0e1f"),
+                ("amount", "10.00"),
+            ],
+            "invalid.unique_request_id",
+        ),
+        (
+            vec![("unique_request_id", "a1"), ("amount", "0")],
+            "invalid amount",
+        ),
+        (
+            vec![("unique_request_id", "a1"), ("amount", "10.0.0")],
+            "invalid amount",
+        ),
+    ] {
+        let (s, v) = send(url.clone(), bad.clone(), true).await;
+        assert_eq!((s, code(&v)), (400, want.to_string()), "{bad:?}: {v}");
+    }
+    let (s, v) = send(format!("{base}/orders/nope/refunds"), ok.clone(), true).await;
+    assert_eq!((s, v["status"].as_str()), (404, Some("NOT_FOUND")), "{v}");
+    assert!(t.sandbox.refunds().is_empty());
+    let (s, v) = send(url.clone(), ok.clone(), true).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["refunds"][0]["unique_request_id"], "a1b2c3d4e5");
+    assert_eq!(v["refunds"][0]["status"], "PENDING", "{v}");
+    // The same unique_request_id again, and the same amount under another id within
+    // 5 seconds: both duplicate.call, nothing refunded twice.
+    let (s, v) = send(url.clone(), ok.clone(), true).await;
+    assert_eq!((s, code(&v)), (400, "duplicate.call".to_string()), "{v}");
+    let (_, v) = send(
+        url.clone(),
+        vec![("unique_request_id", "other1"), ("amount", "10.00")],
+        true,
+    )
+    .await;
+    assert_eq!(code(&v), "duplicate.call", "{v}");
+    let (_, v) = send(
+        url.clone(),
+        vec![("unique_request_id", "other2"), ("amount", "90.01")],
+        true,
+    )
+    .await;
+    assert_eq!(code(&v), "invalid.amount.exceeded", "{v}");
+    assert_eq!(t.sandbox.refunds().len(), 1);
+    // The order status lists the refund.
+    let st: Value = reqwest::Client::new()
+        .get(format!("{base}/orders/{pid}"))
+        .header("authorization", auth)
+        .header("x-merchantid", "m")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["refunds"][0]["unique_request_id"], "a1b2c3d4e5", "{st}");
+}

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::common::TestServer;
 
-pub const KINDS: [ConnectorKind; 7] = [
+pub const KINDS: [ConnectorKind; 8] = [
     ConnectorKind::Generic,
     ConnectorKind::Razorpay,
     ConnectorKind::Cashfree,
@@ -23,6 +23,7 @@ pub const KINDS: [ConnectorKind; 7] = [
     ConnectorKind::Phonepe,
     ConnectorKind::Paytm,
     ConnectorKind::Adyen,
+    ConnectorKind::JuspayEc,
 ];
 
 /// The Adyen HMAC key the twin signs its notifications with (Adyen's published
@@ -52,6 +53,17 @@ pub fn answers_final(kind: ConnectorKind) -> bool {
 /// webhook, which Adyen redelivers until acknowledged, settles it).
 pub fn queries_refund_outcome(kind: ConnectorKind) -> bool {
     kind != ConnectorKind::Adyen
+}
+
+/// Our refund id as the gateway holds it: Juspay EC's `unique_request_id` and
+/// EBANX's `merchant_refund_code` are at most 20 characters (the tail of ours).
+pub fn at_gateway(kind: ConnectorKind, refund_id: &str) -> String {
+    match kind {
+        ConnectorKind::JuspayEc | ConnectorKind::Ebanx => {
+            switchyard::connectors::refund::short_refund_id(refund_id, 20).to_string()
+        }
+        _ => refund_id.to_string(),
+    }
 }
 
 /// Whether the gateway reports a settled refund's own bank reference (ARN / refund

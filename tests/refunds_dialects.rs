@@ -353,3 +353,61 @@ async fn the_juspay_ec_twin_checks_refund_calls() {
         .unwrap();
     assert_eq!(st["refunds"][0]["unique_request_id"], "a1b2c3d4e5", "{st}");
 }
+
+#[tokio::test]
+async fn the_ebanx_twin_checks_refund_calls() {
+    let t = twin(ConnectorKind::Ebanx, "").await;
+    let (_, hash) = t.paid("o1", 10_000).await;
+    let base = format!("http://{}", t.sandbox.addr());
+    let send =
+        |path: &'static str, b: String| post(format!("{base}{path}"), "application/json", b, None);
+    let body = |key: &str, op: &str, amount: &str, desc: &str, code: &str| {
+        format!(
+            r#"{{"integration_key":"{key}","operation":"{op}","hash":"{hash}","amount":{amount},"description":"{desc}","merchant_refund_code":"{code}"}}"#
+        )
+    };
+    let code = |v: &Value| v["status_code"].as_str().unwrap_or("").to_string();
+    // Errors come with HTTP 200 and EBANX's error object.
+    for (b, want) in [
+        (body("", "request", "10.00", "r", "c1"), "BP-SA-1"),
+        (body("k", "cancel", "10.00", "r", "c1"), "BP-REF-1"),
+        (body("k", "request", "10.00", "", "c1"), "BP-REF-2"),
+        (
+            body("k", "request", "10.00", "r", "rf_0190f0e1c2d37a4b8c9d0e1f"),
+            "BP-REF-3",
+        ),
+        (body("k", "request", "10.001", "r", "c1"), "BP-REF-4"),
+        (body("k", "request", "0", "r", "c1"), "BP-REF-4"),
+        (body("k", "request", "100.01", "r", "c1"), "BP-REF-6"),
+    ] {
+        let (s, v) = send("/ws/refund", b.clone()).await;
+        assert_eq!((s, code(&v)), (200, want.to_string()), "{b}: {v}");
+    }
+    let unknown = body("k", "request", "10.00", "r", "c1").replace(&hash, "nope");
+    let (_, v) = send("/ws/refund", unknown).await;
+    assert_eq!(code(&v), "BP-REF-5", "{v}");
+    assert!(t.sandbox.refunds().is_empty());
+    let (_, v) = send("/ws/refund", body("k", "request", "10.00", "r", "c1")).await;
+    assert_eq!(v["status"], "SUCCESS", "{v}");
+    assert_eq!(
+        (
+            v["refund"]["merchant_refund_code"].as_str(),
+            v["refund"]["status"].as_str()
+        ),
+        (Some("c1"), Some("RE"))
+    );
+    // EBANX documents no uniqueness of merchant_refund_code: the same code again is
+    // a second refund (switchyard only resends after its query found none).
+    let (_, v) = send("/ws/refund", body("k", "request", "20.00", "r", "c1")).await;
+    assert_eq!(v["status"], "SUCCESS", "{v}");
+    assert_eq!(t.sandbox.refunds().len(), 2);
+    // The query lists both under the payment.
+    let (_, q) = send(
+        "/ws/query",
+        format!(r#"{{"integration_key":"k","hash":"{hash}"}}"#),
+    )
+    .await;
+    let refunds = q["payment"]["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 2, "{q}");
+    assert!(refunds.iter().all(|r| r["merchant_refund_code"] == "c1"));
+}

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::common::TestServer;
 
-pub const KINDS: [ConnectorKind; 8] = [
+pub const KINDS: [ConnectorKind; 9] = [
     ConnectorKind::Generic,
     ConnectorKind::Razorpay,
     ConnectorKind::Cashfree,
@@ -24,6 +24,7 @@ pub const KINDS: [ConnectorKind; 8] = [
     ConnectorKind::Paytm,
     ConnectorKind::Adyen,
     ConnectorKind::JuspayEc,
+    ConnectorKind::Ebanx,
 ];
 
 /// The Adyen HMAC key the twin signs its notifications with (Adyen's published
@@ -67,9 +68,9 @@ pub fn at_gateway(kind: ConnectorKind, refund_id: &str) -> String {
 }
 
 /// Whether the gateway reports a settled refund's own bank reference (ARN / refund
-/// UTR). Adyen's standard `REFUND` notification carries none.
+/// UTR). Adyen's standard `REFUND` notification and EBANX's refund object carry none.
 pub fn gives_refund_arn(kind: ConnectorKind) -> bool {
-    kind != ConnectorKind::Adyen
+    !matches!(kind, ConnectorKind::Adyen | ConnectorKind::Ebanx)
 }
 
 pub struct Twin {
@@ -77,7 +78,8 @@ pub struct Twin {
     pub sandbox: SandboxHandle,
     pub name: String,
     pub kind: ConnectorKind,
-    /// Secret files for the kinds whose credentials have a shape (Paytm's key).
+    /// Secret files for the kinds whose credentials have a shape (Paytm's key,
+    /// Adyen's hex HMAC key).
     _dir: tempfile::TempDir,
 }
 
@@ -106,6 +108,15 @@ pub async fn twin(kind: ConnectorKind, extra: &str) -> Twin {
         format!(
             "key_id_env = \"K\"\nkey_secret_env = \"K\"\nwebhook_secret_file = {:?}\n",
             p.display().to_string()
+        )
+    } else if kind == ConnectorKind::Ebanx {
+        // EBANX's notifications are verified with its certificate (the twin's).
+        format!(
+            "key_id_env = \"K\"\nkey_secret_env = \"K\"\nwebhook_secret_file = {:?}\n",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/src/sandbox/keys/ebanx_sandbox_cert.pem"
+            )
         )
     } else {
         "key_id_env = \"K\"\nkey_secret_env = \"K\"\nwebhook_secret_env = \"K\"\n".to_string()

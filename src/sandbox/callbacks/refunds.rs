@@ -12,7 +12,7 @@ use super::send::send_one;
 use crate::connectors::ConnectorKind;
 use crate::sandbox::refunds::dialects::{cf_json, rzp_json};
 use crate::sandbox::refunds::{SbxRefund, SbxRefundStatus};
-use crate::sandbox::refunds::{adyen, juspay_ec, paytm, phonepe};
+use crate::sandbox::refunds::{adyen, ebanx, juspay_ec, paytm, phonepe};
 
 /// The webhook body, `None` when the gateway sends none (PayU: only to a `var5` URL
 /// switchyard never gives) or it cannot be signed. `secret`: for dialects that sign
@@ -50,13 +50,15 @@ fn body(
         ConnectorKind::Phonepe => phonepe::webhook_body(r),
         ConnectorKind::Adyen => return adyen::webhook_body(r, secret),
         ConnectorKind::JuspayEc => juspay_ec::webhook_body(r, all, at),
+        ConnectorKind::Ebanx => return Some(ebanx::notification(r)),
         ConnectorKind::Cashfree => json!({
             "data": { "refund": cf_json(r) },
             "event_time": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
             "type": "REFUND_STATUS_WEBHOOK",
         }),
-        // Dialects without their own refund webhook yet speak the generic one.
-        _ => json!({
+        // The generic dialect (and the callback-only Juspay UPI stack, which never
+        // takes a refund).
+        ConnectorKind::Generic | ConnectorKind::JuspayUpi => json!({
             "event_id": format!("rfevt_{}_{status}", r.gateway_refund_id),
             "type": "refund",
             "payment": {
@@ -97,7 +99,8 @@ impl Callbacks {
         let cb = Callback {
             event_id: format!("rfevt_{}_{:?}", r.gateway_refund_id, r.status).to_lowercase(),
             body,
-            content_type: Some("application/json"),
+            // EBANX notifies refunds in its form, like payments.
+            content_type: (target.kind != ConnectorKind::Ebanx).then_some("application/json"),
         };
         let state = Arc::clone(&self.state);
         tokio::spawn(async move {

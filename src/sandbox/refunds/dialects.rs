@@ -39,9 +39,10 @@ pub(crate) fn router(kind: ConnectorKind) -> Router<Arc<Shared>> {
         ConnectorKind::Paytm => super::paytm::routes(r),
         ConnectorKind::Adyen => super::adyen::routes(r),
         ConnectorKind::JuspayEc => super::juspay_ec::routes(r),
-        // PayU's refund commands share its postservice route (sandbox/dialects/payu.rs).
-        // No refund calls in the other dialects yet (docs/REFUNDS.md).
-        _ => r,
+        ConnectorKind::Ebanx => super::ebanx::routes(r),
+        // PayU's refund commands share its postservice route (sandbox/dialects/payu.rs);
+        // the Juspay UPI stack is callbacks only.
+        ConnectorKind::Payu | ConnectorKind::JuspayUpi => r,
     }
 }
 

@@ -19,6 +19,7 @@
 
 pub(crate) mod adyen;
 pub(crate) mod dialects;
+pub(crate) mod ebanx;
 pub(crate) mod juspay_ec;
 pub(crate) mod paytm;
 pub(crate) mod payu;

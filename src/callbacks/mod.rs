@@ -137,14 +137,16 @@ impl Callbacks {
         // redelivers whole (the items already applied are then duplicates).
         let mut ack: Option<Ack> = None;
         for cd in events {
-            let cd = gw.connector.resolve_callback(cd).await.map_err(|e| {
+            let resolved = gw.connector.resolve_callback(cd).await.map_err(|e| {
                 self.count(&name, "unresolved");
                 tracing::warn!(gateway = %name, error = %e, "callback status query failed; answering 503");
                 CallbackError::Unresolved(e.to_string())
             })?;
-            let one = self.apply_one(&name, &cd, now, &snap).await?;
-            if ack.as_ref().is_none_or(|a| a.event_id.is_none()) {
-                ack = Some(one);
+            for cd in resolved {
+                let one = self.apply_one(&name, &cd, now, &snap).await?;
+                if ack.as_ref().is_none_or(|a| a.event_id.is_none()) {
+                    ack = Some(one);
+                }
             }
         }
         Ok(ack.unwrap_or(Ack {

@@ -302,8 +302,9 @@ pub trait Connector: Send + Sync {
     /// identifiers (EBANX) answers it with a status query here. An error means the
     /// event cannot be completed now: the callback is refused with 503 so the gateway
     /// redelivers it.
-    async fn resolve_callback(&self, cd: CallbackData) -> Result<CallbackData, UpstreamError> {
-        Ok(cd)
+    /// A refund notification may stand for several refunds: every event is returned.
+    async fn resolve_callback(&self, cd: CallbackData) -> Result<Vec<CallbackData>, UpstreamError> {
+        Ok(vec![cd])
     }
 
     /// The body the gateway expects in its acknowledgement (Adyen: `[accepted]`);

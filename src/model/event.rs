@@ -22,6 +22,11 @@ pub fn event_id(gateway: &str, identity: &str) -> String {
     format!("evt_{}", hex::encode(h.finalize()))
 }
 
+/// The shortest tail of one of our refund ids that the ledger matches back to it
+/// (within the payment): what a gateway that limits its merchant refund id holds
+/// (`connectors::refund::short_refund_id`).
+pub const MIN_SHORT_REFUND_ID: usize = 16;
+
 /// A refund's own state inside the payment's events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundInfo {
@@ -35,8 +40,9 @@ pub struct RefundInfo {
     /// The gateway's own id of the refund (`rfnd_…`, `cf_refund_id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_refund_id: Option<String>,
-    /// Our refund id as the gateway echoed it (receipt / merchant refund id); the
-    /// ledger matches the refund row by it or by `gateway_refund_id`.
+    /// Our refund id as the gateway echoed it (receipt / merchant refund id), or
+    /// its tail where the gateway holds a short one; the ledger matches the refund
+    /// row by it or by `gateway_refund_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_refund_id: Option<String>,
 }

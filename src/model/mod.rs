@@ -10,7 +10,9 @@ mod secret;
 mod throttle;
 mod vpa;
 
-pub use event::{Flags, Incoming, OrderAction, PaymentEvent, RefundInfo, event_id};
+pub use event::{
+    Flags, Incoming, MIN_SHORT_REFUND_ID, OrderAction, PaymentEvent, RefundInfo, event_id,
+};
 pub use ids::{new_payment_id, valid_idempotency_key, valid_order_id};
 pub use money::{Currency, MoneyError, Paise};
 pub use payment::{Customer, Method, NextAction, PaymentRequest, PaymentStatus, Reason};

@@ -119,6 +119,9 @@ async fn check_one(
                 payment_id: &r.payment_id,
                 gateway_payment_id: &gpid,
                 gateway_refund_id: r.gateway_refund_id.as_deref(),
+                amount: crate::model::Paise(r.amount),
+                currency: &r.currency,
+                created_at: Some(r.created_at),
             })
             .await
         }

@@ -61,7 +61,8 @@ pub(crate) struct Shared {
     pub(crate) credentials: ArcSwap<Credentials>,
     /// Payments by the merchant's reference, for dialects whose status API is keyed by
     /// it and that refuse a reused reference (PayU txnid, PhonePe merchantOrderId,
-    /// Paytm ORDERID). Bounded: the oldest half is dropped past [`RECORDS_MAX`].
+    /// Paytm ORDERID), and for refunds that name the payment (Adyen's pspReference,
+    /// EBANX's merchant_payment_code). Bounded: the oldest half is dropped past [`RECORDS_MAX`].
     records: Mutex<HashMap<String, Record>>,
     pub(crate) truth: super::truth::Truth,
     /// Refunds taken, with their knobs (`sandbox::refunds`).
@@ -150,7 +151,6 @@ impl Shared {
         Ok(())
     }
 
-    /// The payment accepted under `reference`, if any.
     /// The reference (our payment id) of the payment with `gateway_id`.
     pub(crate) fn reference_of(&self, gateway_id: &str) -> Option<(String, Record)> {
         let m = self.records.lock().unwrap_or_else(|e| e.into_inner());
@@ -159,6 +159,7 @@ impl Shared {
             .map(|(k, r)| (k.clone(), r.clone()))
     }
 
+    /// The payment accepted under `reference`, if any.
     pub(crate) fn record(&self, reference: &str) -> Option<Record> {
         let m = self.records.lock().unwrap_or_else(|e| e.into_inner());
         m.get(reference).cloned()

@@ -15,14 +15,21 @@ use time::OffsetDateTime;
 
 use crate::common::TestServer;
 
-pub const KINDS: [ConnectorKind; 6] = [
+pub const KINDS: [ConnectorKind; 9] = [
     ConnectorKind::Generic,
     ConnectorKind::Razorpay,
     ConnectorKind::Cashfree,
     ConnectorKind::Payu,
     ConnectorKind::Phonepe,
     ConnectorKind::Paytm,
+    ConnectorKind::Adyen,
+    ConnectorKind::JuspayEc,
+    ConnectorKind::Ebanx,
 ];
+
+/// The Adyen HMAC key the twin signs its notifications with (Adyen's published
+/// example key, docs.adyen.com verify-hmac-signatures).
+pub const ADYEN_HMAC_KEY: &str = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056";
 
 /// Whether `kind` sends a signed refund webhook. PayU's refund callback is unsigned
 /// (and only sent to a `var5` URL switchyard never gives): its refunds are settled
@@ -41,12 +48,38 @@ pub fn answers_final(kind: ConnectorKind) -> bool {
     )
 }
 
+/// Whether the gateway's refund lookup can tell a refund's outcome. Adyen has no
+/// refund lookup: the refund pass replays the call on its idempotency key, which
+/// makes a lost call and answers `received`, never the outcome (only the `REFUND`
+/// webhook, which Adyen redelivers until acknowledged, settles it).
+pub fn queries_refund_outcome(kind: ConnectorKind) -> bool {
+    kind != ConnectorKind::Adyen
+}
+
+/// Our refund id as the gateway holds it: Juspay EC's `unique_request_id` and
+/// EBANX's `merchant_refund_code` are at most 20 characters (the tail of ours).
+pub fn at_gateway(kind: ConnectorKind, refund_id: &str) -> String {
+    match kind {
+        ConnectorKind::JuspayEc | ConnectorKind::Ebanx => {
+            switchyard::connectors::refund::short_refund_id(refund_id, 20).to_string()
+        }
+        _ => refund_id.to_string(),
+    }
+}
+
+/// Whether the gateway reports a settled refund's own bank reference (ARN / refund
+/// UTR). Adyen's standard `REFUND` notification and EBANX's refund object carry none.
+pub fn gives_refund_arn(kind: ConnectorKind) -> bool {
+    !matches!(kind, ConnectorKind::Adyen | ConnectorKind::Ebanx)
+}
+
 pub struct Twin {
     pub server: TestServer,
     pub sandbox: SandboxHandle,
     pub name: String,
     pub kind: ConnectorKind,
-    /// Secret files for the kinds whose credentials have a shape (Paytm's key).
+    /// Secret files for the kinds whose credentials have a shape (Paytm's key,
+    /// Adyen's hex HMAC key).
     _dir: tempfile::TempDir,
 }
 
@@ -67,6 +100,23 @@ pub async fn twin(kind: ConnectorKind, extra: &str) -> Twin {
         format!(
             "key_id_file = {}\nkey_secret_file = {key}\nwebhook_secret_file = {key}\n",
             file("mid", "SANDBX12345678901234")
+        )
+    } else if kind == ConnectorKind::Adyen {
+        // The notification HMAC key is hex.
+        let p = dir.path().join("hmac");
+        std::fs::write(&p, ADYEN_HMAC_KEY).unwrap();
+        format!(
+            "key_id_env = \"K\"\nkey_secret_env = \"K\"\nwebhook_secret_file = {:?}\n",
+            p.display().to_string()
+        )
+    } else if kind == ConnectorKind::Ebanx {
+        // EBANX's notifications are verified with its certificate (the twin's).
+        format!(
+            "key_id_env = \"K\"\nkey_secret_env = \"K\"\nwebhook_secret_file = {:?}\n",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/src/sandbox/keys/ebanx_sandbox_cert.pem"
+            )
         )
     } else {
         "key_id_env = \"K\"\nkey_secret_env = \"K\"\nwebhook_secret_env = \"K\"\n".to_string()

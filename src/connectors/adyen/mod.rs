@@ -7,8 +7,10 @@
 //! are queried (`GET /v71/paymentLinks/{id}`); Adyen publishes no status query for a
 //! `/payments` payment (webhooks are the source of truth), so that answers
 //! `NotSupported`. Webhooks: per-item HMAC ([`webhook`]), batches, answered with
-//! `[accepted]`.
+//! `[accepted]`. Refunds: `POST /v71/payments/{pspReference}/refunds`, settled by the
+//! `REFUND` / `REFUND_FAILED` webhook ([`refund`]).
 
+mod refund;
 mod request;
 mod response;
 pub mod webhook;
@@ -18,12 +20,14 @@ use http::HeaderMap;
 
 use super::classify;
 use super::{
-    CallbackData, Connector, InitiateRequest, Outcome, ParseError, SignatureError, StatusReport,
-    VerifyOptions,
+    CallbackData, Connector, InitiateRequest, Outcome, ParseError, RefundLookup, RefundOutcome,
+    RefundQuery, RefundReport, RefundRequest, SignatureError, StatusReport, VerifyOptions,
 };
 use crate::connectors::upstream::{Upstream, UpstreamError};
 use crate::connectors::{ConnectorKind, Credentials, GatewaySpec};
+use crate::model::Method;
 
+pub use refund::{REPLAY_WINDOW, refund_body, refund_path, refund_report};
 pub use request::{link_body, payment_body};
 pub use response::{REFUSALS, link_status, minor_units, refusal_reason, result_status};
 use response::{decline_info, link_created, link_report, payment_created};
@@ -147,6 +151,21 @@ impl Connector for Adyen {
 
     fn callback_ack(&self) -> Option<&'static str> {
         Some(ACK)
+    }
+
+    /// UPI only: a link payment's gateway id is the link's, not the payment's
+    /// `pspReference` the refund call needs.
+    fn refunds_method(&self, method: Method) -> bool {
+        method.is_upi()
+    }
+
+    async fn refund(&self, req: RefundRequest<'_>) -> RefundOutcome {
+        self.create_refund(req).await
+    }
+
+    /// An idempotent replay of the refund call (Adyen has no refund lookup).
+    async fn refund_status(&self, q: RefundQuery<'_>) -> Result<RefundReport, RefundLookup> {
+        self.query_refund(q).await
     }
 }
 

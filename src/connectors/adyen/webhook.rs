@@ -142,10 +142,14 @@ pub fn parse_item(item: &Value) -> Result<CallbackData, ParseError> {
         out.status = Some(st);
         out.gateway_payment_id = gid;
     };
+    // A refund item: `pspReference` is the refund's own, `originalReference` the
+    // payment's, `merchantReference` the `reference` of our refund request.
     let refund = |out: &mut CallbackData, rs: RefundStatus| {
         out.kind = Some("refund");
         out.refund_status = Some(rs);
         out.refund_id = psp.clone();
+        out.gateway_refund_id = psp.clone();
+        out.merchant_refund_id = out.merchant_order_id.clone();
         out.gateway_payment_id = original.clone();
         out.status = (rs == RefundStatus::Succeeded).then_some(PaymentStatus::Refunded);
     };

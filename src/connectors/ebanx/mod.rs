@@ -7,8 +7,11 @@
 //! dedupe on our reference. Amounts are decimal major units.
 //!
 //! Notifications carry only hashes ([`webhook`]); each is answered with a status
-//! query in [`Connector::resolve_callback`].
+//! query in [`Connector::resolve_callback`]. Refunds: `POST /ws/refund` with a
+//! `merchant_refund_code` of at most 20 characters, status from the query's
+//! `payment.refunds` ([`refund`]).
 
+mod refund;
 mod request;
 mod response;
 pub mod webhook;
@@ -19,13 +22,16 @@ use rsa::RsaPublicKey;
 
 use super::classify::{self, DeclineInfo};
 use super::{
-    CallbackData, Connector, InitiateRequest, Outcome, ParseError, SignatureError, StatusReport,
-    VerifyOptions,
+    CallbackData, Connector, InitiateRequest, Outcome, ParseError, RefundLookup, RefundOutcome,
+    RefundQuery, RefundReport, RefundRequest, SignatureError, StatusReport, VerifyOptions,
 };
 use crate::connectors::upstream::{Upstream, UpstreamError};
 use crate::connectors::{ConnectorKind, Credentials, GatewaySpec};
-use crate::model::Reason;
+use crate::model::{Method, Reason};
 
+pub use refund::{
+    MERCHANT_REFUND_CODE_MAX, REFUND_PATH, merchant_refund_code, refund_answer, refund_body,
+};
 pub use request::{decimal, direct_body, page_body, query_body, upi_type};
 pub use response::{ERRORS, ErrorClass, error_class, payment_status, refund_status};
 pub use webhook::{SIGNATURE_HEADER, SIGNATURE_HEADER_ALT, sign_notification};
@@ -189,20 +195,34 @@ impl Connector for Ebanx {
         webhook::parse_all(body)
     }
 
-    /// The notification named a payment; the query says what happened to it.
-    async fn resolve_callback(&self, cd: CallbackData) -> Result<CallbackData, UpstreamError> {
+    /// The notification named a payment; the query says what happened to it (for a
+    /// refund notification: to each of its refunds).
+    async fn resolve_callback(&self, cd: CallbackData) -> Result<Vec<CallbackData>, UpstreamError> {
         if cd.status.is_some() || cd.refund_status.is_some() {
-            return Ok(cd);
+            return Ok(vec![cd]);
         }
         let Some(hash) = cd.gateway_payment_id.as_deref() else {
-            return Ok(cd);
+            return Ok(vec![cd]);
         };
         let typ = cd
             .raw_status
             .strip_prefix("notification:")
             .unwrap_or("update");
         let p = self.query(Some(hash), "").await?;
-        Ok(response::event(&p, typ))
+        Ok(response::events(&p, typ))
+    }
+
+    /// Every method: the refund names the payment by its hash.
+    fn refunds_method(&self, _method: Method) -> bool {
+        true
+    }
+
+    async fn refund(&self, req: RefundRequest<'_>) -> RefundOutcome {
+        self.create_refund(req).await
+    }
+
+    async fn refund_status(&self, q: RefundQuery<'_>) -> Result<RefundReport, RefundLookup> {
+        self.query_refund(q).await
     }
 }
 

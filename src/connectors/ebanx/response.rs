@@ -79,8 +79,9 @@ pub(super) struct Queried {
     pub payment: Value,
     /// `payment.amount_total`.
     pub amount: Option<Paise>,
-    /// The latest refund's `amount_ext` (merchant currency), else its `amount`.
-    pub refund_amount: Option<Paise>,
+    /// Each refund's `amount_ext` (merchant currency), else its `amount`, in the
+    /// order of `payment.refunds`.
+    pub refund_amounts: Vec<Option<Paise>>,
 }
 
 /// The error object of an answer, when it is one.
@@ -191,19 +192,19 @@ pub(super) fn query_payment(status: u16, body: &[u8]) -> Result<Queried, Upstrea
         .get("refunds")
         .and_then(Value::as_array)
         .map_or(0, Vec::len);
-    let refund_amount = match refunds.checked_sub(1).map(|i| i.to_string()) {
-        Some(i) => {
+    let refund_amounts = (0..refunds)
+        .map(|i| {
+            let i = i.to_string();
             match amount::rupees_at(t, &["payment", "refunds", &i, "amount_ext"]).map_err(bad)? {
-                Some(a) => Some(a),
-                None => amount::rupees_at(t, &["payment", "refunds", &i, "amount"]).map_err(bad)?,
+                Some(a) => Ok(Some(a)),
+                None => amount::rupees_at(t, &["payment", "refunds", &i, "amount"]).map_err(bad),
             }
-        }
-        None => None,
-    };
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Queried {
         payment,
         amount,
-        refund_amount,
+        refund_amounts,
     })
 }
 
@@ -224,43 +225,46 @@ pub(super) fn report(q: &Queried) -> StatusReport {
     }
 }
 
-/// The event a notification stands for, from the queried payment: the payment's
-/// state (`update`), or its latest refund (`refund`).
-pub(super) fn event(q: &Queried, notification_type: &str) -> CallbackData {
+/// The payment's part of every event a queried payment stands for.
+pub(super) fn base_event(q: &Queried) -> CallbackData {
     let p = &q.payment;
-    let rep = report(q);
-    let hash = rep.gateway_payment_id.clone().unwrap_or_default();
     let mpc = p.get("merchant_payment_code").and_then(id_str);
-    let mut out = CallbackData {
+    CallbackData {
         payment_id: mpc.clone(),
         merchant_order_id: mpc,
-        gateway_payment_id: rep.gateway_payment_id.clone(),
+        gateway_payment_id: p.get("hash").and_then(id_str),
         currency: p.get("currency_code").and_then(id_str),
         occurred_at: p
             .get("status_date")
             .and_then(Value::as_str)
             .and_then(parse_ebanx_time),
         ..Default::default()
-    };
-    let refund = p
-        .get("refunds")
-        .and_then(Value::as_array)
-        .and_then(|a| a.last());
-    if let (true, Some(r)) = (notification_type == "refund", refund) {
-        let raw = r.get("status").and_then(str_of).unwrap_or("").to_string();
-        let rs = refund_status(&raw);
-        let id = r
-            .get("id")
-            .or_else(|| r.get("merchant_refund_code"))
-            .and_then(id_str);
-        out.gateway_event_id = format!("refund:{}:{raw}", id.clone().unwrap_or_default());
-        out.kind = Some("refund");
-        out.refund_id = id;
-        out.refund_status = Some(rs);
-        out.status = (rs == RefundStatus::Succeeded).then_some(PaymentStatus::Refunded);
-        out.amount = q.refund_amount;
-        out.raw_status = raw;
-        return out;
+    }
+}
+
+/// Every event a notification stands for: for `refund`, one per refund of the
+/// payment (each refund's state is its own event); otherwise the payment's state.
+pub(super) fn events(q: &Queried, notification_type: &str) -> Vec<CallbackData> {
+    let n = q.refund_amounts.len();
+    if notification_type == "refund" && n > 0 {
+        return (0..n)
+            .filter_map(|i| super::refund::refund_event(q, i))
+            .collect();
+    }
+    vec![event(q, notification_type)]
+}
+
+/// The event a notification stands for, from the queried payment: the payment's
+/// state (`update`), or its latest refund (`refund`).
+pub(super) fn event(q: &Queried, notification_type: &str) -> CallbackData {
+    let rep = report(q);
+    let hash = rep.gateway_payment_id.clone().unwrap_or_default();
+    let mut out = base_event(q);
+    let last = q.refund_amounts.len().checked_sub(1);
+    if let (true, Some(i)) = (notification_type == "refund", last)
+        && let Some(e) = super::refund::refund_event(q, i)
+    {
+        return e;
     }
     if rep.status == PaymentStatus::Unknown {
         // Chargebacks and unknown states: acknowledged, ignored.

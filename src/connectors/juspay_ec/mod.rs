@@ -5,8 +5,11 @@
 //! Auth: HTTP Basic with the API key (`key_secret`) as username and an empty
 //! password, plus `x-merchantid` (`key_id`). Juspay keeps one order per `order_id`
 //! (ours): dedupe on our reference. Amounts are rupee decimals. Webhooks: Basic auth
-//! ([`webhook`]). (Juspay's UPI Merchant Stack Pay Callback is `juspay_upi`.)
+//! ([`webhook`]). Refunds: `POST /orders/{order_id}/refunds` with a
+//! `unique_request_id` below 21 characters, status from the order's `refunds[]`
+//! ([`refund`]). (Juspay's UPI Merchant Stack Pay Callback is `juspay_upi`.)
 
+mod refund;
 mod request;
 mod response;
 pub mod webhook;
@@ -16,13 +19,16 @@ use http::HeaderMap;
 
 use super::classify;
 use super::{
-    CallbackData, Connector, InitiateRequest, Outcome, ParseError, SignatureError, StatusReport,
-    VerifyOptions,
+    CallbackData, Connector, InitiateRequest, Outcome, ParseError, RefundLookup, RefundOutcome,
+    RefundQuery, RefundReport, RefundRequest, SignatureError, StatusReport, VerifyOptions,
 };
 use crate::connectors::upstream::{Upstream, UpstreamError};
 use crate::connectors::{ConnectorKind, Credentials, GatewaySpec};
 use crate::model::Method;
 
+pub use refund::{
+    DUPLICATE_CALL, UNIQUE_REQUEST_ID_MAX, find_refund, refund_form, refund_path, unique_request_id,
+};
 pub use request::{order_body, txn_body};
 pub use response::{NOT_FOUND, STATUSES, order_report, order_status};
 use response::{decline_info, order_redirect, status_answer, txn_created};
@@ -133,6 +139,29 @@ impl Connector for JuspayEc {
         body: &[u8],
     ) -> Result<CallbackData, ParseError> {
         webhook::parse(body)
+    }
+
+    /// A refund webhook carries the whole order: one event per refund.
+    fn parse_callbacks(
+        &self,
+        _headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Vec<CallbackData>, ParseError> {
+        webhook::parse_all(body)
+    }
+
+    /// Every method: the refund names the order, which is our payment id for UPI
+    /// and the hosted page alike.
+    fn refunds_method(&self, _method: Method) -> bool {
+        true
+    }
+
+    async fn refund(&self, req: RefundRequest<'_>) -> RefundOutcome {
+        self.create_refund(req).await
+    }
+
+    async fn refund_status(&self, q: RefundQuery<'_>) -> Result<RefundReport, RefundLookup> {
+        self.query_refund(q).await
     }
 }
 

@@ -49,7 +49,18 @@ pub fn refund_status(s: &str) -> RefundStatus {
     }
 }
 
+/// The event of a webhook; for a refund webhook, its latest refund (every refund is
+/// in [`parse_all`]).
 pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
+    parse_all(body)?
+        .pop()
+        .ok_or_else(|| ParseError::Malformed("no event".into()))
+}
+
+/// Every event of a webhook: one, or for a refund webhook one per entry of the
+/// order's `refunds[]` (the webhook carries the whole order; each refund's state is
+/// its own event, so the ones already known are duplicates).
+pub(super) fn parse_all(body: &[u8]) -> Result<Vec<CallbackData>, ParseError> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| ParseError::Malformed(e.to_string()))?;
     if v.get("JWT").is_some() {
@@ -66,11 +77,11 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
     let Some(order) = v.pointer("/content/order").filter(|o| o.is_object()) else {
         // Mandate, payout and other events: acknowledged, ignored.
         let d = sign::hmac_sha256(b"juspay-ec-event", &[body]);
-        return Ok(CallbackData {
+        return Ok(vec![CallbackData {
             gateway_event_id: evt_id.unwrap_or_else(|| format!("{event}:{}", hex::encode(&d[..8]))),
             raw_status: event,
             ..Default::default()
-        });
+        }]);
     };
     let t = amount::text(body);
     let bad = |e: amount::AmountError| ParseError::Malformed(e.to_string());
@@ -100,34 +111,48 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
     let is_refund_event = event.starts_with("ORDER_REFUND")
         || event.starts_with("REFUND_")
         || event.starts_with("AUTO_REFUND");
-    let refunds = order.get("refunds").and_then(Value::as_array);
-    let last = refunds.and_then(|a| a.len().checked_sub(1));
-    let refund = refunds.and_then(|a| a.last());
-    if let (true, Some(r), Some(i)) = (is_refund_event, refund, last) {
-        let raw = r.get("status").and_then(str_of).unwrap_or("").to_string();
-        let rs = refund_status(&raw);
+    let refunds = order
+        .get("refunds")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty());
+    if let (true, Some(refunds)) = (is_refund_event, refunds) {
         let auto = event.starts_with("AUTO_REFUND") || rep.status == PaymentStatus::Reversed;
-        out.kind = Some("refund");
-        out.refund_id = r
-            .get("unique_request_id")
-            .or_else(|| r.get("id"))
-            .and_then(id_str);
-        out.refund_status = Some(rs);
-        out.status = match rs {
-            RefundStatus::Succeeded if auto => Some(PaymentStatus::Reversed),
-            RefundStatus::Succeeded => Some(PaymentStatus::Refunded),
-            _ => None,
-        };
-        let i = i.to_string();
-        out.amount =
-            amount::rupees_at(t, &["content", "order", "refunds", &i, "amount"]).map_err(bad)?;
-        out.utr = r.get("ref").and_then(id_str);
-        out.raw_status = raw;
-        return Ok(out);
+        return refunds
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let rr =
+                    super::refund::entry_report(r, t, &["content", "order"], i).map_err(bad)?;
+                let ours = r.get("unique_request_id").and_then(id_str);
+                let mut e = out.clone();
+                e.kind = Some("refund");
+                e.gateway_event_id = format!(
+                    "juspay:refund:{}:{}",
+                    ours.clone()
+                        .or(rr.gateway_refund_id.clone())
+                        .unwrap_or_else(|| i.to_string()),
+                    rr.raw_status
+                );
+                e.refund_id = ours.clone().or(rr.gateway_refund_id.clone());
+                e.merchant_refund_id = ours;
+                e.gateway_refund_id = rr.gateway_refund_id;
+                e.refund_status = Some(rr.status);
+                e.status = match rr.status {
+                    RefundStatus::Succeeded if auto => Some(PaymentStatus::Reversed),
+                    RefundStatus::Succeeded => Some(PaymentStatus::Refunded),
+                    _ => None,
+                };
+                e.amount = rr.amount;
+                e.utr = rr.arn;
+                e.raw_code = r.get("error_code").and_then(id_str);
+                e.raw_status = rr.raw_status;
+                Ok(e)
+            })
+            .collect();
     }
     if rep.status == PaymentStatus::Unknown {
         out.raw_status = rep.raw_status;
-        return Ok(out);
+        return Ok(vec![out]);
     }
     out.kind = Some("payment");
     out.status = Some(rep.status);
@@ -137,7 +162,7 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
     out.raw_code = rep.raw_code;
     out.amount = rep.amount;
     out.payer_vpa = order.pointer("/upi/payer_vpa").and_then(id_str);
-    Ok(out)
+    Ok(vec![out])
 }
 
 #[cfg(test)]
@@ -191,7 +216,7 @@ mod tests {
             (Some(PaymentStatus::Failed), Some(Reason::Expired))
         );
         let o = serde_json::json!({"id":"ordeh_1","order_id":"pay_1","status":"CHARGED","amount":10,
-            "refunds":[{"id":"rf1","unique_request_id":"ref_1","amount":4.0,"status":"SUCCESS","ref":"ARN1"}]});
+            "refunds":[{"id":"rf1","unique_request_id":"ref_1","amount":4.0,"status":"SUCCESS","ref":"PG1","refund_arn":"ARN1"}]});
         let cd = parse(&body("ORDER_REFUNDED", o.clone())).unwrap();
         assert_eq!(
             (cd.kind, cd.refund_status, cd.status),
@@ -212,5 +237,48 @@ mod tests {
                 .unwrap();
         assert_eq!(cd.kind, None);
         assert!(parse(br#"{"JWT":"x.y.z"}"#).is_err());
+    }
+
+    #[test]
+    fn a_refund_webhook_is_one_event_per_refund() {
+        let o = serde_json::json!({"id":"ordeh_1","order_id":"sy_1","status":"CHARGED","amount":100.0,
+            "refunds":[
+                {"id":"JRF1","unique_request_id":"7a4b8c9d0e1f2a3b4c5d","amount":40.0,"status":"SUCCESS","refund_arn":"ARN1"},
+                {"id":"JRF2","unique_request_id":"0000000000000000beef","amount":60.5,"status":"PENDING"}]});
+        let all = parse_all(&body("ORDER_REFUNDED", o.clone())).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(
+            (
+                all[0].merchant_refund_id.as_deref(),
+                all[0].gateway_refund_id.as_deref()
+            ),
+            (Some("7a4b8c9d0e1f2a3b4c5d"), Some("JRF1"))
+        );
+        assert_eq!(
+            (all[0].refund_status, all[0].amount, all[0].utr.as_deref()),
+            (
+                Some(RefundStatus::Succeeded),
+                Some(Paise(4_000)),
+                Some("ARN1")
+            )
+        );
+        assert_eq!(
+            (all[1].refund_status, all[1].status, all[1].amount),
+            (Some(RefundStatus::Pending), None, Some(Paise(6_050)))
+        );
+        // A refund's state is its own event: the same state in a later webhook is the
+        // same event.
+        let later = parse_all(&body("ORDER_REFUND_FAILED", o)).unwrap();
+        assert_eq!(later[0].gateway_event_id, all[0].gateway_event_id);
+        assert_eq!(
+            parse(&body(
+                "ORDER_REFUNDED",
+                serde_json::json!({"id":"o","order_id":"x","status":"CHARGED","amount":1,
+            "refunds":[]})
+            ))
+            .unwrap()
+            .kind,
+            Some("payment")
+        );
     }
 }

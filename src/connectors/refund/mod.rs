@@ -14,8 +14,17 @@
 //! `refund_id`, generic `refund_id` + `Idempotency-Key`): the gateway deduplicates a
 //! resend on it, and its refund webhooks are matched to our row by it or by the
 //! gateway's own refund id — never by the payment's id (Hyperswitch #5298).
+//!
+//! A gateway that limits its merchant refund id below our id's length (Juspay EC's
+//! `unique_request_id` < 21 characters, EBANX's `merchant_refund_code` ≤ 20) gets
+//! [`short_refund_id`]: the last characters of ours, derived again whenever needed
+//! (no extra state). Our ids are `rf_` + a UUIDv7 in hex, so the tail is the UUID's
+//! random part; the ledger matches such a tail back to our refund within the
+//! payment (`ledger::refunds`, at least [`MIN_SHORT_REFUND_ID`] characters).
 
 mod classify;
+
+use time::OffsetDateTime;
 
 use super::RefundStatus;
 use super::upstream::UpstreamError;
@@ -25,6 +34,20 @@ pub use classify::{refund_outcome, transport_outcome};
 
 /// The note / metadata key carrying our refund id at the gateway.
 pub const NOTE_REFUND_ID: &str = "switchyard_refund_id";
+
+pub use crate::model::MIN_SHORT_REFUND_ID;
+
+/// Our refund id as a gateway holding at most `max` characters of it gets it: the
+/// last `max` characters (the whole id when it fits). Deterministic, so the status
+/// query and the webhook parser derive the same text.
+pub fn short_refund_id(refund_id: &str, max: usize) -> &str {
+    let n = refund_id.chars().count();
+    if n <= max {
+        return refund_id;
+    }
+    let cut = refund_id.char_indices().nth(n - max).map_or(0, |(i, _)| i);
+    &refund_id[cut..]
+}
 
 /// What we ask the gateway to refund.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +71,12 @@ pub struct RefundQuery<'a> {
     pub gateway_payment_id: &'a str,
     /// The gateway's refund id, once known.
     pub gateway_refund_id: Option<&'a str>,
+    /// The refund as it was asked (a gateway whose only lookup is an idempotent
+    /// replay of the refund call, Adyen, resends exactly this).
+    pub amount: Paise,
+    pub currency: &'a str,
+    /// When switchyard first asked for the refund (`None`: just now).
+    pub created_at: Option<OffsetDateTime>,
 }
 
 impl<'a> From<RefundRequest<'a>> for RefundQuery<'a> {
@@ -58,6 +87,9 @@ impl<'a> From<RefundRequest<'a>> for RefundQuery<'a> {
             payment_id: r.payment_id,
             gateway_payment_id: r.gateway_payment_id,
             gateway_refund_id: None,
+            amount: r.amount,
+            currency: r.currency,
+            created_at: None,
         }
     }
 }

@@ -64,3 +64,15 @@ fn http_answers_classify_like_initiation() {
         RefundOutcome::NotSent { .. }
     ));
 }
+
+#[test]
+fn short_refund_ids_are_the_tail_of_ours() {
+    let rid = "rf_0190f0e1c2d37a4b8c9d0e1f2a3b4c5d";
+    assert_eq!(short_refund_id(rid, 20), "7a4b8c9d0e1f2a3b4c5d");
+    assert_eq!(short_refund_id(rid, 20).len(), 20);
+    // An id that fits is sent whole; the same id always gives the same tail.
+    assert_eq!(short_refund_id("rf_1", 20), "rf_1");
+    assert_eq!(short_refund_id(rid, 20), short_refund_id(rid, 20));
+    assert_eq!(short_refund_id("rf_é", 2), "_é");
+    const { assert!(MIN_SHORT_REFUND_ID <= 20) };
+}

@@ -308,13 +308,19 @@ pub(crate) fn upsert_from_event(
     let mut info = info.clone();
     let ours = info.merchant_refund_id.clone();
     let theirs = info.gateway_refund_id.clone().or(info.refund_id.clone());
+    // Ours may be the tail a gateway holds of our id (`connectors::refund::
+    // short_refund_id`: Juspay EC, EBANX), matched within this payment only.
+    let min_tail = crate::model::MIN_SHORT_REFUND_ID as i64;
     let found: Option<(String, String, Option<String>)> = conn
         .prepare_cached(
             "SELECT refund_id, status, gateway_payment_id FROM refunds
-             WHERE payment_id = ?1 AND (refund_id = ?2 OR refund_id = ?3 OR gateway_refund_id = ?3)
-             ORDER BY (refund_id = ?2) DESC LIMIT 1",
+             WHERE payment_id = ?1 AND (refund_id = ?2 OR refund_id = ?3 OR gateway_refund_id = ?3
+                 OR (length(?2) >= ?4 AND length(refund_id) > length(?2)
+                     AND substr(refund_id, -length(?2)) = ?2))
+             ORDER BY (refund_id = ?2) DESC, (refund_id = ?3 OR gateway_refund_id = ?3) DESC
+             LIMIT 1",
         )?
-        .query_row(params![p.payment_id, ours, theirs], |r| {
+        .query_row(params![p.payment_id, ours, theirs, min_tail], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?;

@@ -263,3 +263,50 @@ fn migration_keeps_old_refund_rows_readable() {
         ("gateway", 0, Some(100))
     );
 }
+
+#[tokio::test]
+async fn a_short_merchant_refund_id_is_matched_back_within_the_payment() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_with_payment(dir.path(), 10_000).await;
+    let mut a = ask("a", Some(3_000));
+    a.refund_id = "rf_0190f0e1c2d37a4b8c9d0e1f2a3b4c5d".into();
+    let mut b = ask("b", Some(3_000));
+    b.refund_id = "rf_0190f0e1c2d37a4b8c9d0e1f2a3b4c5e".into();
+    for r in [a, b] {
+        assert!(matches!(reserve_on(&ledger, r).await, Reserve::New(_)));
+    }
+    // Juspay EC / EBANX hold the last 20 characters of ours.
+    let tail = |rid: &str| RefundInfo {
+        refund_id: Some(rid[rid.len() - 20..].to_string()),
+        refund_status: "succeeded".into(),
+        amount: Some(3_000),
+        reference: None,
+        gateway_refund_id: Some("JRF1".into()),
+        merchant_refund_id: Some(rid[rid.len() - 20..].to_string()),
+    };
+    let inc = refund_event(
+        tail("rf_0190f0e1c2d37a4b8c9d0e1f2a3b4c5e"),
+        "gp1",
+        Some(PaymentStatus::Refunded),
+        1,
+    );
+    let applied = ledger.write(move |c| apply(c, &inc, false)).await.unwrap();
+    assert_eq!(
+        applied.event.unwrap().refund.unwrap().refund_id.as_deref(),
+        Some("rf_0190f0e1c2d37a4b8c9d0e1f2a3b4c5e")
+    );
+    let all = ledger.query(|c| list(c, "p1")).await.unwrap();
+    assert_eq!(all.len(), 2, "matched, not a new row");
+    let st: Vec<_> = all.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(st, ["pending", "succeeded"]);
+    // Too short a tail is never matched by suffix: a new (gateway) row.
+    let mut short = tail("rf_0190f0e1c2d37a4b8c9d0e1f2a3b4c5d");
+    short.merchant_refund_id = Some("3b4c5d".into());
+    short.gateway_refund_id = Some("JRF2".into());
+    short.refund_id = Some("3b4c5d".into());
+    let inc = refund_event(short, "gp1", Some(PaymentStatus::Refunded), 2);
+    ledger.write(move |c| apply(c, &inc, false)).await.unwrap();
+    let all = ledger.query(|c| list(c, "p1")).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2].origin, "gateway");
+}

@@ -12,12 +12,18 @@ use super::send::send_one;
 use crate::connectors::ConnectorKind;
 use crate::sandbox::refunds::dialects::{cf_json, rzp_json};
 use crate::sandbox::refunds::{SbxRefund, SbxRefundStatus};
-use crate::sandbox::refunds::{paytm, phonepe};
+use crate::sandbox::refunds::{adyen, ebanx, juspay_ec, paytm, phonepe};
 
 /// The webhook body, `None` when the gateway sends none (PayU: only to a `var5` URL
 /// switchyard never gives) or it cannot be signed. `secret`: for dialects that sign
-/// inside the body (Paytm).
-fn body(kind: ConnectorKind, r: &SbxRefund, at: OffsetDateTime, secret: &str) -> Option<Vec<u8>> {
+/// inside the body (Paytm, Adyen's per-item HMAC).
+fn body(
+    kind: ConnectorKind,
+    r: &SbxRefund,
+    all: &[SbxRefund],
+    at: OffsetDateTime,
+    secret: &str,
+) -> Option<Vec<u8>> {
     let status = match r.status {
         SbxRefundStatus::Pending => "pending",
         SbxRefundStatus::Processed => "processed",
@@ -42,13 +48,17 @@ fn body(kind: ConnectorKind, r: &SbxRefund, at: OffsetDateTime, secret: &str) ->
         ConnectorKind::Payu => return None,
         ConnectorKind::Paytm => return paytm::webhook_body(r, secret),
         ConnectorKind::Phonepe => phonepe::webhook_body(r),
+        ConnectorKind::Adyen => return adyen::webhook_body(r, secret),
+        ConnectorKind::JuspayEc => juspay_ec::webhook_body(r, all, at),
+        ConnectorKind::Ebanx => return Some(ebanx::notification(r)),
         ConnectorKind::Cashfree => json!({
             "data": { "refund": cf_json(r) },
             "event_time": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
             "type": "REFUND_STATUS_WEBHOOK",
         }),
-        // Dialects without their own refund webhook yet speak the generic one.
-        _ => json!({
+        // The generic dialect (and the callback-only Juspay UPI stack, which never
+        // takes a refund).
+        ConnectorKind::Generic | ConnectorKind::JuspayUpi => json!({
             "event_id": format!("rfevt_{}_{status}", r.gateway_refund_id),
             "type": "refund",
             "payment": {
@@ -73,21 +83,24 @@ fn body(kind: ConnectorKind, r: &SbxRefund, at: OffsetDateTime, secret: &str) ->
 }
 
 impl Callbacks {
-    /// Sends one refund webhook for `r` (nothing when callbacks are off).
-    pub(crate) fn refund_webhook(&self, r: &SbxRefund) {
+    /// Sends one refund webhook for `r` (nothing when callbacks are off); `all`: every
+    /// refund of its payment, for dialects whose webhook carries them (Juspay EC).
+    pub(crate) fn refund_webhook(&self, r: &SbxRefund, all: &[SbxRefund]) {
         let Some(target) = self.target.load_full() else {
             return;
         };
         if !self.state.knobs().callbacks {
             return;
         }
-        let Some(body) = body(target.kind, r, OffsetDateTime::now_utc(), &target.secret) else {
+        let now = OffsetDateTime::now_utc();
+        let Some(body) = body(target.kind, r, all, now, &target.secret) else {
             return;
         };
         let cb = Callback {
             event_id: format!("rfevt_{}_{:?}", r.gateway_refund_id, r.status).to_lowercase(),
             body,
-            content_type: Some("application/json"),
+            // EBANX notifies refunds in its form, like payments.
+            content_type: (target.kind != ConnectorKind::Ebanx).then_some("application/json"),
         };
         let state = Arc::clone(&self.state);
         tokio::spawn(async move {

@@ -164,6 +164,8 @@ async fn adyen_payments(State(s): S, h: HeaderMap, body: Bytes) -> Response {
     match s.decide().await {
         Verdict::Created => {
             let id = psp(&s);
+            // Kept for its refunds (Adyen does not refuse a reused reference).
+            let _ = s.remember(&reference, &id, paise);
             callback(&s, &reference, &reference, &id, typ, paise);
             let action = match typ {
                 "upi_collect" => j!({"paymentMethodType": typ, "type": "await", "paymentData": "sbx"}),

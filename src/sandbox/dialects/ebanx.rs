@@ -4,7 +4,7 @@
 //! key, `BP-DR-*` for a missing field or an amount with more than two decimals), and
 //! its notifications: form-urlencoded hashes, RSA-SHA1-signed with the sandbox's
 //! test key (`src/sandbox/keys`). The hash carries our payment id and the amount,
-//! so queries need no stored state.
+//! so queries need no stored state (beyond the refunds of `sandbox/refunds/ebanx.rs`).
 
 use std::sync::Arc;
 
@@ -74,7 +74,7 @@ fn hash(seq: u64, paise: i64, mpc: &str) -> String {
     format!("sbx{seq}_{paise}_{}", hex::encode(mpc))
 }
 
-fn unhash(h: &str) -> Option<(i64, String)> {
+pub(crate) fn unhash(h: &str) -> Option<(i64, String)> {
     let mut it = h.strip_prefix("sbx")?.splitn(3, '_');
     let (_, paise, mpc) = (it.next()?, it.next()?, it.next()?);
     let mpc = String::from_utf8(hex::decode(mpc).ok()?).ok()?;
@@ -103,7 +103,14 @@ fn callback(s: &Shared, h: &str, mpc: &str, paise: i64) {
     }
 }
 
-fn payment(s: &Shared, h: &str, mpc: &str, paise: i64, status: &str, typ: &str) -> Value {
+pub(crate) fn payment_json(
+    s: &Shared,
+    h: &str,
+    mpc: &str,
+    paise: i64,
+    status: &str,
+    typ: &str,
+) -> Value {
     let mut p = j!({"hash": h, "merchant_payment_code": mpc, "status": status,
         "amount_total": rupees(paise), "currency_code": "INR", "payment_type_code": typ,
         "status_date": "2026-01-01 00:00:00"});
@@ -139,9 +146,11 @@ async fn create(s: &Shared, p: &Value, paise: Option<i64>, page: bool) -> Respon
     match s.decide().await {
         Verdict::Created => {
             let h = hash(s.next_seq(), paise, mpc);
+            // For refunds by merchant_payment_code.
+            let _ = s.remember(mpc, &h, paise);
             callback(s, &h, mpc, paise);
             let mut body =
-                j!({"payment": payment(s, &h, mpc, paise, "PE", typ), "status": "SUCCESS"});
+                j!({"payment": payment_json(s, &h, mpc, paise, "PE", typ), "status": "SUCCESS"});
             if page {
                 body["redirect_url"] = format!("http://{}/ebanx/checkout?hash={h}", s.addr).into();
             }
@@ -198,10 +207,11 @@ async fn ebanx_query(State(s): S, body: Bytes) -> Response {
         return error("BP-QUE-1", "Payment not found");
     };
     let status = if s.settles_ok(&h) { "CO" } else { "CA" };
+    let mut p = payment_json(&s, &h, &mpc, paise, status, "upi");
+    crate::sandbox::refunds::ebanx::with_refunds(&mut p, &s.refunds.of_payment(&h));
     json(
         StatusCode::OK,
-        j!({"payment": payment(&s, &h, &mpc, paise, status, "upi"), "status": "SUCCESS"})
-            .to_string(),
+        j!({"payment": p, "status": "SUCCESS"}).to_string(),
     )
 }
 

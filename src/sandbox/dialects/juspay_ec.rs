@@ -72,7 +72,7 @@ fn remember(addr: std::net::SocketAddr, order: &str, paise: i64) {
     }
 }
 
-fn amount_of(addr: std::net::SocketAddr, order: &str) -> Option<i64> {
+pub(crate) fn amount_of(addr: std::net::SocketAddr, order: &str) -> Option<i64> {
     orders()
         .lock()
         .ok()?
@@ -80,7 +80,7 @@ fn amount_of(addr: std::net::SocketAddr, order: &str) -> Option<i64> {
         .copied()
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     json(
         status,
         j!({"status": "invalid_request_error", "error_code": code, "error_message": message})
@@ -89,7 +89,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 /// Basic auth (API key as username) and the merchant id header, as Juspay requires.
-fn authorized(h: &HeaderMap) -> Result<(), Box<Response>> {
+pub(crate) fn authorized(h: &HeaderMap) -> Result<(), Box<Response>> {
     let basic = h
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -111,7 +111,7 @@ fn authorized(h: &HeaderMap) -> Result<(), Box<Response>> {
     Ok(())
 }
 
-fn form(body: &[u8]) -> HashMap<String, String> {
+pub(crate) fn form(body: &[u8]) -> HashMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
@@ -127,7 +127,7 @@ async fn juspay_order(State(s): S, h: HeaderMap, body: Bytes) -> Response {
         return error(StatusCode::BAD_REQUEST, "E01", "Invalid amount");
     };
     remember(s.addr, order_id, paise.0);
-    let id = format!("ordeh_{}", hex::encode(order_id));
+    let id = order_uuid(order_id);
     json(
         StatusCode::OK,
         j!({"status": "CREATED", "status_id": 1, "id": id, "order_id": order_id,
@@ -193,8 +193,13 @@ async fn juspay_txn(State(s): S, h: HeaderMap, body: Bytes) -> Response {
     }
 }
 
+/// Juspay's id of the order (`ordeh_…`), derived from ours.
+pub(crate) fn order_uuid(order_id: &str) -> String {
+    format!("ordeh_{}", hex::encode(order_id))
+}
+
 /// The order as Juspay reports it (`amount` a JSON number in rupees).
-fn order(paise: i64, order_id: &str, ok: bool) -> Value {
+pub(crate) fn order(paise: i64, order_id: &str, ok: bool) -> Value {
     let (status, id, resp) = if ok {
         (
             "CHARGED",
@@ -208,7 +213,7 @@ fn order(paise: i64, order_id: &str, ok: bool) -> Value {
             j!({"resp_code": "Z9", "resp_message": "INSUFFICIENT FUNDS", "rrn": null}),
         )
     };
-    j!({"id": format!("ordeh_{}", hex::encode(order_id)), "order_id": order_id, "status": status,
+    j!({"id": order_uuid(order_id), "order_id": order_id, "status": status,
         "status_id": id, "amount": serde_json::from_str::<Value>(&rupees(paise)).unwrap_or(Value::Null),
         "currency": "INR", "payment_method_type": "UPI", "payment_gateway_response": resp})
 }
@@ -224,7 +229,12 @@ async fn juspay_status(State(s): S, h: HeaderMap, Path(id): Path<String>) -> Res
         );
     };
     let ok = s.settles_ok(&id);
-    json(StatusCode::OK, order(paise, &id, ok).to_string())
+    let mut o = order(paise, &id, ok);
+    crate::sandbox::refunds::juspay_ec::with_refunds(
+        &mut o,
+        &s.refunds.of_payment(&order_uuid(&id)),
+    );
+    json(StatusCode::OK, o.to_string())
 }
 
 /// The webhook body for `phase` of an accepted payment.

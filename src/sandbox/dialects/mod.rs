@@ -4,9 +4,9 @@
 
 mod adyen;
 mod cashfree;
-mod ebanx;
+pub(crate) mod ebanx;
 mod generic;
-mod juspay_ec;
+pub(crate) mod juspay_ec;
 pub(crate) mod paytm;
 mod payu;
 pub(crate) mod phonepe;

@@ -37,9 +37,12 @@ pub(crate) fn router(kind: ConnectorKind) -> Router<Arc<Shared>> {
             .route("/pg/orders/{id}/refunds/{rid}", get(cf_status)),
         ConnectorKind::Phonepe => super::phonepe::routes(r),
         ConnectorKind::Paytm => super::paytm::routes(r),
-        // PayU's refund commands share its postservice route (sandbox/dialects/payu.rs).
-        // No refund calls in the other dialects yet (docs/REFUNDS.md).
-        _ => r,
+        ConnectorKind::Adyen => super::adyen::routes(r),
+        ConnectorKind::JuspayEc => super::juspay_ec::routes(r),
+        ConnectorKind::Ebanx => super::ebanx::routes(r),
+        // PayU's refund commands share its postservice route (sandbox/dialects/payu.rs);
+        // the Juspay UPI stack is callbacks only.
+        ConnectorKind::Payu | ConnectorKind::JuspayUpi => r,
     }
 }
 

@@ -17,7 +17,10 @@
 //!   `GET /_sandbox_refunds` on the gateway's own listener; knobs by
 //!   `POST /_sandbox_refunds`.
 
+pub(crate) mod adyen;
 pub(crate) mod dialects;
+pub(crate) mod ebanx;
+pub(crate) mod juspay_ec;
 pub(crate) mod paytm;
 pub(crate) mod payu;
 pub(crate) mod phonepe;
@@ -70,6 +73,8 @@ pub struct SbxRefund {
     /// switchyard's payment id, when the call carried it.
     pub payment_id: Option<String>,
     pub amount: i64,
+    /// The refunded payment's amount, when the sandbox knows it.
+    pub captured: Option<i64>,
     pub status: SbxRefundStatus,
     pub arn: String,
     /// Refund calls received for this refund id (1 + resends).
@@ -192,6 +197,7 @@ impl RefundBook {
             gateway_payment_id: gateway_payment_id.to_string(),
             payment_id: payment_id.map(str::to_string),
             amount,
+            captured,
             status,
             arn: format!("ARN{:012}", h % 1_000_000_000_000),
             calls: 1,
@@ -226,7 +232,8 @@ pub(crate) fn after_take(shared: &Arc<Shared>, r: &SbxRefund, new: bool) {
     let knobs = shared.refunds.knobs();
     if r.status != SbxRefundStatus::Pending {
         if !knobs.drop_webhooks {
-            shared.callbacks.refund_webhook(r);
+            let all = shared.refunds.of_payment(&r.gateway_payment_id);
+            shared.callbacks.refund_webhook(r, &all);
         }
         return;
     }
@@ -236,7 +243,8 @@ pub(crate) fn after_take(shared: &Arc<Shared>, r: &SbxRefund, new: bool) {
         if let Some(done) = s.refunds.settle(&id)
             && !s.refunds.knobs().drop_webhooks
         {
-            s.callbacks.refund_webhook(&done);
+            let all = s.refunds.of_payment(&done.gateway_payment_id);
+            s.callbacks.refund_webhook(&done, &all);
         }
     });
 }

@@ -211,37 +211,11 @@ impl Connector for Paytm {
             process_body(&req, self.mid())
         );
         let method = req.request.method;
-        classify::outcome(
+        // Paytm names the payment by our ORDERID (the TXNID comes with the callback
+        // and the status answer): the documented success is the proof it exists.
+        classify::outcome_on_reference(
             self.post(&format!("{PROCESS_PATH}{q}"), text).await,
-            |b| {
-                let v: Value = serde_json::from_slice(b).unwrap_or(Value::Null);
-                let (status, _, _) = response::result_info(&v);
-                if status != "S" {
-                    let d = response::decline_info(&v);
-                    return Outcome::Declined {
-                        code: d.code,
-                        reason: d.reason,
-                        message: d.message,
-                    };
-                }
-                let next_action = match (method, response::deep_link(&v)) {
-                    (Method::UpiCollect, _) => NextAction::AwaitCustomer,
-                    (Method::UpiQr, Some(l)) => NextAction::UpiQr { qr_payload: l },
-                    (_, Some(l)) => NextAction::UpiIntent { uri: l },
-                    (_, None) => NextAction::AwaitCustomer,
-                };
-                Outcome::Created(Created {
-                    // Paytm's TXNID is assigned later (callbacks, status); the order id is ours.
-                    gateway_payment_id: None,
-                    status: if method == Method::UpiCollect {
-                        PaymentStatus::Pending
-                    } else {
-                        PaymentStatus::Initiated
-                    },
-                    next_action,
-                    raw_status: "S".into(),
-                })
-            },
+            |b| response::process_created(b, method),
             response::decline_info,
         )
     }

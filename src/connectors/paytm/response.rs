@@ -85,7 +85,9 @@ pub(super) fn order_report(body: &[u8]) -> Result<Option<StatusReport>, String> 
         status,
         reason: (status == PaymentStatus::Failed).then(|| reason_of(&code, &msg)),
         gateway_payment_id: b.get("txnId").and_then(id_str),
-        utr: bank.clone(),
+        utr: bank.clone().filter(|_| {
+            super::webhook::upi_mode(b.get("paymentMode").and_then(str_of).unwrap_or(""))
+        }),
         rrn: bank,
         raw_status: word,
         raw_code: (!code.is_empty()).then_some(code),

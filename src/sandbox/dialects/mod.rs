@@ -3,6 +3,7 @@
 //! stored state.
 
 mod adyen;
+mod browser;
 mod cashfree;
 mod ebanx;
 mod generic;

@@ -20,11 +20,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use prometheus::core::Collector;
 use tokio::sync::Mutex;
 
 use crate::app::commands::CommandError;
-use crate::app::demo_traffic::{demo_env, demo_payment, follow, outcomes};
+use crate::app::demo_summary::summary;
+use crate::app::demo_traffic::{demo_env, demo_payment, follow};
 use crate::app::serve::Server;
 use crate::config;
 use crate::connectors::ConnectorKind;
@@ -43,10 +43,11 @@ const EBANX_CERT_ENV: &str = r#"webhook_secret_env = "SWITCHYARD_DEMO_EBANX_CERT
 const VICTIM: &str = "razorpay";
 
 #[derive(Default)]
-struct Tally {
-    by_gateway: BTreeMap<String, [u64; 5]>, // created, declined, error, failed-over-to, forms posted
-    statuses: BTreeMap<u16, u64>,
-    latencies_us: Vec<u64>,
+pub(super) struct Tally {
+    /// Per gateway: created, declined, error, failed over to, forms posted.
+    pub(super) by_gateway: BTreeMap<String, [u64; 5]>,
+    pub(super) statuses: BTreeMap<u16, u64>,
+    pub(super) latencies_us: Vec<u64>,
 }
 
 pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
@@ -316,89 +317,6 @@ fn set_down(handles: &[(String, SandboxHandle)], down: bool) {
                 ..Default::default()
             });
         }
-    }
-}
-
-async fn summary(
-    t: &Tally,
-    state: &crate::state::AppState,
-    kinds: &BTreeMap<String, ConnectorKind>,
-) {
-    let mut lat = t.latencies_us.clone();
-    lat.sort_unstable();
-    let pct = |p: f64| {
-        lat.get(((lat.len() as f64 - 1.0) * p) as usize)
-            .copied()
-            .unwrap_or(0) as f64
-            / 1000.0
-    };
-    let ledger = outcomes(state).await;
-    println!("\nsummary (answers to the demo's requests; payments in the ledger now)");
-    println!(
-        "{:<9} {:<9} {:>7} {:>8} {:>6} {:>8} {:>6} {:>9} {:>6} {:>5}",
-        "gateway",
-        "dialect",
-        "created",
-        "declined",
-        "errors",
-        "failover",
-        "forms",
-        "succeeded",
-        "failed",
-        "open"
-    );
-    for (name, kind) in kinds {
-        let r = t.by_gateway.get(name).copied().unwrap_or_default();
-        let l = ledger.get(name).copied().unwrap_or_default();
-        println!(
-            "{name:<9} {:<9} {:>7} {:>8} {:>6} {:>8} {:>6} {:>9} {:>6} {:>5}",
-            kind.as_str(),
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            l[0],
-            l[1],
-            l[2]
-        );
-    }
-    println!(
-        "forms: form_post next actions (PayU, Paytm cards and netbanking) posted to the sandbox as the browser would"
-    );
-    let codes: Vec<String> = t
-        .statuses
-        .iter()
-        .map(|(c, n)| format!("{c}: {n}"))
-        .collect();
-    println!("answers by HTTP status: {}", codes.join(", "));
-    println!(
-        "latency through switchyard: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        pct(0.5),
-        pct(0.99),
-        pct(1.0)
-    );
-    let failovers: u64 = state
-        .metrics
-        .failovers
-        .collect()
-        .iter()
-        .flat_map(|mf| {
-            mf.get_metric()
-                .iter()
-                .map(|m| m.get_counter().get_value() as u64)
-        })
-        .sum();
-    let stats = state.ledger.stats();
-    println!(
-        "failovers: {failovers}; ledger: {} writes in {} group commits",
-        stats.writes, stats.commits
-    );
-    println!(
-        "the ledger is in data/demo.db (sqlite3 data/demo.db 'select status, count(*) from payments group by 1')"
-    );
-    for line in crate::pipeline::where_events_go(&state.config.load().pipeline) {
-        println!("{line}");
     }
 }
 

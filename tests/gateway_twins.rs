@@ -260,3 +260,37 @@ async fn initiate_callback_sink_and_status_after_a_dropped_callback_per_gateway(
         assert_eq!(ev["status"], status.as_str());
     }
 }
+
+/// Paytm's initiateTransaction / processTransaction answers carry a `txnToken` and no
+/// gateway payment id (the TXNID comes with the callback and the status API, both
+/// keyed by our ORDERID). Without `idempotent = true` there is no same-gateway
+/// retry to hide behind: the documented success must be `created` on the first
+/// attempt, never a 504 `unknown`.
+#[tokio::test]
+async fn paytm_documented_success_is_created_on_the_first_attempt() {
+    let (kind, id, key, hook) = TWINS[2];
+    assert_eq!(kind, ConnectorKind::Paytm);
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, twin) = SandboxGateway::bind("127.0.0.1:0".parse().unwrap(), kind, "paytm")
+        .await
+        .unwrap();
+    twin.set_credentials(&credentials((id, key, hook)));
+    let cfg = config(kind, addr, dir.path(), (id, key, hook)).replace("idempotent = true\n", "");
+    let srv = TestServer::start(&cfg).await;
+    for (i, method) in ["upi_intent", "upi_collect", "upi_qr"]
+        .into_iter()
+        .enumerate()
+    {
+        let body = json!({"order_id": format!("ord_p{i}"), "amount": 12_345, "method": method,
+                          "vpa": "asha.k@okaxis"});
+        let (st, v, _) = srv.pay(&format!("p{i}"), body).await;
+        assert_eq!(st, 201, "paytm {method}: {v}");
+        let attempts = v["attempts"].as_array().unwrap();
+        assert_eq!(attempts.len(), 1, "{v}");
+        assert_eq!(attempts[0]["outcome"], "created", "{v}");
+        assert!(
+            v["gateway_payment_id"].is_null(),
+            "the TXNID is not known yet: {v}"
+        );
+    }
+}

@@ -5,7 +5,10 @@
 //! the health controller ejects it (the evidence is shown), probes it after the
 //! cooldown (and ejects it again for longer while it is still down); at 60% it
 //! comes back and the probe, the ramp steps and the recovery show up live; a
-//! summary at the end.
+//! summary per gateway at the end. Every one of the eight gateways has a sandbox
+//! (Razorpay, Cashfree, PayU, PhonePe, Paytm, Juspay EC, Adyen, EBANX, plus an
+//! in-house generic one); the traffic follows the next actions that need the
+//! customer's browser (`demo_traffic`).
 //!
 //! Everything binds to loopback port 0 (the demo rewrites the config's ports to the
 //! ones it got), so it runs next to anything else; it leaves only `data/demo.db*`.
@@ -17,11 +20,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use prometheus::core::Collector;
-use rand::Rng;
 use tokio::sync::Mutex;
 
 use crate::app::commands::CommandError;
+use crate::app::demo_summary::summary;
+use crate::app::demo_traffic::{demo_env, demo_payment, follow};
 use crate::app::serve::Server;
 use crate::config;
 use crate::connectors::ConnectorKind;
@@ -31,14 +34,20 @@ use crate::sandbox::{CallbackConfig, KnobsPatch, SandboxGateway, SandboxHandle};
 /// The bundled demo config, embedded so `demo` works from any directory.
 pub const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
 
+/// demo.toml's EBANX certificate reference, and what the demo puts in its place
+/// (`demo_env` answers it with the certificate built into the binary).
+const EBANX_CERT_FILE: &str = r#"webhook_secret_file = "src/sandbox/keys/ebanx_sandbox_cert.pem""#;
+const EBANX_CERT_ENV: &str = r#"webhook_secret_env = "SWITCHYARD_DEMO_EBANX_CERTIFICATE""#;
+
 /// The gateway that goes down halfway.
 const VICTIM: &str = "razorpay";
 
 #[derive(Default)]
-struct Tally {
-    by_gateway: BTreeMap<String, [u64; 4]>, // created, declined, error, failed-over-to
-    statuses: BTreeMap<u16, u64>,
-    latencies_us: Vec<u64>,
+pub(super) struct Tally {
+    /// Per gateway: created, declined, error, failed over to, forms posted.
+    pub(super) by_gateway: BTreeMap<String, [u64; 5]>,
+    pub(super) statuses: BTreeMap<u16, u64>,
+    pub(super) latencies_us: Vec<u64>,
 }
 
 pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
@@ -47,7 +56,9 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
     // 1. Sandboxes on port 0, one per [[gateway]] of the demo config.
     let mut text = DEMO_CONFIG
         .replace("127.0.0.1:18080", "127.0.0.1:0")
-        .replace("127.0.0.1:19090", "127.0.0.1:0");
+        .replace("127.0.0.1:19090", "127.0.0.1:0")
+        // The demo runs from any directory: EBANX's certificate comes from the binary.
+        .replace(EBANX_CERT_FILE, EBANX_CERT_ENV);
     let probe =
         config::load_str(&text, "config/demo.toml", &demo_env, 0).map_err(CommandError::Config)?;
     let mut handles: Vec<(String, SandboxHandle)> = Vec::new();
@@ -171,6 +182,12 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
             let Ok(r) = r else { return };
             let status = r.status().as_u16();
             let v: serde_json::Value = r.json().await.unwrap_or_default();
+            // The customer's browser, where the next action needs one.
+            let posted = if status == 201 {
+                follow(&client, &v).await
+            } else {
+                None
+            };
             let mut t = tally.lock().await;
             t.latencies_us.push(t0.elapsed().as_micros() as u64);
             *t.statuses.entry(status).or_default() += 1;
@@ -183,6 +200,9 @@ pub async fn run(seconds: u64, rate: u32) -> Result<(), CommandError> {
                 }
                 if v["attempts"].as_array().is_some_and(|a| a.len() > 1) {
                     row[3] += 1;
+                }
+                if posted == Some(true) {
+                    row[4] += 1;
                 }
             }
         });
@@ -300,92 +320,36 @@ fn set_down(handles: &[(String, SandboxHandle)], down: bool) {
     }
 }
 
-/// A realistic mix: mostly UPI intent, some collect (with a VPA), cards and netbanking.
-fn demo_payment(i: u64) -> serde_json::Value {
-    let mut rng = rand::rng();
-    let amount: i64 = rng.random_range(100..=500_000);
-    let order = format!("demo_{}_{i}", std::process::id());
-    match rng.random_range(0..10) {
-        0..=4 => serde_json::json!({"order_id": order, "amount": amount, "method": "upi_intent"}),
-        5..=6 => {
-            serde_json::json!({"order_id": order, "amount": amount, "method": "upi_collect", "vpa": "demo.payer@okaxis"})
-        }
-        7..=8 => serde_json::json!({"order_id": order, "amount": amount, "method": "card"}),
-        _ => serde_json::json!({"order_id": order, "amount": amount, "method": "netbanking"}),
-    }
-}
-
-async fn summary(
-    t: &Tally,
-    state: &crate::state::AppState,
-    kinds: &BTreeMap<String, ConnectorKind>,
-) {
-    let mut lat = t.latencies_us.clone();
-    lat.sort_unstable();
-    let pct = |p: f64| {
-        lat.get(((lat.len() as f64 - 1.0) * p) as usize)
-            .copied()
-            .unwrap_or(0) as f64
-            / 1000.0
-    };
-    println!("\nsummary");
-    println!(
-        "{:<10} {:<9} {:>8} {:>8} {:>7} {:>12}",
-        "gateway", "dialect", "created", "declined", "errors", "via failover"
-    );
-    for (name, r) in &t.by_gateway {
-        let kind = kinds.get(name).map_or("?", |k| k.as_str());
-        println!(
-            "{name:<10} {kind:<9} {:>8} {:>8} {:>7} {:>12}",
-            r[0], r[1], r[2], r[3]
-        );
-    }
-    let codes: Vec<String> = t
-        .statuses
-        .iter()
-        .map(|(c, n)| format!("{c}: {n}"))
-        .collect();
-    println!("answers by HTTP status: {}", codes.join(", "));
-    println!(
-        "latency through switchyard: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        pct(0.5),
-        pct(0.99),
-        pct(1.0)
-    );
-    let failovers: u64 = state
-        .metrics
-        .failovers
-        .collect()
-        .iter()
-        .flat_map(|mf| {
-            mf.get_metric()
-                .iter()
-                .map(|m| m.get_counter().get_value() as u64)
-        })
-        .sum();
-    let stats = state.ledger.stats();
-    println!(
-        "failovers: {failovers}; ledger: {} writes in {} group commits",
-        stats.writes, stats.commits
-    );
-    println!(
-        "the ledger is in data/demo.db (sqlite3 data/demo.db 'select status, count(*) from payments group by 1')"
-    );
-    for line in crate::pipeline::where_events_go(&state.config.load().pipeline) {
-        println!("{line}");
-    }
-}
-
-/// The demo's secrets: made up from the variable's name, nothing read from the process.
-fn demo_env(name: &str) -> Option<String> {
-    // Adyen's HMAC key is hex (this one is Adyen's published example key).
-    if name == "SWITCHYARD_DEMO_ADYEN_HMAC_KEY" {
-        return Some("44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056".into());
-    }
-    name.starts_with("SWITCHYARD_DEMO_")
-        .then(|| format!("demo-{}", name.to_lowercase()))
-}
-
 fn other(s: &str) -> CommandError {
     CommandError::Other(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The demo loads its embedded config with its own secrets, whatever the working
+    /// directory: the EBANX certificate reference is replaced, every gateway builds.
+    #[test]
+    fn embedded_config_loads_with_the_demos_secrets_and_eight_gateways() {
+        assert!(DEMO_CONFIG.contains(EBANX_CERT_FILE));
+        let text = DEMO_CONFIG.replace(EBANX_CERT_FILE, EBANX_CERT_ENV);
+        let snap = config::load_str(&text, "config/demo.toml", &demo_env, 0).unwrap();
+        let mut kinds: Vec<&str> = snap.gateways.iter().map(|g| g.spec.kind.as_str()).collect();
+        kinds.sort_unstable();
+        assert_eq!(
+            kinds,
+            [
+                "adyen",
+                "cashfree",
+                "ebanx",
+                "generic",
+                "juspay_ec",
+                "paytm",
+                "payu",
+                "phonepe",
+                "razorpay"
+            ]
+        );
+    }
 }

@@ -161,7 +161,10 @@ fn demo_config_loads_and_routes() {
     let names: Vec<&str> = s.gateways.iter().map(|g| g.spec.name.as_str()).collect();
     assert_eq!(
         names,
-        ["razorpay", "cashfree", "inhouse", "adyen", "juspay"]
+        [
+            "razorpay", "cashfree", "inhouse", "adyen", "juspay", "payu", "phonepe", "paytm",
+            "ebanx"
+        ]
     );
     let rzp = &s.gateways[0].spec.credentials;
     assert_eq!(
@@ -186,12 +189,16 @@ fn demo_config_loads_and_routes() {
             .map(|r| r.name.as_str())
     };
     assert_eq!(route(Method::UpiCollect), Some("upi-collect"));
-    assert_eq!(route(Method::Card), Some("default"));
-    let default = &s.routes[1];
-    let (rzp, cf, ih, ady, jus) = (0, 1, 2, 3, 4);
+    assert_eq!(route(Method::Card), Some("cards-netbanking"));
+    assert_eq!(route(Method::Netbanking), Some("cards-netbanking"));
+    assert_eq!(route(Method::UpiIntent), Some("default"));
+    let (rzp, cf, ih, ady, jus, payu, pp, paytm, ebanx) = (0, 1, 2, 3, 4, 5, 6, 7, 8);
+    // EBANX takes no UPI collect: never on that route.
+    assert_eq!(s.routes[0].split.permille(ebanx), 0);
+    let default = &s.routes[2];
     assert_eq!(
-        [rzp, cf, ih, ady, jus].map(|g| default.split.permille(g)),
-        [500, 250, 100, 80, 70]
+        [rzp, cf, payu, pp, paytm, ih, ady, jus, ebanx].map(|g| default.split.permille(g)),
+        [400, 150, 80, 80, 80, 60, 50, 50, 50]
     );
     assert_eq!(default.fallback, vec![cf, ih]);
     assert!(default.split.pick(sticky_hash("ord_1"), |_| true).is_some());
@@ -362,8 +369,12 @@ fn describe_shows_routes_and_percentages() {
     )
     .unwrap();
     let d = describe(&s);
-    assert!(d.contains("razorpay w=50 (50.0%)"), "{d}");
-    assert!(d.contains("inhouse w=10 (10.0%)"), "{d}");
+    assert!(d.contains("razorpay w=40 (40.0%)"), "{d}");
+    assert!(d.contains("inhouse w=6 (6.0%)"), "{d}");
+    assert!(
+        d.contains("2. cards-netbanking: method in [card, netbanking]"),
+        "{d}"
+    );
     assert!(d.contains("1. upi-collect: method in [upi_collect]"), "{d}");
     assert!(d.contains("fallback: cashfree -> inhouse"), "{d}");
     assert!(!d.contains("value-of-"), "secrets leaked: {d}");

@@ -89,16 +89,18 @@ pub struct DeclineInfo {
 
 /// The one send → classify step of an initiation: a transport failure is classified
 /// by [`transport`], a 2xx goes to `created`, any other status to [`http_error`].
+///
+/// A `Created` without the gateway's payment id becomes `SentUnknown` (DESIGN.md
+/// section 4): for a gateway that names the payment by an id of its own, an answer
+/// without that id proves neither that the payment exists there nor that it does
+/// not; the watchdog resolves it.
 pub fn outcome(
     result: Result<crate::connectors::upstream::Response, UpstreamError>,
     created: impl FnOnce(&[u8]) -> Outcome,
     decline: impl FnOnce(&Value) -> DeclineInfo,
 ) -> Outcome {
     match result {
-        Err(e) => transport(e),
         Ok(r) if (200..300).contains(&r.status) => match created(&r.body) {
-            // DESIGN.md section 4: without the gateway's id nothing proves the payment
-            // exists there, or that it does not; the watchdog resolves it.
             Outcome::Created(c) if c.gateway_payment_id.is_none() => Outcome::SentUnknown {
                 detail: format!(
                     "HTTP {} without the gateway's payment id: {}",
@@ -108,6 +110,28 @@ pub fn outcome(
             },
             o => o,
         },
+        other => outcome_on_reference(other, created, decline),
+    }
+}
+
+/// [`outcome`] for a gateway that identifies the payment by *our* reference: its
+/// status API and its callbacks are keyed by the id we sent (Paytm's `ORDERID` is
+/// our payment id) and its own transaction id is assigned later. There the proof
+/// that the payment exists is the answer's documented success (Paytm:
+/// `resultInfo.resultStatus == "S"`), not an id of the gateway's, so a `Created`
+/// from `created` stands with `gateway_payment_id: None`: the status query needs
+/// only our reference, and the gateway's id arrives with the callback or the status
+/// answer (the ledger fills it in then). `created` must itself answer `SentUnknown`
+/// for a 2xx that is not the documented success (an unreadable body, no status
+/// word): that stays ambiguous, as in [`outcome`].
+pub fn outcome_on_reference(
+    result: Result<crate::connectors::upstream::Response, UpstreamError>,
+    created: impl FnOnce(&[u8]) -> Outcome,
+    decline: impl FnOnce(&Value) -> DeclineInfo,
+) -> Outcome {
+    match result {
+        Err(e) => transport(e),
+        Ok(r) if (200..300).contains(&r.status) => created(&r.body),
         Ok(r) => http_error(r.status, &r.body, decline),
     }
 }

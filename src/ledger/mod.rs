@@ -60,7 +60,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use guard::{Integrity, verify};
 pub use ops::initiation_event_id;
-pub use read::Reference;
+pub use read::{Reference, payment_counts};
 pub use types::*;
 
 use read::ReadPool;

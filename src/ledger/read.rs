@@ -298,3 +298,23 @@ impl RawPayment {
         })
     }
 }
+
+/// How many payments each gateway holds in each status: `(gateway, status, count)`,
+/// ordered by gateway and status (the demo's summary).
+pub fn payment_counts(conn: &mut Connection) -> Result<Vec<(String, String, u64)>, LedgerError> {
+    let mut st =
+        conn.prepare("SELECT gateway, status, COUNT(*) FROM payments GROUP BY 1, 2 ORDER BY 1, 2")?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (g, s, n) = r?;
+        out.push((g, s, u64::try_from(n).unwrap_or(0)));
+    }
+    Ok(out)
+}

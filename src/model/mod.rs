@@ -15,7 +15,7 @@ pub use event::{
 };
 pub use ids::{new_payment_id, valid_idempotency_key, valid_order_id};
 pub use money::{Currency, MoneyError, Paise};
-pub use payment::{Customer, Method, NextAction, PaymentRequest, PaymentStatus, Reason};
+pub use payment::{Customer, FormPost, Method, NextAction, PaymentRequest, PaymentStatus, Reason};
 pub use scrub::scrub;
 pub use secret::Secret;
 pub use throttle::Throttle;

@@ -79,6 +79,11 @@ pub(crate) struct Record {
     pub amount: i64,
     /// The sequence number it was accepted at (for bounded eviction).
     pub seq: u64,
+    /// An order created for the gateway's hosted page that the customer's browser
+    /// has not entered yet (Paytm `showPaymentPage`): no payment, no callback.
+    pub awaiting_browser: bool,
+    /// The payment mode a hosted-page order was made for (`CC`, `NB`, …).
+    pub hosted_mode: Option<String>,
 }
 
 impl Shared {
@@ -129,6 +134,36 @@ impl Shared {
         gateway_id: &str,
         amount: i64,
     ) -> Result<(), Record> {
+        self.remember_as(reference, gateway_id, amount, None)
+    }
+
+    /// [`Shared::remember`] for an order waiting for the customer's browser.
+    pub(crate) fn remember_for_browser(
+        &self,
+        reference: &str,
+        gateway_id: &str,
+        amount: i64,
+        mode: &str,
+    ) -> Result<(), Record> {
+        self.remember_as(reference, gateway_id, amount, Some(mode))
+    }
+
+    /// The browser entered the hosted page of the order under `reference`: the
+    /// record, once (`None` when unknown or entered already).
+    pub(crate) fn enter_browser(&self, reference: &str) -> Option<Record> {
+        let mut m = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        let r = m.get_mut(reference).filter(|r| r.awaiting_browser)?;
+        r.awaiting_browser = false;
+        Some(r.clone())
+    }
+
+    fn remember_as(
+        &self,
+        reference: &str,
+        gateway_id: &str,
+        amount: i64,
+        hosted_mode: Option<&str>,
+    ) -> Result<(), Record> {
         let mut m = self.records.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(r) = m.get(reference) {
             return Err(r.clone());
@@ -146,6 +181,8 @@ impl Shared {
                 gateway_id: gateway_id.to_string(),
                 amount,
                 seq,
+                awaiting_browser: hosted_mode.is_some(),
+                hosted_mode: hosted_mode.map(str::to_string),
             },
         );
         Ok(())

@@ -179,7 +179,16 @@ impl TestServer {
     /// `gateways`: (name, base address, idempotent). The first route splits over
     /// `split` and falls back to `fallback`.
     pub async fn start(body: &str) -> TestServer {
-        Self::start_with(body, false).await.0
+        Self::start_with("", body, false).await.0
+    }
+
+    /// Like [`start`](Self::start) with `server.public_url` set (the URL the
+    /// gateways are given for callbacks and browser returns).
+    #[allow(dead_code)]
+    pub async fn start_public(body: &str, public_url: &str) -> TestServer {
+        Self::start_with(&format!("public_url = {public_url:?}\n"), body, false)
+            .await
+            .0
     }
 
     /// Like [`start`](Self::start), and the health feed's receiving end is the
@@ -190,11 +199,13 @@ impl TestServer {
         TestServer,
         tokio::sync::mpsc::Receiver<switchyard::health::Observation>,
     ) {
-        let (s, rx) = Self::start_with(body, true).await;
+        let (s, rx) = Self::start_with("", body, true).await;
         (s, rx.unwrap())
     }
 
+    /// `server_extra`: more `[server]` lines.
     async fn start_with(
+        server_extra: &str,
         body: &str,
         take_health: bool,
     ) -> (
@@ -204,7 +215,7 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("ledger.db");
         let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nrequest_timeout = \"3s\"\nmax_body_bytes = 4096\n\n\
+            "[server]\nlisten = \"127.0.0.1:0\"\nrequest_timeout = \"3s\"\nmax_body_bytes = 4096\n{server_extra}\n\
              [admin]\nlisten = \"127.0.0.1:0\"\ntoken_env = \"SWITCHYARD_ADMIN_TOKEN\"\n\n[ledger]\npath = {:?}\n\n{body}",
             db.display().to_string()
         );

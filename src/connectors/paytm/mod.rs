@@ -11,8 +11,9 @@
 //!
 //! Idempotency: Paytm keeps `orderId` (our payment id) unique: a second initiate
 //! is refused (`resultCode 325`), answered from the status API. Cards and
-//! netbanking go through Paytm's hosted page, a browser form post carrying the
-//! `txnToken`: not offered server to server here (`NotSent`).
+//! netbanking go through Paytm's hosted page: initiateTransaction with
+//! `enablePaymentMode` for the method, then `next_action: form_post` to
+//! `showPaymentPage` with `mid`, `orderId`, `txnToken` ([`payment_page`]).
 
 pub mod checksum;
 mod refund;
@@ -42,6 +43,7 @@ pub use webhook::sign_callback;
 pub const INITIATE_PATH: &str = "/theia/api/v1/initiateTransaction";
 pub const PROCESS_PATH: &str = "/theia/api/v1/processTransaction";
 pub const STATUS_PATH: &str = "/v3/order/status";
+pub const SHOW_PAYMENT_PAGE_PATH: &str = "/theia/api/v1/showPaymentPage";
 
 /// The `initiateTransaction` body (signed separately).
 pub fn initiate_body(req: &InitiateRequest<'_>, mid: &str) -> Value {
@@ -57,7 +59,34 @@ pub fn initiate_body(req: &InitiateRequest<'_>, mid: &str) -> Value {
     if let (Some(u), Some(o)) = (req.callback_url, body.as_object_mut()) {
         o.insert("callbackUrl".into(), json!(u));
     }
+    if let (Some(modes), Some(o)) = (enabled_modes(r.method), body.as_object_mut()) {
+        let modes: Vec<Value> = modes.iter().map(|m| json!({"mode": m})).collect();
+        o.insert("enablePaymentMode".into(), Value::Array(modes));
+    }
     body
+}
+
+/// `enablePaymentMode[].mode` of initiateTransaction for the hosted page
+/// (developer.paytm.com initiateTransaction: `CREDIT_CARD`, `DEBIT_CARD`,
+/// `NET_BANKING`, …): the page offers only the method asked for. `None` for UPI,
+/// paid server to server through processTransaction.
+pub fn enabled_modes(method: Method) -> Option<&'static [&'static str]> {
+    match method {
+        Method::Card => Some(&["CREDIT_CARD", "DEBIT_CARD"]),
+        Method::Netbanking => Some(&["NET_BANKING"]),
+        _ => None,
+    }
+}
+
+/// The `showPaymentPage` form the browser posts to enter Paytm's hosted page with
+/// the transaction token (developer.paytm.com "JS Checkout / redirection flow":
+/// `POST /theia/api/v1/showPaymentPage?mid=&orderId=` with `mid`, `orderId`,
+/// `txnToken`).
+pub fn payment_page(base: &str, mid: &str, order_id: &str, token: &str) -> NextAction {
+    NextAction::form_post(
+        format!("{base}{SHOW_PAYMENT_PAGE_PATH}?mid={mid}&orderId={order_id}"),
+        [("mid", mid), ("orderId", order_id), ("txnToken", token)],
+    )
 }
 
 /// The `processTransaction` body for a UPI payment.
@@ -195,53 +224,39 @@ impl Connector for Paytm {
     }
 
     async fn initiate(&self, req: InitiateRequest<'_>) -> Outcome {
-        if !req.request.method.is_upi() {
-            return Outcome::NotSent {
-                detail: "paytm: cards and netbanking are Paytm's hosted page (a browser form post), not offered server to server".into(),
-            };
-        }
         let q = format!("?mid={}&orderId={}", self.mid(), req.payment_id);
         let token = match self.initiate_token(&req, &q).await {
             Ok(t) => t,
             Err(o) => return o,
         };
+        if !req.request.method.is_upi() {
+            // Cards and netbanking: the browser enters Paytm's hosted page with the
+            // token. The documented success of initiateTransaction (resultStatus "S"
+            // with a txnToken) proves the order exists, keyed by our ORDERID
+            // (`classify::outcome_on_reference`); the TXNID comes with the callback.
+            return Outcome::Created(Created {
+                gateway_payment_id: None,
+                status: PaymentStatus::Initiated,
+                next_action: payment_page(
+                    &self.upstream.url(""),
+                    self.mid(),
+                    req.payment_id,
+                    &token,
+                ),
+                raw_status: "S".into(),
+            });
+        }
         let head = json!({"version": "v1", "channelId": "WEB", "txnToken": token});
         let text = format!(
             r#"{{"head":{head},"body":{}}}"#,
             process_body(&req, self.mid())
         );
         let method = req.request.method;
-        classify::outcome(
+        // Paytm names the payment by our ORDERID (the TXNID comes with the callback
+        // and the status answer): the documented success is the proof it exists.
+        classify::outcome_on_reference(
             self.post(&format!("{PROCESS_PATH}{q}"), text).await,
-            |b| {
-                let v: Value = serde_json::from_slice(b).unwrap_or(Value::Null);
-                let (status, _, _) = response::result_info(&v);
-                if status != "S" {
-                    let d = response::decline_info(&v);
-                    return Outcome::Declined {
-                        code: d.code,
-                        reason: d.reason,
-                        message: d.message,
-                    };
-                }
-                let next_action = match (method, response::deep_link(&v)) {
-                    (Method::UpiCollect, _) => NextAction::AwaitCustomer,
-                    (Method::UpiQr, Some(l)) => NextAction::UpiQr { qr_payload: l },
-                    (_, Some(l)) => NextAction::UpiIntent { uri: l },
-                    (_, None) => NextAction::AwaitCustomer,
-                };
-                Outcome::Created(Created {
-                    // Paytm's TXNID is assigned later (callbacks, status); the order id is ours.
-                    gateway_payment_id: None,
-                    status: if method == Method::UpiCollect {
-                        PaymentStatus::Pending
-                    } else {
-                        PaymentStatus::Initiated
-                    },
-                    next_action,
-                    raw_status: "S".into(),
-                })
-            },
+            |b| response::process_created(b, method),
             response::decline_info,
         )
     }
@@ -290,9 +305,9 @@ impl Connector for Paytm {
         webhook::parse(headers, body)
     }
 
-    /// Every payment here is UPI (cards and netbanking are not offered).
-    fn refunds_method(&self, method: Method) -> bool {
-        method.is_upi()
+    /// `/refund/apply` takes the order's TXNID whatever the payment mode.
+    fn refunds_method(&self, _method: Method) -> bool {
+        true
     }
 
     async fn refund(&self, req: RefundRequest<'_>) -> RefundOutcome {

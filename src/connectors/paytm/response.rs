@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use crate::connectors::classify::{DeclineInfo, id_str, str_of};
-use crate::connectors::{StatusReport, amount};
-use crate::model::{PaymentStatus, Reason};
+use crate::connectors::{Created, Outcome, StatusReport, amount, classify};
+use crate::model::{Method, NextAction, PaymentStatus, Reason};
 
 /// `STATUS` / `resultStatus` → unified.
 pub const STATUS_TABLE: &[(&str, PaymentStatus)] = &[
@@ -86,12 +86,56 @@ pub(super) fn order_report(body: &[u8]) -> Result<Option<StatusReport>, String> 
         status,
         reason: (status == PaymentStatus::Failed).then(|| reason_of(&code, &msg)),
         gateway_payment_id: b.get("txnId").and_then(id_str),
-        utr: bank.clone(),
+        utr: bank.clone().filter(|_| {
+            super::webhook::upi_mode(b.get("paymentMode").and_then(str_of).unwrap_or(""))
+        }),
         rrn: bank,
         raw_status: word,
         raw_code: (!code.is_empty()).then_some(code),
         amount: amount::rupees_at(text, &["body", "txnAmount"]).map_err(|e| e.to_string())?,
     }))
+}
+
+/// A 2xx `processTransaction` answer. The documented success (`resultStatus "S"`)
+/// is `Created` without a gateway id: Paytm names the payment by our ORDERID (the
+/// TXNID comes with the callback and the status answer), see
+/// `classify::outcome_on_reference`. A failure with a code is a decline; an answer
+/// without a result (unreadable, no status word) is `SentUnknown`.
+pub(super) fn process_created(b: &[u8], method: Method) -> Outcome {
+    let v: Value = serde_json::from_slice(b).unwrap_or(Value::Null);
+    let (status, code, _) = result_info(&v);
+    if status != "S" {
+        if status.is_empty() || code.is_empty() {
+            return Outcome::SentUnknown {
+                detail: format!(
+                    "paytm answered 2xx without a result: {}",
+                    classify::body_detail(b)
+                ),
+            };
+        }
+        let d = decline_info(&v);
+        return Outcome::Declined {
+            code: d.code,
+            reason: d.reason,
+            message: d.message,
+        };
+    }
+    let next_action = match (method, deep_link(&v)) {
+        (Method::UpiCollect, _) => NextAction::AwaitCustomer,
+        (Method::UpiQr, Some(l)) => NextAction::UpiQr { qr_payload: l },
+        (_, Some(l)) => NextAction::UpiIntent { uri: l },
+        (_, None) => NextAction::AwaitCustomer,
+    };
+    Outcome::Created(Created {
+        gateway_payment_id: None,
+        status: if method == Method::UpiCollect {
+            PaymentStatus::Pending
+        } else {
+            PaymentStatus::Initiated
+        },
+        next_action,
+        raw_status: "S".into(),
+    })
 }
 
 /// `deepLinkInfo.deepLink` of a UPI intent `processTransaction` answer.
@@ -124,5 +168,64 @@ mod tests {
         assert_eq!(order_report(nf), Ok(None));
         let bad = br#"{"body":{"resultInfo":{"resultStatus":"TXN_SUCCESS"},"txnAmount":"1.001"}}"#;
         assert!(order_report(bad).is_err());
+    }
+
+    fn answer(status: u16, body: &'static [u8]) -> crate::connectors::upstream::Response {
+        crate::connectors::upstream::Response {
+            status,
+            body: body.to_vec().into(),
+        }
+    }
+
+    /// The documented success is `Created` without Paytm's id (keyed by our
+    /// ORDERID); a 2xx that is not it stays ambiguous or is the decline it says.
+    #[test]
+    fn process_answers_classify_on_our_reference() {
+        let ok = br#"{"head":{},"body":{"resultInfo":{"resultStatus":"S","resultCode":"0000","resultMsg":"Success"},"deepLinkInfo":{"deepLink":"upi://pay?pa=x@y&tr=1"}}}"#;
+        let o = classify::outcome_on_reference(
+            Ok(answer(200, ok)),
+            |b| process_created(b, Method::UpiIntent),
+            decline_info,
+        );
+        let Outcome::Created(c) = o else {
+            panic!("{o:?}")
+        };
+        assert_eq!(c.gateway_payment_id, None);
+        assert_eq!(
+            c.next_action,
+            NextAction::UpiIntent {
+                uri: "upi://pay?pa=x@y&tr=1".into()
+            }
+        );
+        // The rule for gateways with ids of their own would make this unknown.
+        assert!(matches!(
+            classify::outcome(
+                Ok(answer(200, ok)),
+                |b| process_created(b, Method::UpiIntent),
+                decline_info
+            ),
+            Outcome::SentUnknown { .. }
+        ));
+        for unproven in [
+            &b"<html>busy</html>"[..],
+            br#"{"body":{"resultInfo":{}}}"#,
+            b"",
+        ] {
+            assert!(
+                matches!(
+                    process_created(unproven, Method::UpiCollect),
+                    Outcome::SentUnknown { .. }
+                ),
+                "{unproven:?}"
+            );
+        }
+        let f = br#"{"body":{"resultInfo":{"resultStatus":"F","resultCode":"295","resultMsg":"UPI ID incorrect"}}}"#;
+        assert!(matches!(
+            process_created(f, Method::UpiCollect),
+            Outcome::Declined {
+                reason: Reason::InvalidVpa,
+                ..
+            }
+        ));
     }
 }

@@ -62,6 +62,43 @@ fn request_bodies() {
     )
     .unwrap();
     assert!(checksum::verify(inner, KEY, &sig));
+    assert!(
+        b.get("enablePaymentMode").is_none(),
+        "UPI goes server to server"
+    );
+}
+
+/// Cards and netbanking: initiateTransaction enables only the method's modes, and
+/// the browser posts `mid`, `orderId`, `txnToken` to `showPaymentPage`.
+#[test]
+fn hosted_page_bodies() {
+    let card = initiate_body(&ir(&req(29_900, Method::Card)), "MID1");
+    assert_eq!(
+        card["enablePaymentMode"],
+        serde_json::json!([{"mode": "CREDIT_CARD"}, {"mode": "DEBIT_CARD"}])
+    );
+    let nb = initiate_body(&ir(&req(100, Method::Netbanking)), "MID1");
+    assert_eq!(
+        nb["enablePaymentMode"],
+        serde_json::json!([{"mode": "NET_BANKING"}])
+    );
+    let NextAction::FormPost(fp) = payment_page("https://securegw.paytm.in", "MID1", "sy_X", "tok")
+    else {
+        panic!("not a form post")
+    };
+    let crate::model::FormPost {
+        url,
+        method,
+        fields,
+    } = *fp;
+    assert_eq!(
+        url,
+        "https://securegw.paytm.in/theia/api/v1/showPaymentPage?mid=MID1&orderId=sy_X"
+    );
+    assert_eq!(method, "POST");
+    let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+    assert_eq!(names, ["mid", "orderId", "txnToken"]);
+    assert_eq!(fields["txnToken"], "tok");
 }
 
 #[test]

@@ -86,11 +86,18 @@ pub(super) fn parse(_h: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseEr
             .transpose()
             .map_err(|e| malformed(format!("TXNAMOUNT: {e}")))?,
         currency: Some(f.non_empty("CURRENCY").unwrap_or_else(|| "INR".into())),
-        utr: bank.clone(),
+        // BANKTXNID is the UTR of a UPI payment, the bank's reference otherwise.
+        utr: bank.clone().filter(|_| upi_mode(f.get("PAYMENTMODE"))),
         rrn: bank,
         occurred_at: time_fmt::parse_ist_naive(f.get("TXNDATE")),
         ..Default::default()
     })
+}
+
+/// Whether a `PAYMENTMODE` / `paymentMode` is UPI (absent: UPI, the mode of every
+/// server-to-server payment here).
+pub(super) fn upi_mode(mode: &str) -> bool {
+    mode.is_empty() || mode.to_ascii_uppercase().starts_with("UPI")
 }
 
 /// Refund webhooks: `status` `TXN_SUCCESS` (success-refund: refunded), `SUCCESS`

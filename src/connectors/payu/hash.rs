@@ -1,6 +1,7 @@
 //! PayU's SHA-512 hashes (lowercase hex), as docs.payu.in "Generate Hash" and
 //! payu-sdk-node `lib/payu/hasher.js` define them:
-//! - request: `key|txnid|amount|productinfo|firstname|email|udf1|…|udf5||||||SALT`;
+//! - request: `key|txnid|amount|productinfo|firstname|email|udf1|…|udf10|SALT`
+//!   (udf6..udf10 are always empty here), checked against payu-sdk-node's vector;
 //! - response ("reverse hash"): `[additional_charges|]SALT|status||||||udf5|…|udf1|email|firstname|productinfo|amount|txnid|key`;
 //! - general APIs (`verify_payment`): `key|command|var1|SALT`.
 //!
@@ -91,6 +92,26 @@ mod tests {
             "687c82156a84271a7a6c63d0e8774d5ac567d9b894a334a47d72e47b72392a5167a1b2add5b253490b70731d9eb3e3a3b7225e0c5f26829befafbbee71977c4c"
         );
         assert!(!matches("00", &reverse_hash(&f, "other-salt")));
+    }
+
+    /// payu-sdk-node@085548ca `tests/payu/hasher.test.js` "should generateHash and
+    /// return String" (`generateHash` in `lib/payu/hasher.js`): the request hash of
+    /// key `bjg$121`, txnid `3123`, amount `1000`, productinfo `mobile`, firstname
+    /// `Jacob`, email `test@payu.in`, salt `vhgvs75`, udf1..udf10 empty.
+    #[test]
+    fn payu_sdk_node_request_hash_vector() {
+        let f = Form::parse(
+            b"key=bjg%24121&txnid=3123&amount=1000&productinfo=mobile&firstname=Jacob&email=test%40payu.in",
+        );
+        assert_eq!(
+            request_hash(&f, "vhgvs75"),
+            "19d0822939b32b371847521c89aba3521de3a9bfeabeee5dab2d6f41962ff9fcdcee87067bb3a3de870acce488f9ff88a3511bb78c6143344a277b1b91ad38b8"
+        );
+        // Fields the hash does not cover (phone, surl, enforce_paymethod) change nothing.
+        let more = Form::parse(
+            b"key=bjg%24121&txnid=3123&amount=1000&productinfo=mobile&firstname=Jacob&email=test%40payu.in&phone=1&enforce_paymethod=netbanking",
+        );
+        assert_eq!(request_hash(&more, "vhgvs75"), request_hash(&f, "vhgvs75"));
     }
 
     #[test]

@@ -10,9 +10,10 @@
 //!
 //! Idempotency: PayU keeps `txnid` (our payment id) unique per merchant, so a retry
 //! is refused as a duplicate; the connector then asks `verify_payment` and reports
-//! the payment that exists (no second charge). Cards and netbanking are not offered
-//! here: PayU's hosted checkout is a browser form post with no server-side create
-//! call, so such payments answer `NotSent` (another gateway may take them).
+//! the payment that exists (no second charge). Cards and netbanking: PayU's hosted
+//! checkout is a browser form post with no server-side create call, so the
+//! initiation answers `next_action: form_post` with the signed `_payment` form
+//! (`enforce_paymethod` for the method) and sends nothing itself ([`checkout_form`]).
 
 pub mod hash;
 mod refund;
@@ -45,11 +46,12 @@ pub struct Payu {
     credentials: Credentials,
 }
 
-/// The `_payment` form for a UPI payment, hash last.
-pub fn payment_form(req: &InitiateRequest<'_>, key: &str, salt: &str) -> Vec<(String, String)> {
+/// The fields every `_payment` form starts with: our txnid, the rupee amount, the
+/// customer, our order id in `udf1`, the return URLs.
+fn common_fields(req: &InitiateRequest<'_>, key: &str) -> Vec<(String, String)> {
     let r = req.request;
     let callback = req.callback_url.unwrap_or_default();
-    let mut f: Vec<(String, String)> = [
+    [
         ("key", key.to_string()),
         ("txnid", req.payment_id.to_string()),
         ("amount", r.amount.to_rupees_string()),
@@ -68,27 +70,65 @@ pub fn payment_form(req: &InitiateRequest<'_>, key: &str, salt: &str) -> Vec<(St
         ("udf1", r.order_id.clone()),
         ("surl", callback.to_string()),
         ("furl", callback.to_string()),
-        ("pg", "UPI".into()),
-        (
-            "bankcode",
-            if r.method == Method::UpiCollect {
-                "UPI"
-            } else {
-                "INTENT"
-            }
-            .into(),
-        ),
-        ("txn_s2s_flow", "4".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    if let (Method::UpiCollect, Some(v)) = (r.method, &r.vpa) {
-        f.push(("vpa".into(), v.expose().to_string()));
-    }
+    .collect()
+}
+
+fn with_hash(mut f: Vec<(String, String)>, salt: &str) -> Vec<(String, String)> {
     let h = request_hash(&Form(f.clone()), salt);
     f.push(("hash".into(), h));
     f
+}
+
+/// The `_payment` form for a UPI payment, hash last.
+pub fn payment_form(req: &InitiateRequest<'_>, key: &str, salt: &str) -> Vec<(String, String)> {
+    let r = req.request;
+    let mut f = common_fields(req, key);
+    f.extend(
+        [
+            ("pg", "UPI"),
+            (
+                "bankcode",
+                if r.method == Method::UpiCollect {
+                    "UPI"
+                } else {
+                    "INTENT"
+                },
+            ),
+            ("txn_s2s_flow", "4"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    if let (Method::UpiCollect, Some(v)) = (r.method, &r.vpa) {
+        f.push(("vpa".into(), v.expose().to_string()));
+    }
+    with_hash(f, salt)
+}
+
+/// `enforce_paymethod` of the hosted checkout for a method (docs.payu.in "Enforce
+/// Pay Method or Remove Category": `creditcard`, `debitcard`, `netbanking`, `|`
+/// separated). `None` for UPI, which goes server to server.
+pub fn enforced_paymethod(method: Method) -> Option<&'static str> {
+    match method {
+        Method::Card => Some("creditcard|debitcard"),
+        Method::Netbanking => Some("netbanking"),
+        _ => None,
+    }
+}
+
+/// The hosted-checkout `_payment` form for cards and netbanking, posted by the
+/// customer's browser (docs.payu.in "Integrate with PayU Hosted Checkout"): the
+/// common fields, `enforce_paymethod` restricting the page to the method, and the
+/// request hash. No `pg` / `bankcode`: those select a merchant-hosted (seamless)
+/// payment, which carries card details switchyard never holds.
+pub fn checkout_form(req: &InitiateRequest<'_>, key: &str, salt: &str) -> Vec<(String, String)> {
+    let mut f = common_fields(req, key);
+    if let Some(m) = enforced_paymethod(req.request.method) {
+        f.push(("enforce_paymethod".into(), m.into()));
+    }
+    with_hash(f, salt)
 }
 
 impl Payu {
@@ -127,6 +167,34 @@ impl Payu {
         self.upstream.send(rb).await
     }
 
+    /// Cards and netbanking: the signed hosted-checkout form for the browser to post
+    /// to `_payment`. No request is sent from here (PayU has no server-side create
+    /// call for its hosted checkout): the payment comes to exist at PayU when the
+    /// browser posts, under our txnid, which PayU refuses to reuse, so a form posted
+    /// twice charges once. `initiated`, with no gateway id until the callback or
+    /// `verify_payment` (keyed by our txnid) brings the mihpayid; a form never posted
+    /// is "Not Found" there and the watchdog expires it.
+    fn checkout(&self, req: &InitiateRequest<'_>) -> Outcome {
+        if self.key().is_empty() || self.salt().is_empty() {
+            return Outcome::NotSent {
+                detail: "payu: the hosted checkout form needs the merchant key and salt".into(),
+            };
+        }
+        if req.callback_url.is_none_or(str::is_empty) {
+            // surl / furl are mandatory: PayU returns the browser there.
+            return Outcome::NotSent {
+                detail: "payu: the hosted checkout needs server.public_url for surl / furl".into(),
+            };
+        }
+        let form = checkout_form(req, self.key(), self.salt());
+        Outcome::Created(Created {
+            gateway_payment_id: None,
+            status: PaymentStatus::Initiated,
+            next_action: NextAction::form_post(self.upstream.url(PAYMENT_PATH), form),
+            raw_status: "checkout_form".into(),
+        })
+    }
+
     /// A retry refused as a duplicate txnid: the payment exists, report it.
     async fn existing(&self, payment_id: &str) -> Outcome {
         match self.status(payment_id, None).await {
@@ -155,9 +223,7 @@ impl Connector for Payu {
 
     async fn initiate(&self, req: InitiateRequest<'_>) -> Outcome {
         if !req.request.method.is_upi() {
-            return Outcome::NotSent {
-                detail: "payu: cards and netbanking are a browser form post (hosted checkout), not offered server to server".into(),
-            };
+            return self.checkout(&req);
         }
         let form = payment_form(&req, self.key(), self.salt());
         let outcome = classify::outcome(
@@ -226,9 +292,9 @@ impl Connector for Payu {
         webhook::parse(headers, body)
     }
 
-    /// Every payment here is UPI (cards and netbanking are not offered).
-    fn refunds_method(&self, method: Method) -> bool {
-        method.is_upi()
+    /// `cancel_refund_transaction` works on the mihpayid whatever the method.
+    fn refunds_method(&self, _method: Method) -> bool {
+        true
     }
 
     async fn refund(&self, req: RefundRequest<'_>) -> RefundOutcome {

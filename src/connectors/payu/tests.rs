@@ -73,6 +73,40 @@ fn payment_form_golden_upi_intent() {
     );
 }
 
+/// Cards and netbanking: the hosted-checkout form (docs.payu.in "Integrate with
+/// PayU Hosted Checkout" field list), `enforce_paymethod` for the method, no
+/// `pg` / `bankcode` / `txn_s2s_flow`, hash last over the documented layout.
+#[test]
+fn checkout_form_golden_card_and_netbanking() {
+    let r = req(29_900, Method::Card);
+    let f = checkout_form(&ir(&r), "bjg$121", SALT);
+    let names: Vec<&str> = f.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "key",
+            "txnid",
+            "amount",
+            "productinfo",
+            "firstname",
+            "email",
+            "phone",
+            "udf1",
+            "surl",
+            "furl",
+            "enforce_paymethod",
+            "hash"
+        ]
+    );
+    let form = Form(f.clone());
+    assert_eq!(form.get("enforce_paymethod"), "creditcard|debitcard");
+    assert_eq!(form.get("amount"), "299.00");
+    assert_eq!(form.get("hash"), request_hash(&form, SALT));
+    let nb = Form(checkout_form(&ir(&req(100, Method::Netbanking)), "k", SALT));
+    assert_eq!(nb.get("enforce_paymethod"), "netbanking");
+    assert_eq!(enforced_paymethod(Method::UpiIntent), None);
+}
+
 #[test]
 fn reverse_hash_accepts_the_vector_and_refuses_tampering() {
     // payu-sdk-node@085548ca tests/payu/hasher.test.js vector, as a callback form.

@@ -3,6 +3,7 @@
 //! stored state.
 
 mod adyen;
+mod browser;
 mod cashfree;
 pub(crate) mod ebanx;
 mod generic;

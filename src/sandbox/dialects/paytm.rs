@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::{format_description, offset};
 
-use super::{Dialect, S, hold, json, rrn, rupees, upi_uri, webhook_or_key_secret};
+use super::{Dialect, S, browser, hold, json, rrn, rupees, upi_uri, webhook_or_key_secret};
+use crate::connectors::form::Form;
 use crate::connectors::{amount, paytm};
 use crate::model::Paise;
 use crate::sandbox::callbacks::Accepted;
@@ -39,6 +40,42 @@ fn routes() -> Router<Arc<Shared>> {
         .route(paytm::INITIATE_PATH, post(initiate))
         .route(paytm::PROCESS_PATH, post(process))
         .route(paytm::STATUS_PATH, post(status))
+        .route(paytm::SHOW_PAYMENT_PAGE_PATH, post(show_payment_page))
+}
+
+/// `enablePaymentMode[].mode` words the twin knows, and the `PAYMENTMODE` Paytm
+/// reports for a payment made with them.
+const MODES: [(&str, &str); 4] = [
+    ("CREDIT_CARD", "CC"),
+    ("DEBIT_CARD", "DC"),
+    ("NET_BANKING", "NB"),
+    ("UPI", "UPI"),
+];
+
+/// The `enablePaymentMode` of an initiateTransaction body: `Ok(None)` when absent,
+/// `Err` naming an unknown mode.
+fn enabled_modes(v: &Value) -> Result<Option<Vec<String>>, String> {
+    let Some(list) = v.get("enablePaymentMode") else {
+        return Ok(None);
+    };
+    let modes: Vec<String> = list
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| {
+                    m.get("mode")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    match modes.iter().find(|m| !MODES.iter().any(|(k, _)| k == m)) {
+        Some(bad) => Err(format!("Invalid enablePaymentMode {bad}")),
+        None if modes.is_empty() => Err("Invalid enablePaymentMode".into()),
+        None => Ok(Some(modes)),
+    }
 }
 
 pub(crate) fn result(status: &str, code: &str, msg: &str, extra: Value) -> Response {
@@ -120,7 +157,25 @@ async fn initiate(State(s): S, body: Bytes) -> Response {
             Value::Null,
         );
     }
+    // An order for the hosted page only (no UPI) waits for the browser's
+    // showPaymentPage post: no payment, no callback before it.
+    let hosted = match enabled_modes(&v) {
+        Ok(Some(m)) if !m.iter().any(|x| x == "UPI") => MODES
+            .iter()
+            .find(|(k, _)| *k == m[0])
+            .map(|(_, code)| *code),
+        Ok(_) => None,
+        Err(why) => return result("F", "501", &why, Value::Null),
+    };
     match s.decide().await {
+        Verdict::Created if hosted.is_some() => {
+            let id = format!("2025{:030}", s.next_seq());
+            let mode = hosted.unwrap_or("CC");
+            if s.remember_for_browser(order, &id, paise, mode).is_err() {
+                return result("F", paytm::DUPLICATE_ORDER, "Duplicate Order Id", Value::Null);
+            }
+            result("S", "0000", "Success", json!({"txnToken": token_for(order), "isPromoCodeValid": false, "authenticated": false}))
+        }
         Verdict::Created => {
             let id = format!("2025{:030}", s.next_seq());
             if s.remember(order, &id, paise).is_err() {
@@ -176,6 +231,54 @@ async fn process(State(s): S, body: Bytes) -> Response {
     }
 }
 
+/// The customer's browser enters the hosted page: `mid`, `orderId`, `txnToken`
+/// (query and form). A token this twin did not issue for the order, another MID,
+/// or an order not waiting for its page is refused with 400; otherwise the
+/// customer pays (the mode the order enabled), the callback is scheduled and the
+/// browser gets the signed result.
+async fn show_payment_page(
+    State(s): S,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+    body: Bytes,
+) -> Response {
+    let f = Form::parse(&body);
+    let query = Form::parse(q.unwrap_or_default().as_bytes());
+    let order = f.get("orderId");
+    if let Some(m) = ["mid", "orderId", "txnToken"]
+        .iter()
+        .find(|k| f.non_empty(k).is_none())
+    {
+        return browser::refused(&format!("{m} is mandatory"));
+    }
+    if query.raw("orderId").is_some_and(|o| o != order)
+        || query.raw("mid").is_some_and(|m| m != f.get("mid"))
+    {
+        return browser::refused("Mid or orderId in the query param doesn't match the request");
+    }
+    if let Some(mid) = s.cred(|c| c.key_id.as_ref())
+        && f.get("mid") != mid
+    {
+        return browser::refused("Invalid mid");
+    }
+    if f.get("txnToken") != token_for(order) {
+        return browser::refused("Your Session has expired.");
+    }
+    let Some(rec) = s.enter_browser(order) else {
+        return browser::refused("Invalid Order Id.");
+    };
+    let ok = s.would_settle_ok(order);
+    let a = Accepted::new(order, &rec.gateway_id, Some(order), rec.amount, ok).with_echo(vec![(
+        "PAYMENTMODE".into(),
+        rec.hosted_mode.clone().unwrap_or_else(|| "CC".into()),
+    )]);
+    let key = s.cred(|c| c.key_secret.as_ref()).unwrap_or_default();
+    let signed = callback_body(&a, Phase::Final, OffsetDateTime::now_utc(), "", &key);
+    if s.callbacks.active() {
+        s.callbacks.accepted(a);
+    }
+    browser::returns_to(&s.callbacks.url().unwrap_or_default(), &signed)
+}
+
 fn ist(t: OffsetDateTime) -> String {
     let f = format_description!("[year]-[month]-[day] [hour]:[minute]:[second].0");
     t.to_offset(offset!(+5:30)).format(f).unwrap_or_default()
@@ -190,8 +293,16 @@ async fn status(State(s): S, body: Bytes) -> Response {
     let Some(rec) = s.record(order) else {
         return result("F", paytm::INVALID_ORDER, "Invalid Order Id.", Value::Null);
     };
-    let ok = s.settles_ok(order);
     let amt = Paise(rec.amount).to_rupees_string();
+    if rec.awaiting_browser {
+        return result(
+            "PENDING",
+            "402",
+            "Looks like the payment is not complete.",
+            json!({"orderId": order, "txnAmount": amt, "txnType": "SALE"}),
+        );
+    }
+    let ok = s.settles_ok(order);
     let (w, c, m, bank) = if ok {
         (
             "TXN_SUCCESS",
@@ -212,7 +323,7 @@ async fn status(State(s): S, body: Bytes) -> Response {
         c,
         m,
         json!({"txnId": rec.gateway_id, "bankTxnId": bank, "orderId": order, "txnAmount": amt,
-        "txnType": "SALE", "paymentMode": "UPI", "txnDate": ist(OffsetDateTime::now_utc())}),
+        "txnType": "SALE", "paymentMode": rec.hosted_mode.as_deref().unwrap_or("UPI"), "txnDate": ist(OffsetDateTime::now_utc())}),
     )
 }
 
@@ -250,7 +361,13 @@ fn callback_body(
         ("MID", "SANDBOX".into()),
         ("TXNID", a.gateway_payment_id.clone()),
         ("TXNAMOUNT", Paise(a.amount).to_rupees_string()),
-        ("PAYMENTMODE", "UPI".into()),
+        (
+            "PAYMENTMODE",
+            a.echo
+                .iter()
+                .find(|(k, _)| k == "PAYMENTMODE")
+                .map_or("UPI".into(), |(_, v)| v.clone()),
+        ),
         ("CURRENCY", "INR".into()),
         ("TXNDATE", ist(at)),
         ("STATUS", status.into()),

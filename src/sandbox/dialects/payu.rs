@@ -5,6 +5,8 @@
 //! Requests are checked as PayU documents: mandatory fields, the amount as a rupee
 //! decimal, the merchant key, the request hash (when the sandbox knows the salt), a
 //! VPA for collect, and a unique txnid (a reused one is refused as a duplicate).
+//! The same `/_payment` without `txn_s2s_flow` is the hosted checkout the
+//! customer's browser posts (cards, netbanking): [`checkout`].
 
 use std::sync::Arc;
 
@@ -17,7 +19,7 @@ use axum::routing::post;
 use time::OffsetDateTime;
 use time::macros::{format_description, offset};
 
-use super::{Dialect, S, hold, json, rrn, webhook_or_key_secret};
+use super::{Dialect, S, browser, hold, json, rrn, webhook_or_key_secret};
 use crate::connectors::form::Form;
 use crate::connectors::{amount, payu};
 use crate::model::Paise;
@@ -110,6 +112,9 @@ fn mihpayid(seq: u64) -> String {
 
 async fn payment(State(s): S, body: Bytes) -> Response {
     let f = Form::parse(&body);
+    if f.raw("txn_s2s_flow").is_none() {
+        return checkout(&s, &f);
+    }
     if let Some(why) = invalid(&s, &f) {
         return failed(&why);
     }
@@ -157,6 +162,88 @@ async fn payment(State(s): S, body: Bytes) -> Response {
         Verdict::Error(code) => json(code, r#"{"status":0,"msg":"Internal error"}"#.into()),
         Verdict::Timeout => hold().await,
     }
+}
+
+/// The hosted checkout's mandatory fields (docs.payu.in "Integrate with PayU Hosted
+/// Checkout").
+const CHECKOUT_MANDATORY: [&str; 10] = [
+    "key",
+    "txnid",
+    "amount",
+    "productinfo",
+    "firstname",
+    "email",
+    "phone",
+    "surl",
+    "furl",
+    "hash",
+];
+
+/// `enforce_paymethod` words the twin knows, and the `mode` PayU reports for them.
+const PAYMETHODS: [(&str, &str); 4] = [
+    ("creditcard", "CC"),
+    ("debitcard", "DC"),
+    ("netbanking", "NB"),
+    ("upi", "UPI"),
+];
+
+/// The first reason PayU's hosted checkout would refuse this browser form, if any.
+fn invalid_checkout(s: &Shared, f: &Form) -> Option<String> {
+    if let Some(m) = CHECKOUT_MANDATORY.iter().find(|k| f.non_empty(k).is_none()) {
+        return Some(format!("Mandatory param {m} is missing"));
+    }
+    if !matches!(amount::rupees_text(f.get("amount")), Ok(p) if p.get() > 0) {
+        return Some("Invalid amount".into());
+    }
+    if let Some(k) = s.cred(|c| c.key_id.as_ref())
+        && f.get("key") != k
+    {
+        return Some("Invalid key".into());
+    }
+    if let Some(salt) = s.cred(|c| c.key_secret.as_ref())
+        && !payu::hash::matches(f.get("hash"), &payu::request_hash(f, &salt))
+    {
+        return Some("Transaction failed due to incorrectly calculated hash parameter".into());
+    }
+    f.get("enforce_paymethod")
+        .split('|')
+        .filter(|w| !w.is_empty())
+        .find(|w| !PAYMETHODS.iter().any(|(p, _)| p == w))
+        .map(|w| format!("Invalid enforce_paymethod {w}"))
+}
+
+/// The customer's browser posts the signed `_payment` form (hosted checkout, no
+/// `txn_s2s_flow`): checked as PayU checks it (400 and PayU's words when forged or
+/// incomplete), then the payment is made under the txnid, its callback scheduled,
+/// and the browser sent on to `surl` / `furl` with the signed result.
+fn checkout(s: &Shared, f: &Form) -> Response {
+    if let Some(why) = invalid_checkout(s, f) {
+        return browser::refused(&why);
+    }
+    let txnid = f.get("txnid").to_string();
+    let paise = amount::rupees_text(f.get("amount")).map_or(0, Paise::get);
+    let id = mihpayid(s.next_seq());
+    if s.remember(&txnid, &id, paise).is_err() {
+        return browser::refused("Duplicate transaction id");
+    }
+    let ok = s.would_settle_ok(&txnid);
+    let first = f.get("enforce_paymethod").split('|').next().unwrap_or("");
+    let mode = PAYMETHODS
+        .iter()
+        .find(|(p, _)| *p == first)
+        .map_or("CC", |(_, m)| m);
+    let mut echo: Vec<(String, String)> = ECHO
+        .iter()
+        .map(|k| (k.to_string(), f.get(k).to_string()))
+        .collect();
+    echo.push(("mode".into(), mode.into()));
+    let a = Accepted::new(&txnid, &id, f.raw("udf1"), paise, ok).with_echo(echo);
+    let salt = s.cred(|c| c.key_secret.as_ref()).unwrap_or_default();
+    let result = callback_body(&a, Phase::Final, OffsetDateTime::now_utc(), "", &salt);
+    if s.callbacks.active() {
+        s.callbacks.accepted(a);
+    }
+    browser::returns_to(f.get(if ok { "surl" } else { "furl" }), &result)
 }
 
 fn ist(t: OffsetDateTime) -> String {
@@ -256,15 +343,23 @@ fn callback_body(
             "Insufficient funds in customer account",
         ),
     };
+    let mode = a
+        .echo
+        .iter()
+        .find(|(n, _)| n == "mode")
+        .map_or("UPI", |(_, v)| v.as_str());
     let mut pairs: Vec<(String, String)> = vec![
         ("mihpayid".into(), a.gateway_payment_id.clone()),
-        ("mode".into(), "UPI".into()),
+        ("mode".into(), mode.into()),
         ("status".into(), status.into()),
         ("unmappedstatus".into(), unmapped.into()),
         ("txnid".into(), a.payment_id.clone()),
         ("addedon".into(), ist(at)),
         ("bank_ref_num".into(), bank_ref),
-        ("bankcode".into(), "INTENT".into()),
+        (
+            "bankcode".into(),
+            if mode == "UPI" { "INTENT" } else { mode }.into(),
+        ),
         ("error".into(), error.into()),
         ("error_Message".into(), message.into()),
     ];

@@ -368,7 +368,14 @@ pub async fn run(d: &SaleDay) -> anyhow::Result<Outcome> {
     let truth: Vec<TruthRecord> = sandboxes.iter().flat_map(SandboxHandle::truth).collect();
     let mut out = score(&truth, &ledger, &events, &checkouts);
     let books: Vec<_> = sandboxes.iter().flat_map(SandboxHandle::refunds).collect();
-    refund_score::score_refunds(&mut out, &truth, &books, &ledger_refunds, &requested);
+    refund_score::score_refunds(
+        &mut out,
+        &truth,
+        &books,
+        &ledger_refunds,
+        &requested,
+        &events,
+    );
     out.row("orders", "orders", d.orders as u64);
     out.row("load_s", "load (s, restart included)", load_secs);
     out.row("settle_s", "watchdog settle (s)", settle_secs);

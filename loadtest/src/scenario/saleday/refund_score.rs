@@ -22,7 +22,16 @@ pub(super) fn score_refunds(
     books: &[SbxRefund],
     ledger_refunds: &BTreeMap<String, Vec<Value>>,
     requested: &[Requested],
+    events: &[Value],
 ) {
+    // A success after a failure is owed its money back only where the merchant was
+    // told of the failure first (the success event is flagged `late_success`); where
+    // the success arrived first the older failure is a conflict, and the order stands.
+    let told_late: std::collections::HashSet<&str> = events
+        .iter()
+        .filter(|e| e["flags"]["late_success"] == true)
+        .filter_map(|e| e["payment_id"].as_str())
+        .collect();
     let mut examples: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let mut note = |k: &'static str, s: String| {
         let l = examples.entry(k).or_default();
@@ -139,7 +148,7 @@ pub(super) fn score_refunds(
         let primary = t.gateway_payment_id.as_deref();
         let why = if t.tpv_failed {
             Some(("tpv_failed", full_back(&t.gateway, primary, paid)))
-        } else if t.failed_first {
+        } else if t.failed_first && told_late.contains(t.payment_id.as_str()) {
             Some(("late_success", full_back(&t.gateway, primary, paid)))
         } else {
             t.duplicate_gateway_payment_id.as_deref().map(|d| {
@@ -245,8 +254,13 @@ pub(super) fn score_refunds(
     );
     o.row(
         "truth_late_success",
-        "  success after a failure",
+        "  success after a failure (the failure sent first)",
         count(|t| t.failed_first),
+    );
+    o.row(
+        "late_success_told",
+        "  of which the merchant was told of the failure first",
+        told_late.len() as u64,
     );
     o.field(
         "refund_examples",

@@ -381,6 +381,35 @@ async fn item6_a_tpv_failure_after_success_is_not_lost_and_is_persisted() {
     assert_eq!(ev["flags"]["refund_required"], true);
 }
 
+/// Item 6, status side. Before: a status answer could not say TPV failed
+/// (`from_status` hard-coded `tpv_failed: false`), so a TPV failure whose callbacks
+/// were lost was fulfilled. Now a status answer carries it like a callback.
+#[tokio::test]
+async fn item6_a_status_answer_that_says_tpv_failed_sends_the_money_back() {
+    let w = World::new("").await;
+    let (pid, gpid) = created(&w, "k6s", "o6s", S::Pending).await;
+    let report = switchyard::connectors::StatusReport {
+        tpv_failed: true,
+        status: S::Succeeded,
+        reason: None,
+        gateway_payment_id: Some(gpid),
+        utr: None,
+        rrn: None,
+        raw_status: "succeeded".into(),
+        raw_code: None,
+        amount: None,
+    };
+    assert_eq!(
+        w.status_report("a", &pid, report).await,
+        switchyard::ledger::callbacks::ApplyResult::Accepted
+    );
+    let ev = w.outbox(&pid).await.pop().unwrap();
+    assert_eq!(ev["status"], "succeeded");
+    assert_eq!(ev["flags"]["tpv_failed"], true);
+    assert_eq!(ev["flags"]["refund_required"], true);
+    assert_eq!(ev["order_action"], "refund");
+}
+
 /// Item 7. Before: declines and synchronous successes at initiation never reached
 /// the outbox (the demo: 369 failed in the ledger, 176 in the event stream).
 #[tokio::test]

@@ -379,6 +379,17 @@ impl World {
             raw_code: None,
             amount: None,
         };
+        self.status_report(gateway, payment_id, report).await
+    }
+
+    /// A status check's whole answer for `payment_id` at `gateway`, applied as the
+    /// watchdog applies it.
+    pub async fn status_report(
+        &self,
+        gateway: &str,
+        payment_id: &str,
+        report: StatusReport,
+    ) -> ApplyResult {
         let inc = normalize::from_status(
             gateway,
             payment_id,

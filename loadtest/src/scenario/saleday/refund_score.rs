@@ -86,8 +86,13 @@ pub(super) fn score_refunds(
         books.iter().map(|r| (r.refund_id.as_str(), r)).collect();
     let (mut non_final, mut disagree, mut in_ledger) = (0u64, 0u64, 0u64);
     let mut auto = 0u64;
+    let mut failed_by: BTreeMap<String, u64> = BTreeMap::new();
     for r in ledger_refunds.values().flatten() {
         in_ledger += 1;
+        if r["status"] == "failed" {
+            let code = r["failure_code"].as_str().unwrap_or("none").to_string();
+            *failed_by.entry(code).or_default() += 1;
+        }
         auto += u64::from(r["origin"] == "auto");
         let status = r["status"].as_str().unwrap_or("");
         let id = r["refund_id"].as_str().unwrap_or("");
@@ -261,6 +266,10 @@ pub(super) fn score_refunds(
         "late_success_told",
         "  of which the merchant was told of the failure first",
         told_late.len() as u64,
+    );
+    o.field(
+        "refunds_failed_by_code",
+        serde_json::to_value(&failed_by).unwrap_or_default(),
     );
     o.field(
         "refund_examples",

@@ -267,7 +267,7 @@ pub async fn run(d: &SaleDay) -> anyhow::Result<Outcome> {
     let give_up = t0 + d.load + d.restart_gap + Duration::from_secs(60);
     let gap = d.load.div_f64(d.orders.max(1) as f64);
     let sem = Arc::new(Semaphore::new(d.concurrency.max(1)));
-    // The merchant refunds about one paid order in five while the day goes on.
+    // The merchant refunds up to one order in five (one a tick) while the day goes on.
     let (paid_tx, paid_rx) = tokio::sync::mpsc::unbounded_channel();
     let refunder = tokio::spawn(refunds::drive(
         client.clone(),

@@ -156,6 +156,23 @@ fn credentials(
         g.previous_webhook_secret_env.as_deref(),
         g.previous_webhook_secret_file.as_deref(),
     );
+    let jwt_private_key = secret_ref(
+        diag,
+        env,
+        at,
+        "jwt_private_key",
+        g.jwt_private_key_env.as_deref(),
+        g.jwt_private_key_file.as_deref(),
+    );
+    let jwt_public_key = secret_ref(
+        diag,
+        env,
+        at,
+        "jwt_public_key",
+        g.jwt_public_key_env.as_deref(),
+        g.jwt_public_key_file.as_deref(),
+    );
+    jwt_keys(g, kind, at, diag);
     if kind.needs_api_keys() {
         // EBANX authenticates with its integration key alone.
         let needs_id = kind != ConnectorKind::Ebanx;
@@ -186,6 +203,38 @@ fn credentials(
         key_secret,
         webhook_secret,
         previous_webhook_secret,
+        jwt_private_key,
+        jwt_public_key,
+    }
+}
+
+/// Juspay EC's JWT webhook keys: on `juspay_ec` only, and both or neither (the
+/// private key decrypts, the public key verifies; one alone authenticates nothing).
+fn jwt_keys(g: &RawGateway, kind: ConnectorKind, at: &str, diag: &mut Diagnostics<'_>) {
+    let private = g.jwt_private_key_env.is_some() || g.jwt_private_key_file.is_some();
+    let public = g.jwt_public_key_env.is_some() || g.jwt_public_key_file.is_some();
+    if !private && !public {
+        return;
+    }
+    if kind != ConnectorKind::JuspayEc {
+        let key = if private { "private" } else { "public" };
+        diag.error(
+            &format!("{at}.jwt_{key}_key_env"),
+            format!(
+                "JWT webhook keys are for the juspay_ec connector only, not {}",
+                kind.as_str()
+            ),
+        );
+    } else if private != public {
+        let missing = if private { "public" } else { "private" };
+        diag.error(
+            &format!("{at}.jwt_{missing}_key_env"),
+            format!(
+                "JWT webhooks need both keys: set jwt_{missing}_key_env = \"NAME\" or \
+                 jwt_{missing}_key_file = \"/path\" (Juspay's public key verifies, the \
+                 merchant's private key decrypts)"
+            ),
+        );
     }
 }
 

@@ -37,7 +37,8 @@ pub const FIELD: &str = "JWT";
 const LEEWAY_SECS: i64 = 60;
 const MIN_KEY_BITS: usize = 2048;
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub(super) const B64: base64::engine::GeneralPurpose =
+    base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// Why a JWT webhook was refused (each a 401 at the edge: nothing in it can be
 /// trusted).

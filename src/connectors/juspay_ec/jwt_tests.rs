@@ -5,14 +5,10 @@
 
 use std::sync::OnceLock;
 
-use http::HeaderMap;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use time::OffsetDateTime;
 
 use super::*;
-use crate::connectors::juspay_ec::webhook;
-use crate::connectors::{Connector, ConnectorKind, SignatureError, VerifyOptions, build};
-use crate::model::Secret;
 
 const JUSPAY_PRIVATE: &str = include_str!("../../sandbox/keys/juspay_ec_sandbox_private.pem");
 const JUSPAY_PUBLIC: &str = include_str!("../../sandbox/keys/juspay_ec_sandbox_public.pem");
@@ -384,103 +380,4 @@ fn rfc7516_a1_a256gcm_vector() {
     let token = format!("{H}.{}.{IV}.{CT}.{TAG}", B64.encode([0u8; 256]));
     let b = serde_json::to_vec(&serde_json::json!({ "JWT": token })).unwrap();
     assert_eq!(opener().open(&b, now()), Err(JwtError::Header("alg")));
-}
-
-// The connector in JWT mode.
-
-fn connector(basic: Option<&str>) -> std::sync::Arc<dyn Connector> {
-    let mut s = crate::connectors::tests::spec(ConnectorKind::JuspayEc);
-    s.credentials.webhook_secret = basic.map(Secret::new);
-    s.credentials.jwt_private_key = Some(Secret::new(MERCHANT_PRIVATE));
-    s.credentials.jwt_public_key = Some(Secret::new(JUSPAY_PUBLIC));
-    build(&s).unwrap()
-}
-
-fn opts() -> VerifyOptions {
-    VerifyOptions {
-        tolerance: None,
-        now: OffsetDateTime::now_utc(),
-    }
-}
-
-#[test]
-fn a_jwt_mode_gateway_takes_jwt_webhooks_only() {
-    let c = connector(None);
-    let jwt = seal(WEBHOOK, &keys().juspay, &merchant_pub(), "key_1").unwrap();
-    let none = HeaderMap::new();
-    assert_eq!(c.verify_callback(&none, &jwt, opts()), Ok(()));
-    let cd = c.parse_callback(&none, &jwt).unwrap();
-    assert_eq!(
-        (cd.kind, cd.payment_id.as_deref()),
-        (Some("payment"), Some("sy_1"))
-    );
-    assert_eq!(cd.amount, Some(crate::model::Paise(29_950)));
-    // A plain webhook, even with Basic auth, is unsigned: refused.
-    let mut h = HeaderMap::new();
-    h.insert("authorization", webhook::basic_auth("u:p").parse().unwrap());
-    assert_eq!(
-        c.verify_callback(&h, WEBHOOK, opts()),
-        Err(SignatureError::Missing("JWT"))
-    );
-    assert!(c.parse_callbacks(&h, WEBHOOK).is_err());
-    // Tampered: refused by verification and by the parser alike.
-    let bad = with_part(&jwt, 3, flip);
-    assert_eq!(
-        c.verify_callback(&none, &bad, opts()),
-        Err(SignatureError::Mismatch)
-    );
-    assert!(c.parse_callbacks(&none, &bad).is_err());
-    // Expired: stale.
-    let exp = format!(
-        r#"{{"id":"e","exp":{}}}"#,
-        OffsetDateTime::now_utc().unix_timestamp() - 3600
-    );
-    let old = seal(exp.as_bytes(), &keys().juspay, &merchant_pub(), "key_1").unwrap();
-    assert_eq!(
-        c.verify_callback(&none, &old, opts()),
-        Err(SignatureError::Stale)
-    );
-}
-
-#[test]
-fn with_a_webhook_secret_too_both_are_checked() {
-    let c = connector(Some("u:p"));
-    let jwt = seal(WEBHOOK, &keys().juspay, &merchant_pub(), "key_1").unwrap();
-    let mut h = HeaderMap::new();
-    assert_eq!(
-        c.verify_callback(&h, &jwt, opts()),
-        Err(SignatureError::Missing("authorization"))
-    );
-    h.insert("authorization", webhook::basic_auth("u:p").parse().unwrap());
-    assert_eq!(c.verify_callback(&h, &jwt, opts()), Ok(()));
-    assert_eq!(
-        c.verify_callback(&h, WEBHOOK, opts()),
-        Err(SignatureError::Missing("JWT"))
-    );
-}
-
-#[test]
-fn a_basic_mode_gateway_refuses_jwt_webhooks() {
-    let mut s = crate::connectors::tests::spec(ConnectorKind::JuspayEc);
-    s.credentials.webhook_secret = Some(Secret::new("u:p"));
-    let c = build(&s).unwrap();
-    let jwt = seal(WEBHOOK, &keys().juspay, &merchant_pub(), "key_1").unwrap();
-    let mut h = HeaderMap::new();
-    h.insert("authorization", webhook::basic_auth("u:p").parse().unwrap());
-    assert_eq!(
-        c.verify_callback(&h, &jwt, opts()),
-        Ok(()),
-        "Basic auth covers the sender only"
-    );
-    assert!(
-        c.parse_callbacks(&h, &jwt).is_err(),
-        "but the body is refused as malformed"
-    );
-    // Only one of the two keys, or a key that does not parse: a config error.
-    s.credentials.jwt_private_key = Some(Secret::new(MERCHANT_PRIVATE));
-    assert!(build(&s).is_err());
-    s.credentials.jwt_public_key = Some(Secret::new(
-        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
-    ));
-    assert!(build(&s).is_err());
 }

@@ -246,4 +246,6 @@ impl Connector for JuspayEc {
 }
 
 #[cfg(test)]
+mod jwt_mode_tests;
+#[cfg(test)]
 mod props;

@@ -147,10 +147,10 @@ fn header(part: &str, alg: &str, enc: Option<&str>) -> Result<(), JwtError> {
     if h.get("alg").and_then(Value::as_str) != Some(alg) {
         return Err(JwtError::Header("alg"));
     }
-    if let Some(enc) = enc {
-        if h.get("enc").and_then(Value::as_str) != Some(enc) {
-            return Err(JwtError::Header("enc"));
-        }
+    if let Some(enc) = enc
+        && h.get("enc").and_then(Value::as_str) != Some(enc)
+    {
+        return Err(JwtError::Header("enc"));
     }
     for k in ["zip", "crit", "b64", "jku", "jwk", "x5u"] {
         if h.contains_key(k) {
@@ -175,10 +175,10 @@ fn decrypt(key: &RsaPrivateKey, token: &str) -> Result<Vec<u8>, JwtError> {
     // tag) is the same as for a forged ciphertext: no padding oracle.
     let mut cek = [0u8; 32];
     OsRng.fill_bytes(&mut cek);
-    if let Ok(k) = key.decrypt_blinded(&mut OsRng, Oaep::new::<Sha256>(), &ek) {
-        if k.len() == cek.len() {
-            cek.copy_from_slice(&k);
-        }
+    if let Ok(k) = key.decrypt_blinded(&mut OsRng, Oaep::new::<Sha256>(), &ek)
+        && k.len() == cek.len()
+    {
+        cek.copy_from_slice(&k);
     }
     gcm_open(&cek, &iv, h.as_bytes(), &ct, &tag)
 }

@@ -270,3 +270,59 @@ fn valid_name(s: &str) -> bool {
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load_str;
+
+    const KEYS: &str = concat!(
+        "jwt_private_key_file = \"",
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/sandbox/keys/juspay_ec_merchant_private.pem\"\n",
+        "jwt_public_key_file = \"",
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/sandbox/keys/juspay_ec_sandbox_public.pem\"\n"
+    );
+
+    fn config(connector: &str, extra: &str) -> String {
+        format!(
+            "[[gateway]]\nname = \"j\"\nconnector = \"{connector}\"\nbase_url = \"http://127.0.0.1:1\"\n\
+             key_id_env = \"K\"\nkey_secret_env = \"S\"\n{extra}\n\
+             [[route]]\nname = \"d\"\nsplit = [{{ gateway = \"j\", weight = 1 }}]\n"
+        )
+    }
+
+    fn paths(text: &str) -> Vec<String> {
+        match load_str(text, "t.toml", &|_| Some("v".into()), 1) {
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                e.0.into_iter()
+                    .map(|e| format!("{}: {}", e.path, e.message))
+                    .collect()
+            }
+        }
+    }
+
+    #[test]
+    fn jwt_keys_are_for_juspay_ec_and_come_in_pairs() {
+        assert_eq!(paths(&config("juspay_ec", KEYS)), Vec::<String>::new());
+        let errs = paths(&config("razorpay", KEYS));
+        assert!(
+            errs.len() == 1 && errs[0].contains("juspay_ec connector only"),
+            "{errs:?}"
+        );
+        let one = KEYS.lines().next().unwrap_or_default();
+        let errs = paths(&config("juspay_ec", one));
+        assert!(
+            errs.len() == 1 && errs[0].starts_with("gateway[0].jwt_public_key_env"),
+            "{errs:?}"
+        );
+        // A key that is not a key: refused when the connector is built.
+        let bad = KEYS.replace("juspay_ec_sandbox_public.pem", "ebanx_sandbox_private.pem");
+        let errs = paths(&config("juspay_ec", &bad));
+        assert!(
+            errs.len() == 1 && errs[0].contains("JWT webhook keys"),
+            "{errs:?}"
+        );
+    }
+}

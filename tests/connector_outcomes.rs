@@ -23,7 +23,7 @@ fn spec(kind: ConnectorKind, addr: SocketAddr, timeout_ms: u64) -> GatewaySpec {
             key_id: Some(Secret::new("key")),
             key_secret: Some(Secret::new("secret")),
             webhook_secret: Some(Secret::new("whsec")),
-            previous_webhook_secret: None,
+            ..Default::default()
         },
         connect_timeout: Duration::from_millis(300),
         timeout: Duration::from_millis(timeout_ms),

@@ -68,7 +68,7 @@ fn credentials(creds: (&str, &str, &str)) -> Credentials {
         key_id: Some(Secret::new(creds.0)),
         key_secret: Some(Secret::new(creds.1)),
         webhook_secret: Some(Secret::new(creds.2)),
-        previous_webhook_secret: None,
+        ..Default::default()
     }
 }
 

@@ -1,9 +1,11 @@
 //! End to end against each gateway's sandbox twin (Adyen, EBANX, Juspay EC): a
 //! payment through switchyard's API → the twin's signed callback in the real
 //! format → `POST /v1/callbacks/<gateway>` → the event at the sink; and, with the
-//! callback dropped, the status query answers the payment's final state.
+//! callback dropped, the status query answers the payment's final state. Juspay EC
+//! also in its JWT webhook mode (a JWS inside a JWE, from the twin's test keys).
 
 mod common;
+mod juspay_jwt;
 
 use common::TestServer;
 use common::pipeline::{FakeSink, eventually};
@@ -20,9 +22,14 @@ struct Env {
     _secrets: tempfile::TempDir,
 }
 
-/// A twin of `kind`, a switchyard routing everything to it, a sink, and the twin's
-/// callbacks pointed at the server.
 async fn env(kind: ConnectorKind) -> Env {
+    env_with(kind, None).await
+}
+
+/// A twin of `kind`, a switchyard routing everything to it, a sink, and the twin's
+/// callbacks pointed at the server; `keys`: the gateway's webhook keys instead of
+/// the default ones.
+async fn env_with(kind: ConnectorKind, keys: Option<&str>) -> Env {
     let name = kind.as_str();
     let (addr, twin) = SandboxGateway::bind("127.0.0.1:0".parse().unwrap(), kind, name)
         .await
@@ -45,6 +52,7 @@ async fn env(kind: ConnectorKind) -> Env {
         ),
         _ => "webhook_secret_env = \"W\"".to_string(),
     };
+    let webhook = keys.map_or(webhook, str::to_string);
     let sink = FakeSink::start(false).await;
     let body = format!(
         "[[gateway]]\nname = \"{name}\"\nconnector = \"{name}\"\nbase_url = \"http://{addr}\"\n\

@@ -93,7 +93,7 @@ fn spec(kind: ConnectorKind, addr: SocketAddr, webhook_secret: &str) -> GatewayS
             key_id: Some(Secret::new("key")),
             key_secret: Some(Secret::new("secret")),
             webhook_secret: Some(Secret::new(webhook_secret)),
-            previous_webhook_secret: None,
+            ..Default::default()
         },
         connect_timeout: Duration::from_millis(500),
         timeout: Duration::from_secs(5),

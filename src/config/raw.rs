@@ -155,6 +155,12 @@ pub struct RawGateway {
     /// During a webhook-secret rotation: the previous secret, still accepted.
     pub previous_webhook_secret_env: Option<String>,
     pub previous_webhook_secret_file: Option<String>,
+    /// Juspay EC JWT webhooks (juspay_ec only, both or neither): the merchant's
+    /// private key (PEM) and Juspay's public key (PEM).
+    pub jwt_private_key_env: Option<String>,
+    pub jwt_private_key_file: Option<String>,
+    pub jwt_public_key_env: Option<String>,
+    pub jwt_public_key_file: Option<String>,
     /// TCP connect timeout (default `"2s"`).
     pub connect_timeout: Option<String>,
     /// Whole-request timeout once connected (default `"8s"`).

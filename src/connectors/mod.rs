@@ -324,7 +324,7 @@ pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
         ConnectorKind::JuspayUpi => Arc::new(JuspayUpi::new(spec)?),
         ConnectorKind::Adyen => Arc::new(Adyen::new(spec, upstream)),
         ConnectorKind::Ebanx => Arc::new(Ebanx::new(spec, upstream)?),
-        ConnectorKind::JuspayEc => Arc::new(JuspayEc::new(spec, upstream)),
+        ConnectorKind::JuspayEc => Arc::new(JuspayEc::new(spec, upstream)?),
         ConnectorKind::Payu => Arc::new(Payu::new(spec, upstream)),
         ConnectorKind::Phonepe => Arc::new(Phonepe::new(spec, upstream)),
         ConnectorKind::Paytm => Arc::new(Paytm::new(spec, upstream)),

@@ -25,7 +25,7 @@ pub enum ConnectorKind {
     Adyen,
     /// EBANX Direct API (UPI intent/QR), hosted page; notifications resolved by query.
     Ebanx,
-    /// Juspay Express Checkout (orders + txns, order status, Basic-auth webhooks).
+    /// Juspay Express Checkout (orders + txns, order status, Basic-auth or JWT webhooks).
     JuspayEc,
 }
 
@@ -160,6 +160,11 @@ pub struct Credentials {
     /// The webhook secret before the last rotation, still accepted (Razorpay signs
     /// retried old events with the secret they were first sent with).
     pub previous_webhook_secret: Option<Secret>,
+    /// Juspay EC "JWT webhooks" (juspay_ec only; both or neither): the merchant's
+    /// private key, PEM, that the JWE is encrypted to ...
+    pub jwt_private_key: Option<Secret>,
+    /// ... and Juspay's public key, PEM, that verifies the JWS inside.
+    pub jwt_public_key: Option<Secret>,
 }
 
 /// One gateway's settings as compiled from its `[[gateway]]` table.

@@ -156,6 +156,23 @@ fn credentials(
         g.previous_webhook_secret_env.as_deref(),
         g.previous_webhook_secret_file.as_deref(),
     );
+    let jwt_private_key = secret_ref(
+        diag,
+        env,
+        at,
+        "jwt_private_key",
+        g.jwt_private_key_env.as_deref(),
+        g.jwt_private_key_file.as_deref(),
+    );
+    let jwt_public_key = secret_ref(
+        diag,
+        env,
+        at,
+        "jwt_public_key",
+        g.jwt_public_key_env.as_deref(),
+        g.jwt_public_key_file.as_deref(),
+    );
+    jwt_keys(g, kind, at, diag);
     if kind.needs_api_keys() {
         // EBANX authenticates with its integration key alone.
         let needs_id = kind != ConnectorKind::Ebanx;
@@ -186,6 +203,38 @@ fn credentials(
         key_secret,
         webhook_secret,
         previous_webhook_secret,
+        jwt_private_key,
+        jwt_public_key,
+    }
+}
+
+/// Juspay EC's JWT webhook keys: on `juspay_ec` only, and both or neither (the
+/// private key decrypts, the public key verifies; one alone authenticates nothing).
+fn jwt_keys(g: &RawGateway, kind: ConnectorKind, at: &str, diag: &mut Diagnostics<'_>) {
+    let private = g.jwt_private_key_env.is_some() || g.jwt_private_key_file.is_some();
+    let public = g.jwt_public_key_env.is_some() || g.jwt_public_key_file.is_some();
+    if !private && !public {
+        return;
+    }
+    if kind != ConnectorKind::JuspayEc {
+        let key = if private { "private" } else { "public" };
+        diag.error(
+            &format!("{at}.jwt_{key}_key_env"),
+            format!(
+                "JWT webhook keys are for the juspay_ec connector only, not {}",
+                kind.as_str()
+            ),
+        );
+    } else if private != public {
+        let missing = if private { "public" } else { "private" };
+        diag.error(
+            &format!("{at}.jwt_{missing}_key_env"),
+            format!(
+                "JWT webhooks need both keys: set jwt_{missing}_key_env = \"NAME\" or \
+                 jwt_{missing}_key_file = \"/path\" (Juspay's public key verifies, the \
+                 merchant's private key decrypts)"
+            ),
+        );
     }
 }
 
@@ -220,4 +269,60 @@ fn valid_name(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load_str;
+
+    const KEYS: &str = concat!(
+        "jwt_private_key_file = \"",
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/sandbox/keys/juspay_ec_merchant_private.pem\"\n",
+        "jwt_public_key_file = \"",
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/sandbox/keys/juspay_ec_sandbox_public.pem\"\n"
+    );
+
+    fn config(connector: &str, extra: &str) -> String {
+        format!(
+            "[[gateway]]\nname = \"j\"\nconnector = \"{connector}\"\nbase_url = \"http://127.0.0.1:1\"\n\
+             key_id_env = \"K\"\nkey_secret_env = \"S\"\n{extra}\n\
+             [[route]]\nname = \"d\"\nsplit = [{{ gateway = \"j\", weight = 1 }}]\n"
+        )
+    }
+
+    fn paths(text: &str) -> Vec<String> {
+        match load_str(text, "t.toml", &|_| Some("v".into()), 1) {
+            Ok(_) => Vec::new(),
+            Err(e) => {
+                e.0.into_iter()
+                    .map(|e| format!("{}: {}", e.path, e.message))
+                    .collect()
+            }
+        }
+    }
+
+    #[test]
+    fn jwt_keys_are_for_juspay_ec_and_come_in_pairs() {
+        assert_eq!(paths(&config("juspay_ec", KEYS)), Vec::<String>::new());
+        let errs = paths(&config("razorpay", KEYS));
+        assert!(
+            errs.len() == 1 && errs[0].contains("juspay_ec connector only"),
+            "{errs:?}"
+        );
+        let one = KEYS.lines().next().unwrap_or_default();
+        let errs = paths(&config("juspay_ec", one));
+        assert!(
+            errs.len() == 1 && errs[0].starts_with("gateway[0].jwt_public_key_env"),
+            "{errs:?}"
+        );
+        // A key that is not a key: refused when the connector is built.
+        let bad = KEYS.replace("juspay_ec_sandbox_public.pem", "ebanx_sandbox_private.pem");
+        let errs = paths(&config("juspay_ec", &bad));
+        assert!(
+            errs.len() == 1 && errs[0].contains("JWT webhook keys"),
+            "{errs:?}"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! Properties: paise ↔ Juspay EC rupee amounts round-trip exactly (the order body's
-//! text, the order's JSON number read by the strict parser); no parser panics on
-//! arbitrary bytes.
+//! text, the order's JSON number read by the strict parser); no parser (nor the JWT
+//! webhook opener) panics on arbitrary bytes.
 
 use proptest::prelude::*;
 
@@ -36,5 +36,46 @@ proptest! {
             h.insert("authorization", v);
         }
         let _ = verify("u:p", &h);
+    }
+}
+
+fn jwt_keys() -> &'static super::jwt::JwtKeys {
+    static K: std::sync::OnceLock<super::jwt::JwtKeys> = std::sync::OnceLock::new();
+    K.get_or_init(|| {
+        super::jwt::JwtKeys::from_pem(
+            include_str!("../../sandbox/keys/juspay_ec_merchant_private.pem"),
+            include_str!("../../sandbox/keys/juspay_ec_sandbox_public.pem"),
+        )
+        .unwrap()
+    })
+}
+
+proptest! {
+    // Each case may take an RSA private-key operation: fewer cases.
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// The JWT opener refuses, never panics: on any bytes, and on tokens with the
+    /// pinned header and a key-sized encrypted key around arbitrary parts (a 12-byte
+    /// IV when the ciphertext is long enough: the RSA and GCM steps then run).
+    #[test]
+    fn the_jwt_opener_never_panics(
+        body in proptest::collection::vec(any::<u8>(), 0..256),
+        ek in proptest::collection::vec(any::<u8>(), 256..=256),
+        ct in proptest::collection::vec(any::<u8>(), 0..64),
+        rest in "[A-Za-z0-9_.-]{0,40}",
+    ) {
+        use base64::Engine;
+        let now = time::OffsetDateTime::now_utc();
+        prop_assert!(jwt_keys().open(&body, now).is_err());
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let h = b64.encode(r#"{"alg":"RSA-OAEP-256","enc":"A256GCM"}"#);
+        let (iv, tag) = (b64.encode(&ct[..ct.len().min(12)]), b64.encode([7u8; 16]));
+        for token in [
+            format!("{h}.{}.{rest}", b64.encode(&ek)),
+            format!("{h}.{}.{iv}.{}.{tag}", b64.encode(&ek), b64.encode(&ct)),
+        ] {
+            let body = serde_json::to_vec(&serde_json::json!({ "JWT": token })).unwrap();
+            prop_assert!(jwt_keys().open(&body, now).is_err());
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! content:{order:{...}}}`, authenticated by HTTP Basic auth with the username and
 //! password configured on Juspay's dashboard (the body is not signed; GATEWAYS.md
 //! 3.7 and section 6.1). The configured `webhook_secret` is `username:password`.
-//! The JWT/JWE webhook mode is not supported (its body is refused as malformed).
+//! A JWT-mode body (`{"JWT": ...}`) is opened by [`super::jwt`] when the gateway
+//! has JWT keys; without them it is refused as malformed here.
 
 use base64::Engine;
 use http::HeaderMap;
@@ -51,6 +52,7 @@ pub fn refund_status(s: &str) -> RefundStatus {
 
 /// The event of a webhook; for a refund webhook, its latest refund (every refund is
 /// in [`parse_all`]).
+#[cfg(test)]
 pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
     parse_all(body)?
         .pop()
@@ -63,9 +65,11 @@ pub(super) fn parse(body: &[u8]) -> Result<CallbackData, ParseError> {
 pub(super) fn parse_all(body: &[u8]) -> Result<Vec<CallbackData>, ParseError> {
     let v: Value =
         serde_json::from_slice(body).map_err(|e| ParseError::Malformed(e.to_string()))?;
-    if v.get("JWT").is_some() {
+    if v.get(super::jwt::FIELD).is_some() {
         return Err(ParseError::Malformed(
-            "JWT webhooks are not supported; configure Basic auth webhooks".into(),
+            "a JWT webhook, and this gateway has no JWT keys (jwt_private_key_env / \
+             jwt_public_key_env)"
+                .into(),
         ));
     }
     let event = v

@@ -49,7 +49,13 @@ fn body(
         ConnectorKind::Paytm => return paytm::webhook_body(r, secret),
         ConnectorKind::Phonepe => phonepe::webhook_body(r),
         ConnectorKind::Adyen => return adyen::webhook_body(r, secret),
-        ConnectorKind::JuspayEc => juspay_ec::webhook_body(r, all, at),
+        ConnectorKind::JuspayEc => {
+            let v = juspay_ec::webhook_body(r, all, at);
+            return Some(crate::sandbox::dialects::juspay_ec::seal(
+                v.to_string().as_bytes(),
+                secret,
+            ));
+        }
         ConnectorKind::Ebanx => return Some(ebanx::notification(r)),
         ConnectorKind::Cashfree => json!({
             "data": { "refund": cf_json(r) },
@@ -106,5 +112,41 @@ impl Callbacks {
         tokio::spawn(async move {
             send_one(&target, &state, &cb).await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::juspay_ec::jwt::JwtKeys;
+
+    const MERCHANT: &str = include_str!("../keys/juspay_ec_merchant_private.pem");
+    const JUSPAY_PUBLIC: &str = include_str!("../keys/juspay_ec_sandbox_public.pem");
+
+    /// A JWT-mode Juspay EC twin seals its refund webhooks like its payment ones; a
+    /// Basic-mode one sends them as they are.
+    #[test]
+    fn juspay_ec_refund_webhooks_follow_the_webhook_mode() {
+        let r = SbxRefund {
+            gateway: "j".into(),
+            refund_id: "rf_1".into(),
+            gateway_refund_id: "JRF1".into(),
+            gateway_payment_id: "ordeh_1".into(),
+            payment_id: Some("sy_1".into()),
+            amount: 4_000,
+            captured: Some(10_000),
+            status: SbxRefundStatus::Processed,
+            arn: "ARN1".into(),
+            calls: 1,
+        };
+        let at = OffsetDateTime::now_utc();
+        let all = [r.clone()];
+        let plain = body(ConnectorKind::JuspayEc, &r, &all, at, "u:p").unwrap();
+        assert!(plain.starts_with(b"{\"") && !plain.starts_with(b"{\"JWT\""));
+        let sealed = body(ConnectorKind::JuspayEc, &r, &all, at, MERCHANT).unwrap();
+        let keys = JwtKeys::from_pem(MERCHANT, JUSPAY_PUBLIC).unwrap();
+        let inner = keys.open(&sealed, at).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&inner).unwrap();
+        assert_eq!(v["event_name"], "ORDER_REFUNDED", "{v}");
     }
 }

@@ -2,7 +2,11 @@
 //! `POST /txns` (UPI) and `GET /orders/{order_id}`, checked the way Juspay checks
 //! them (HTTP Basic auth with the API key and the `x-merchantid` header, form
 //! fields `order_id` and a two-decimal `amount`, `upi_vpa` for `UPI_COLLECT`), and
-//! its webhooks: `ORDER_SUCCEEDED` / `ORDER_FAILED` with Basic auth.
+//! its webhooks: `ORDER_SUCCEEDED` / `ORDER_FAILED` with Basic auth, or, when the
+//! gateway is configured with JWT keys, as "JWT webhooks" ([`seal`]): signed with
+//! the twin's Juspay key (`keys/juspay_ec_sandbox_private.pem`, whose public half a
+//! JWT-mode gateway is configured with) and encrypted to the merchant's public key
+//! (derived from the configured private key). A JWT-mode twin sends no Basic auth.
 //!
 //! Unlike the other dialects the twin remembers each order's amount (`/txns` names
 //! only the order, as Juspay's does): a bounded map, cleared when full.
@@ -23,19 +27,55 @@ use time::OffsetDateTime;
 use axum::routing::{get, post};
 
 use super::{Dialect, S, hold, json, rrn, rupees};
-use crate::connectors::juspay_ec::{MERCHANT_HEADER, basic_auth};
+use crate::connectors::Credentials;
+use crate::connectors::juspay_ec::{MERCHANT_HEADER, basic_auth, jwt};
 use crate::model::Paise;
+use crate::model::Secret;
 use crate::sandbox::callbacks::Accepted;
 use crate::sandbox::callbacks::format::{Callback, Phase};
 use crate::sandbox::state::{Shared, Verdict};
 
 pub(super) const DIALECT: Dialect = Dialect {
     routes,
-    callback_body: |a, phase, at, _, _| webhook(a, phase, at).into_bytes(),
+    callback_body: |a, phase, at, _, secret| seal(webhook(a, phase, at).as_bytes(), secret),
     content_type: "application/json",
     callback_headers,
-    callback_secret: super::webhook_secret,
+    callback_secret,
 };
+
+/// The private key the twin's Juspay signs JWT webhooks with (test-only, see
+/// `keys/README.md`).
+const JUSPAY_PRIVATE_KEY: &str = include_str!("../keys/juspay_ec_sandbox_private.pem");
+
+/// JWT mode when the gateway has JWT keys: the merchant's private key (the twin
+/// encrypts to its public half); otherwise the Basic-auth `username:password`.
+fn callback_secret(c: &Credentials) -> Option<&Secret> {
+    match (&c.jwt_private_key, &c.jwt_public_key) {
+        (Some(k), Some(_)) => Some(k),
+        _ => c.webhook_secret.as_ref(),
+    }
+}
+
+/// The merchant's public key when `secret` is its private key (JWT mode).
+fn jwt_mode(secret: &str) -> Option<rsa::RsaPublicKey> {
+    if !secret.contains("PRIVATE KEY") {
+        return None;
+    }
+    jwt::private_key(secret).ok().map(|k| k.to_public_key())
+}
+
+/// A webhook body as the configured mode sends it: as is (Basic auth), or sealed.
+pub(crate) fn seal(webhook: &[u8], secret: &str) -> Vec<u8> {
+    let Some(merchant) = jwt_mode(secret) else {
+        return webhook.to_vec();
+    };
+    jwt::private_key(JUSPAY_PRIVATE_KEY)
+        .and_then(|juspay| jwt::seal(webhook, &juspay, &merchant, KEY_ID))
+        .unwrap_or_default()
+}
+
+/// The key id Juspay names its JWT key by (a dashboard UUID; any string here).
+const KEY_ID: &str = "key_sandbox";
 
 fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -44,13 +84,17 @@ fn routes() -> Router<Arc<Shared>> {
         .route("/txns", post(juspay_txn))
 }
 
-/// Basic auth with the dashboard's `username:password` (the configured secret).
+/// Basic auth with the dashboard's `username:password` (the configured secret);
+/// none in JWT mode.
 fn callback_headers(
     secret: &str,
     _: &Callback,
     _: u32,
     _: OffsetDateTime,
 ) -> Vec<(&'static str, String)> {
+    if secret.contains("PRIVATE KEY") {
+        return Vec::new();
+    }
     vec![("authorization", basic_auth(secret))]
 }
 

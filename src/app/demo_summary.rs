@@ -57,6 +57,9 @@ pub(super) async fn summary(
     println!(
         "forms: form_post next actions (PayU, Paytm cards and netbanking) posted to the sandbox as the browser would"
     );
+    println!(
+        "open: not final yet, waiting for the customer (hosted-page redirects the demo does not follow, Adyen card authorisations); the watchdog resolves them"
+    );
     let codes: Vec<String> = t
         .statuses
         .iter()

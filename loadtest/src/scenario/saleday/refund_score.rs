@@ -173,6 +173,36 @@ pub(super) fn score_refunds(
             }
         }
     }
+    // Orders whose customer is left paying more than once: paid gateway payments
+    // (successes and second payments) of one order not refunded in full.
+    let mut kept: HashMap<&str, (u64, u64)> = HashMap::new();
+    for t in truth.iter().filter(|t| !t.orphan) {
+        let Some(order) = t.order_id.as_deref() else {
+            continue;
+        };
+        let mut paid_ids = Vec::new();
+        if t.status == "succeeded" {
+            paid_ids.push(t.gateway_payment_id.as_deref());
+        }
+        paid_ids.push(t.duplicate_gateway_payment_id.as_deref());
+        for g in paid_ids.into_iter().flatten() {
+            let e = kept.entry(order).or_default();
+            e.0 += 1;
+            e.1 += u64::from(!full_back(&t.gateway, Some(g), t.amount_requested));
+        }
+    }
+    let paid_twice = kept.values().filter(|(n, _)| *n > 1).count() as u64;
+    let left_twice = kept.values().filter(|(_, k)| *k > 1).count() as u64;
+    o.row(
+        "double_charged_orders",
+        "orders left paid more than once (not refunded)",
+        left_twice,
+    );
+    o.row(
+        "orders_paid_twice",
+        "orders paid more than once, before refunds",
+        paid_twice,
+    );
     let count = |f: fn(&TruthRecord) -> bool| truth.iter().filter(|t| f(t)).count() as u64;
     o.row(
         "refunds_wrong_gateway",

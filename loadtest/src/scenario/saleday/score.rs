@@ -30,12 +30,10 @@ fn order_story(
     order: &str,
     ledger: &BTreeMap<String, Vec<Value>>,
     by_pid: &HashMap<&str, &TruthRecord>,
+    truth: &[TruthRecord],
+    failed_at: &HashMap<&str, time::OffsetDateTime>,
 ) -> (u64, String) {
-    let at = |p: &Value, k: &str| {
-        p[k].as_str().and_then(|s| {
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
-        })
-    };
+    let at = |p: &Value, k: &str| rfc3339(&p[k]);
     let mut pays: Vec<&Value> = ledger
         .get(order)
         .map(|l| {
@@ -53,19 +51,16 @@ fn order_story(
     let mut legit = 0u64;
     for w in pays.windows(2) {
         let (e, l) = (w[0], w[1]);
-        let failed = matches!(
-            e["status"].as_str(),
-            Some("failed" | "expired" | "cancelled")
-        );
-        let unpaid = e["payment_id"]
-            .as_str()
-            .and_then(|id| by_pid.get(id))
-            .is_some_and(|t| t.status != "succeeded");
+        // The merchant was told the earlier one failed before the next one started,
+        // and it took no money, or its late money went back in full (refunded).
+        let eid = e["payment_id"].as_str().unwrap_or("");
         let before = matches!(
-            (at(e, "updated_at"), at(l, "created_at")),
-            (Some(u), Some(c)) if u <= c
+            (failed_at.get(eid), at(l, "created_at")),
+            (Some(f), Some(c)) if *f <= c
         );
-        legit += u64::from(failed && unpaid && before);
+        let unpaid = by_pid.get(eid).is_some_and(|t| t.status != "succeeded");
+        let given_back = e["status"] == "refunded";
+        legit += u64::from(before && (unpaid || given_back));
     }
     let story = pays
         .iter()
@@ -83,7 +78,23 @@ fn order_story(
         })
         .collect::<Vec<_>>()
         .join(" ");
-    (legit, story)
+    let at_gateways = truth
+        .iter()
+        .filter(|t| t.order_id.as_deref() == Some(order) && t.gateway_payment_id.is_some())
+        .map(|t| {
+            format!(
+                "{{{} at {}: {} gpid {:?} answer_lost {} failed_first {}}}",
+                t.payment_id,
+                t.gateway,
+                t.status,
+                t.gateway_payment_id,
+                t.answer_lost,
+                t.failed_first
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    (legit, format!("{story}; at the gateways: {at_gateways}"))
 }
 
 /// Scores the ledger and the event stream against the truth.
@@ -99,6 +110,20 @@ pub(super) fn score(
     // The last forwarded event of each payment (the sink keeps outbox order per payment).
     let mut last: HashMap<String, &Value> = HashMap::new();
     let mut paid_by: HashMap<String, &Value> = HashMap::new();
+    // When the merchant was first told a payment failed.
+    let mut failed_at: HashMap<&str, time::OffsetDateTime> = HashMap::new();
+    for e in events.iter().filter(|e| e["kind"] == "payment") {
+        let told = matches!(
+            e["status"].as_str(),
+            Some("failed" | "expired" | "cancelled")
+        );
+        if let (true, Some(p), Some(at)) =
+            (told, e["payment_id"].as_str(), rfc3339(&e["received_at"]))
+        {
+            let t = failed_at.entry(p).or_insert(at);
+            *t = (*t).min(at);
+        }
+    }
     let mut seen_ids = std::collections::HashSet::new();
     let mut dup_events = 0u64;
     for e in events {
@@ -235,16 +260,12 @@ pub(super) fn score(
     // Double initiations: more than one payment created at the gateways for one
     // order, or one payment id initiated twice.
     let mut created_per_order: HashMap<&str, u64> = HashMap::new();
-    let mut paid_per_order: HashMap<&str, u64> = HashMap::new();
     let mut double = 0u64;
     for t in truth.iter().filter(|t| !t.orphan) {
         if t.gateway_payment_id.is_some()
             && let Some(o) = t.order_id.as_deref()
         {
             *created_per_order.entry(o).or_default() += 1;
-            if t.status == "succeeded" {
-                *paid_per_order.entry(o).or_default() += 1;
-            }
         }
         if t.initiations > 1 {
             double += u64::from(t.initiations - 1);
@@ -263,7 +284,7 @@ pub(super) fn score(
     // retry, not a double initiation: only one payment could ever take money.
     let mut retried_after_failure = 0u64;
     for (o, n) in created_per_order.iter().filter(|(_, n)| **n > 1) {
-        let (legit, story) = order_story(o, ledger, &by_pid);
+        let (legit, story) = order_story(o, ledger, &by_pid, truth, &failed_at);
         retried_after_failure += legit;
         double += (n - 1).saturating_sub(legit);
         if n - 1 > legit {
@@ -275,7 +296,6 @@ pub(super) fn score(
         }
     }
     let replays: u64 = truth.iter().map(|t| u64::from(t.replays)).sum();
-    let double_charged = paid_per_order.values().filter(|n| **n > 1).count() as u64;
     let orphans = truth.iter().filter(|t| t.orphan).count() as u64;
     let orphans_forwarded = truth
         .iter()
@@ -308,11 +328,6 @@ pub(super) fn score(
     );
     o.row("amount_errors", "amount errors", amount_errors);
     o.row("double_initiations", "double initiations", double);
-    o.row(
-        "double_charged_orders",
-        "orders paid more than once",
-        double_charged,
-    );
     o.row(
         "last_event_disagrees",
         "last forwarded event disagrees with ledger",
@@ -393,4 +408,10 @@ pub(super) fn score(
         serde_json::to_value(&examples).unwrap_or_default(),
     );
     o
+}
+
+fn rfc3339(v: &Value) -> Option<time::OffsetDateTime> {
+    v.as_str().and_then(|s| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+    })
 }

@@ -27,6 +27,7 @@ use tower_http::trace::TraceLayer;
 
 pub use api::read_body;
 pub use error::{ApiError, ErrorCode};
+pub use refunds::parse_refund;
 pub use request::parse_payment;
 
 use crate::state::AppState;

@@ -15,6 +15,7 @@ mod refunds;
 mod request;
 pub mod routes;
 pub mod serve;
+mod shaped;
 
 use std::sync::Arc;
 

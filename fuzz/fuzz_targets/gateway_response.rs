@@ -11,7 +11,8 @@
 //! Past the last answer every request times out (`SentUnknown`).
 //!
 //! Properties: no panic; `Created` always carries the gateway's payment id, and
-//! that id is in one of the answers (a 2xx without an id is never `Created`);
+//! that id is in one of the answers (a 2xx without an id is never `Created`); a
+//! dialect's "payment already exists" answer is never `Declined`;
 //! outcome details and decline messages are scrubbed (they are logged); amounts
 //! reported are not negative; the same answers give the same outcome.
 #![no_main]
@@ -27,7 +28,7 @@ use libfuzzer_sys::fuzz_target;
 use switchyard::connectors::upstream::{Response, UpstreamError};
 use switchyard::connectors::{
     self, Connector, ConnectorKind, InitiateRequest, Outcome, RefundOutcome, RefundQuery,
-    RefundRequest,
+    RefundRequest, ebanx, paytm, payu,
 };
 use switchyard::model::{Currency, Customer, Method, Paise, PaymentRequest, Vpa};
 
@@ -119,7 +120,14 @@ fn check_outcome(kind: ConnectorKind, o: &Outcome, answers: &[(u16, Vec<u8>)]) {
                 "{kind:?}: Created with an id no answer carried: {o:?}"
             );
         }
-        Outcome::Declined { message, .. } => {
+        Outcome::Declined { code, message, .. } => {
+            // The dialects' "this payment already exists" codes: the payment may be
+            // live at the gateway, so never a decline.
+            let exists = [ebanx::ERRORS[0].0, payu::DUPLICATE, paytm::DUPLICATE_ORDER];
+            assert!(
+                !exists.contains(&code.as_str()),
+                "{kind:?}: an existing payment declined: {o:?}"
+            );
             assert!(
                 is_scrubbed(message),
                 "{kind:?}: decline message not scrubbed: {message:?}"

@@ -24,7 +24,9 @@ use std::time::Duration;
 use base64::Engine;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
+use rsa::pss::BlindedSigningKey;
 use serde_json::Value;
+use sha2::Sha256;
 use switchyard::connectors::form::Form;
 use switchyard::connectors::{
     self, Connector, ConnectorKind, VerifyOptions, adyen, cashfree, ebanx, generic, juspay_ec,
@@ -56,6 +58,12 @@ fn connectors() -> &'static Vec<Arc<dyn Connector>> {
             .map(|&k| connectors::build(&spec(k, "http://127.0.0.1:9")).expect("builds"))
             .collect()
     })
+}
+
+/// Juspay UPI's signer over the shared key.
+fn juspay_signer() -> &'static BlindedSigningKey<Sha256> {
+    static K: OnceLock<BlindedSigningKey<Sha256>> = OnceLock::new();
+    K.get_or_init(|| BlindedSigningKey::new(rsa_key().clone()))
 }
 
 fn h(map: &mut HeaderMap, name: &'static str, value: &str) {
@@ -106,7 +114,7 @@ fn signed(kind: ConnectorKind, other: bool, body: &[u8], now: i64) -> Option<(He
             body.to_vec()
         }
         ConnectorKind::JuspayUpi => {
-            let sig = juspay_upi::sign_callback(JUSPAY_PRIVATE, body).ok()?;
+            let sig = juspay_upi::sign_callback_with(juspay_signer(), body);
             h(&mut hm, juspay_upi::SIGNATURE_HEADER, &sig);
             body.to_vec()
         }
@@ -147,6 +155,13 @@ fn signed(kind: ConnectorKind, other: bool, body: &[u8], now: i64) -> Option<(He
         ConnectorKind::Adyen => {
             let mut v: Value = serde_json::from_slice(body).ok()?;
             let items = v.get_mut("notificationItems")?.as_array_mut()?;
+            // Nothing to sign: the body can never verify (Adyen refuses it).
+            if !items
+                .iter()
+                .any(|it| it.get("NotificationRequestItem").is_some())
+            {
+                return None;
+            }
             for it in items.iter_mut() {
                 let Some(item) = it.get_mut("NotificationRequestItem") else {
                     continue;
@@ -164,7 +179,7 @@ fn signed(kind: ConnectorKind, other: bool, body: &[u8], now: i64) -> Option<(He
             serde_json::to_vec(&v).ok()?
         }
         ConnectorKind::Ebanx => {
-            let sig = ebanx::sign_notification(EBANX_PRIVATE, body).ok()?;
+            let sig = ebanx::sign_notification_with(rsa_key(), body).ok()?;
             h(&mut hm, ebanx::SIGNATURE_HEADER, &sig);
             body.to_vec()
         }

@@ -1,17 +1,34 @@
 //! What the targets share: one gateway spec per dialect, with credentials each
-//! dialect accepts (an AES-sized Paytm key, a hex Adyen HMAC key, the test RSA keys
-//! of Juspay UPI and EBANX), and the keys to sign callbacks with.
+//! dialect accepts (an AES-sized Paytm key, a hex Adyen HMAC key, an RSA key for
+//! Juspay UPI and EBANX), and the keys to sign callbacks with.
 #![allow(dead_code)]
 
+use std::sync::OnceLock;
 use std::time::Duration;
+
+use rsa::pkcs8::{EncodePublicKey, LineEnding};
+use rsa::{RsaPrivateKey, RsaPublicKey};
 
 use switchyard::connectors::{ConnectorKind, Credentials, GatewaySpec};
 use switchyard::model::Secret;
 
-pub const JUSPAY_PUBLIC: &str = include_str!("../../tests/keys/juspay_test_public.pem");
-pub const JUSPAY_PRIVATE: &str = include_str!("../../tests/keys/juspay_test_private.pem");
-pub const EBANX_CERT: &str = include_str!("../../src/sandbox/keys/ebanx_sandbox_cert.pem");
-pub const EBANX_PRIVATE: &str = include_str!("../../src/sandbox/keys/ebanx_sandbox_private.pem");
+/// Juspay UPI's and EBANX's RSA key: made once per process, 640 bits (enough for
+/// PSS-SHA256). The repository's 2048-bit test keys cost ~35 ms a signature in this
+/// build (debug assertions reach the bignum code), which held `callbacks` to 90
+/// executions a second.
+pub fn rsa_key() -> &'static RsaPrivateKey {
+    static K: OnceLock<RsaPrivateKey> = OnceLock::new();
+    K.get_or_init(|| RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 640).expect("rsa key"))
+}
+
+fn rsa_public_pem() -> &'static str {
+    static P: OnceLock<String> = OnceLock::new();
+    P.get_or_init(|| {
+        RsaPublicKey::from(rsa_key())
+            .to_public_key_pem(LineEnding::LF)
+            .expect("pem")
+    })
+}
 
 /// The secret each dialect verifies callbacks with (as configured in `webhook_secret`,
 /// or `key_secret` where the dialect signs with it).
@@ -32,12 +49,12 @@ pub fn spec(kind: ConnectorKind, base_url: &str) -> GatewaySpec {
         ConnectorKind::Generic | ConnectorKind::Razorpay | ConnectorKind::Cashfree => {
             ("kid", "ks", WEBHOOK)
         }
-        ConnectorKind::JuspayUpi => ("kid", "ks", JUSPAY_PUBLIC),
+        ConnectorKind::JuspayUpi => ("kid", "ks", rsa_public_pem()),
         ConnectorKind::Payu => ("payu_key", PAYU_SALT, PAYU_SALT),
         ConnectorKind::Phonepe => ("client_id", PHONEPE_SALT, USER_PASS),
         ConnectorKind::Paytm => ("MID12345", PAYTM_KEY, PAYTM_KEY),
         ConnectorKind::Adyen => ("MerchantAccount", "api_key", ADYEN_HMAC_HEX),
-        ConnectorKind::Ebanx => ("kid", "integration_key", EBANX_CERT),
+        ConnectorKind::Ebanx => ("kid", "integration_key", rsa_public_pem()),
         ConnectorKind::JuspayEc => ("merchant", "api_key", USER_PASS),
     };
     GatewaySpec {

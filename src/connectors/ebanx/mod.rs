@@ -28,7 +28,9 @@ use crate::model::Reason;
 
 pub use request::{decimal, direct_body, page_body, query_body, upi_type};
 pub use response::{ERRORS, ErrorClass, error_class, payment_status, refund_status};
-pub use webhook::{SIGNATURE_HEADER, SIGNATURE_HEADER_ALT, sign_notification};
+pub use webhook::{
+    SIGNATURE_HEADER, SIGNATURE_HEADER_ALT, sign_notification, sign_notification_with,
+};
 
 pub struct Ebanx {
     upstream: Upstream,

@@ -33,6 +33,7 @@ use http::HeaderMap;
 use time::OffsetDateTime;
 
 use crate::model::{Method, NextAction, Paise, PaymentRequest, PaymentStatus, Reason};
+pub use classify::scrubbed;
 pub use refund::{RefundLookup, RefundOutcome, RefundQuery, RefundReport, RefundRequest};
 pub use spec::{ConnectorKind, Credentials, GatewaySpec, Idempotency};
 use upstream::{Upstream, UpstreamError};

@@ -193,7 +193,11 @@ fn call(w: &World, c: &dyn Connector, op: u8, answers: &[(u16, Vec<u8>)]) -> Str
                 let o = c.refund(refund).await;
                 match &o {
                     RefundOutcome::Accepted(rep) => not_negative(kind, rep.amount),
-                    RefundOutcome::NotSent { detail } | RefundOutcome::Unknown { detail } => {
+                    RefundOutcome::NotSent { detail }
+                    | RefundOutcome::Unknown { detail }
+                    | RefundOutcome::Declined {
+                        message: detail, ..
+                    } => {
                         assert!(is_scrubbed(detail), "{kind:?}: refund detail not scrubbed")
                     }
                     _ => {}

@@ -64,3 +64,32 @@ fn http_answers_classify_like_initiation() {
         RefundOutcome::NotSent { .. }
     ));
 }
+
+/// A refund decline's message is logged: scrubbed of the VPA and phone a gateway
+/// may echo (issue 16 item 3).
+#[test]
+fn a_refund_decline_message_is_scrubbed() {
+    let body =
+        br#"{"error":{"code":"BAD","message":"refund to asha.k@okaxis refused, 9876543210"}}"#;
+    let out = refund_outcome(
+        Ok(crate::connectors::upstream::Response {
+            status: 400,
+            body: bytes::Bytes::from_static(body),
+        }),
+        |_| None,
+        |v| {
+            let e = &v["error"];
+            (
+                e["code"].as_str().unwrap_or("").to_string(),
+                e["message"].as_str().unwrap_or("").to_string(),
+            )
+        },
+    );
+    let RefundOutcome::Declined { message, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert!(
+        !message.contains("asha.k@okaxis") && !message.contains("9876543210"),
+        "{message}"
+    );
+}

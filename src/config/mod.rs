@@ -94,6 +94,14 @@ pub fn load_str(
     generation: u64,
 ) -> Result<Snapshot, ConfigErrors> {
     let mut diag = Diagnostics::new(source, text);
+    // The `toml` parser first: toml_edit 0.23 panics on some invalid documents
+    // (`==\n.=`, found by fuzz/ target `config`) that `toml` refuses cleanly, and
+    // a reload must never panic. toml_edit then only sees valid TOML, for spans.
+    if let Err(e) = toml::from_str::<toml::Table>(text) {
+        let offset = e.span().map(|s| s.start);
+        diag.error_at(offset, "", format!("invalid TOML: {}", e.message().trim()));
+        return Err(ConfigErrors(diag.into_errors()));
+    }
     let doc = match toml_edit::Document::parse(text) {
         Ok(doc) => doc,
         Err(e) => {

@@ -116,6 +116,18 @@ fn syntax_errors_are_located() {
     assert!(errs[0].message.starts_with("invalid TOML"));
 }
 
+/// toml_edit 0.23 panics ("all items have spans") on these duplicate-key shapes;
+/// found by `fuzz/` (target `config`). A reload must refuse them, not panic.
+#[test]
+fn malformed_toml_that_panics_toml_edit_is_an_error() {
+    for text in ["==\n.=", "==,[@{\n\n[\n."] {
+        let errs = errors(text);
+        assert!(!errs.is_empty(), "{text:?}");
+        assert!(errs[0].message.starts_with("invalid TOML"), "{errs:?}");
+        assert!(errs[0].line.is_some(), "{errs:?}");
+    }
+}
+
 #[test]
 fn empty_file_needs_a_gateway_and_a_route() {
     let errs = errors("");

@@ -108,7 +108,8 @@ pub fn outcome(
                     body_detail(&r.body)
                 ),
             },
-            o => o,
+            // A dialect's own decline or detail read from a 2xx is logged too.
+            o => scrubbed(o),
         },
         other => outcome_on_reference(other, created, decline),
     }
@@ -133,6 +134,38 @@ pub fn outcome_on_reference(
         Err(e) => transport(e),
         Ok(r) if (200..300).contains(&r.status) => created(&r.body),
         Ok(r) => http_error(r.status, &r.body, decline),
+    }
+}
+
+/// `o` with its gateway text (decline message, detail) scrubbed of VPAs, phone
+/// numbers and emails (`model::scrub`): it is logged.
+pub fn scrubbed(o: Outcome) -> Outcome {
+    let s = |t: String| match crate::model::scrub(&t) {
+        std::borrow::Cow::Borrowed(_) => t,
+        std::borrow::Cow::Owned(clean) => clean,
+    };
+    match o {
+        Outcome::Declined {
+            code,
+            reason,
+            message,
+        } => Outcome::Declined {
+            code,
+            reason,
+            message: s(message),
+        },
+        Outcome::NotSent { detail } => Outcome::NotSent { detail: s(detail) },
+        Outcome::SentUnknown { detail } => Outcome::SentUnknown { detail: s(detail) },
+        Outcome::Error5xx {
+            http_status,
+            not_processed,
+            detail,
+        } => Outcome::Error5xx {
+            http_status,
+            not_processed,
+            detail: s(detail),
+        },
+        created @ Outcome::Created(_) => created,
     }
 }
 

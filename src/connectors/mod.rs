@@ -33,6 +33,7 @@ use http::HeaderMap;
 use time::OffsetDateTime;
 
 use crate::model::{Method, NextAction, Paise, PaymentRequest, PaymentStatus, Reason};
+pub use classify::scrubbed;
 pub use refund::{RefundLookup, RefundOutcome, RefundQuery, RefundReport, RefundRequest};
 pub use spec::{ConnectorKind, Credentials, GatewaySpec, Idempotency};
 use upstream::{Upstream, UpstreamError};
@@ -316,7 +317,20 @@ pub trait Connector: Send + Sync {
 
 /// Builds the connector for a compiled gateway.
 pub fn build(spec: &GatewaySpec) -> Result<Arc<dyn Connector>, UpstreamError> {
-    let upstream = Upstream::new(spec)?;
+    build_on(spec, Upstream::new(spec)?)
+}
+
+/// The connector for `spec` whose requests are answered by `answer`, never sent
+/// (the `fuzz/` targets drive every dialect's answer parsing through it).
+#[cfg(feature = "fuzzing")]
+pub fn build_canned(
+    spec: &GatewaySpec,
+    answer: upstream::Responder,
+) -> Result<Arc<dyn Connector>, UpstreamError> {
+    build_on(spec, Upstream::canned(spec, answer)?)
+}
+
+fn build_on(spec: &GatewaySpec, upstream: Upstream) -> Result<Arc<dyn Connector>, UpstreamError> {
     Ok(match spec.kind {
         ConnectorKind::Generic => Arc::new(Generic::new(spec, upstream)),
         ConnectorKind::Razorpay => Arc::new(Razorpay::new(spec, upstream)),

@@ -11,6 +11,11 @@
 //! (no gateway answer is near it; a 200 MiB one was buffered whole before), and the
 //! whole exchange, body included, is bounded by the gateway's `timeout`. An answer
 //! over the cap came after the request was sent: `SentUnknown`.
+//!
+//! With the `fuzzing` feature (the `fuzz/` targets only), an upstream can be
+//! [`Upstream::canned`]: `send` hands the built request to a function that answers
+//! it, so every dialect's real request → answer → outcome code runs without a
+//! socket.
 
 use std::time::Duration;
 
@@ -67,11 +72,26 @@ impl Response {
 /// The largest gateway answer read (1 MiB).
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
+/// Answers a request in place of the network (`fuzzing` feature only).
+#[cfg(feature = "fuzzing")]
+pub type Responder =
+    std::sync::Arc<dyn Fn(&reqwest::Request) -> Result<Response, UpstreamError> + Send + Sync>;
+
 /// One gateway's connection pool and timeouts.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Upstream {
     client: reqwest::Client,
     base_url: String,
+    #[cfg(feature = "fuzzing")]
+    canned: Option<Responder>,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Upstream {
@@ -88,6 +108,17 @@ impl Upstream {
         Ok(Upstream {
             client,
             base_url: spec.base_url.trim_end_matches('/').to_string(),
+            #[cfg(feature = "fuzzing")]
+            canned: None,
+        })
+    }
+
+    /// An upstream whose every request is answered by `answer`, never sent.
+    #[cfg(feature = "fuzzing")]
+    pub fn canned(spec: &GatewaySpec, answer: Responder) -> Result<Self, UpstreamError> {
+        Ok(Upstream {
+            canned: Some(answer),
+            ..Upstream::new(spec)?
         })
     }
 
@@ -102,6 +133,17 @@ impl Upstream {
     /// Sends the request and reads the body (at most [`MAX_RESPONSE_BYTES`]),
     /// classifying transport failures.
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Result<Response, UpstreamError> {
+        #[cfg(feature = "fuzzing")]
+        if let Some(answer) = &self.canned {
+            let req = req.build().map_err(classify)?;
+            return answer(&req).and_then(|r| {
+                if r.body.len() > MAX_RESPONSE_BYTES {
+                    Err(UpstreamError::SentUnknown("answer over the cap".into()))
+                } else {
+                    Ok(r)
+                }
+            });
+        }
         let mut resp = req.send().await.map_err(classify)?;
         let status = resp.status().as_u16();
         let too_large = || {

@@ -15,6 +15,7 @@ mod refunds;
 mod request;
 pub mod routes;
 pub mod serve;
+mod shaped;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ use tower_http::trace::TraceLayer;
 
 pub use api::read_body;
 pub use error::{ApiError, ErrorCode};
+pub use refunds::parse_refund;
 pub use request::parse_payment;
 
 use crate::state::AppState;

@@ -9,6 +9,8 @@
 //!   from 5 ms to 1 s, so a full fd table costs a few wake-ups a second, not a
 //!   spinning core; the warning is throttled and carries a count.
 //! - **Header-read timeout** (hyper's, per request head): a slowloris is closed.
+//! - **hyper's own 400/414/431** (a head it cannot parse or buffer) are rewritten
+//!   into the error shape ([`super::shaped`]).
 //! - **Idle timeout**: a connection with no request in flight for `idle_timeout`
 //!   (a silent one from its accept on, a keep-alive one after its last answer) is
 //!   shut down gracefully.
@@ -154,8 +156,9 @@ pub async fn serve(
             Arc::clone(&open),
         );
         let idle = edge.idle_timeout;
+        let errors = metrics.http_errors.clone();
         tokio::spawn(async move {
-            connection(stream, app, &builder, idle, stop).await;
+            connection(stream, app, &builder, idle, stop, errors).await;
             open.fetch_sub(1, Ordering::Relaxed);
             gauge.dec();
             drop(slot);
@@ -230,6 +233,7 @@ async fn connection(
     builder: &auto::Builder<TokioExecutor>,
     idle: Duration,
     mut stop: watch::Receiver<bool>,
+    errors: prometheus::IntCounterVec,
 ) {
     let _ = stream.set_nodelay(true);
     let activity = Arc::new(Activity {
@@ -247,7 +251,8 @@ async fn connection(
             resp
         }
     });
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+    let io = TokioIo::new(super::shaped::Shaped::new(stream, Some(errors)));
+    let conn = builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(conn);
     let mut closing = false;
     let mut wake = tokio::time::Instant::now() + idle;

@@ -167,8 +167,10 @@ impl Attempts<'_> {
     }
 }
 
-/// Gateway error text goes to the log (never to the caller).
+/// Gateway error text goes to the log (never to the caller), scrubbed here as
+/// well: a dialect that builds an outcome by hand cannot leak a VPA.
 fn log_outcome(gateway: &str, payment_id: &str, outcome: &Outcome) {
+    let outcome = &crate::connectors::scrubbed(outcome.clone());
     match outcome {
         Outcome::Created(_) => tracing::debug!(gateway, payment_id, "gateway created the payment"),
         Outcome::Declined { code, message, .. } => {

@@ -95,7 +95,7 @@ pub async fn record(
             None,
         ),
         RefundOutcome::Declined { code, message } => {
-            tracing::warn!(gateway = %s.gateway, refund_id = %s.refund_id, code = %code, message = %message, "refund declined by the gateway");
+            tracing::warn!(gateway = %s.gateway, refund_id = %s.refund_id, code = %code, message = %crate::model::scrub(message), "refund declined by the gateway");
             (
                 incoming(
                     s,
@@ -110,7 +110,7 @@ pub async fn record(
             )
         }
         RefundOutcome::NotSent { detail } => {
-            tracing::warn!(gateway = %s.gateway, refund_id = %s.refund_id, detail = %detail, "refund not sent");
+            tracing::warn!(gateway = %s.gateway, refund_id = %s.refund_id, detail = %crate::model::scrub(detail), "refund not sent");
             (
                 incoming(
                     s,
@@ -137,7 +137,7 @@ pub async fn record(
             Some("not_supported".to_string()),
         ),
         RefundOutcome::Unknown { detail } => {
-            tracing::warn!(gateway = %s.gateway, refund_id = %s.refund_id, detail = %detail, "refund outcome unknown; the refund pass will check");
+            tracing::warn!(gateway = %s.gateway, refund_id = %s.refund_id, detail = %crate::model::scrub(detail), "refund outcome unknown; the refund pass will check");
             return Ok(true);
         }
     };

@@ -34,7 +34,9 @@ pub use refund::{
 };
 pub use request::{decimal, direct_body, page_body, query_body, upi_type};
 pub use response::{ERRORS, ErrorClass, error_class, payment_status, refund_status};
-pub use webhook::{SIGNATURE_HEADER, SIGNATURE_HEADER_ALT, sign_notification};
+pub use webhook::{
+    SIGNATURE_HEADER, SIGNATURE_HEADER_ALT, sign_notification, sign_notification_with,
+};
 
 pub struct Ebanx {
     upstream: Upstream,
@@ -60,6 +62,26 @@ fn decline_info(v: &serde_json::Value) -> DeclineInfo {
             _ => Reason::Other,
         },
         message: message.to_string(),
+    }
+}
+
+/// An initiation answer → its outcome. `BP-DR-0` (a payment with this
+/// `merchant_payment_code` exists) is `SentUnknown` in a 4xx as in a 2xx: it names
+/// no payment hash, so the watchdog's status query resolves it; a decline would
+/// leave a payment at EBANX that switchyard calls failed.
+fn initiation_outcome(
+    result: Result<super::upstream::Response, UpstreamError>,
+    page: bool,
+) -> Outcome {
+    match classify::outcome(result, |b| response::created(b, page), decline_info) {
+        Outcome::Declined { code, message, .. }
+            if error_class(&code, &message) == ErrorClass::Exists =>
+        {
+            Outcome::SentUnknown {
+                detail: format!("{code}: {message}"),
+            }
+        }
+        o => o,
     }
 }
 
@@ -149,11 +171,7 @@ impl Connector for Ebanx {
             .post(self.upstream.url(path))
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(body);
-        classify::outcome(
-            self.upstream.send(rb).await,
-            |b| response::created(b, page),
-            decline_info,
-        )
+        initiation_outcome(self.upstream.send(rb).await, page)
     }
 
     async fn status(
@@ -237,3 +255,27 @@ pub fn event_from_query(
 
 #[cfg(test)]
 mod props;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::upstream::Response;
+
+    /// `BP-DR-0` says a payment with our `merchant_payment_code` exists: whatever
+    /// the HTTP status, that is not a decline (a 4xx one was, issue 16).
+    #[test]
+    fn an_existing_payment_is_never_a_decline() {
+        let dup = br#"{"status":"ERROR","status_code":"BP-DR-0","status_message":"Payment already exists"}"#;
+        for status in [200, 400, 409, 422] {
+            let r = Ok(Response {
+                status,
+                body: bytes::Bytes::from_static(dup),
+            });
+            let out = initiation_outcome(r, false);
+            assert!(
+                matches!(out, Outcome::SentUnknown { .. }),
+                "{status}: {out:?}"
+            );
+        }
+    }
+}

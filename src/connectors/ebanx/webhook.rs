@@ -120,6 +120,11 @@ pub(super) fn verify(
 pub fn sign_notification(private_key_pem: &str, body: &[u8]) -> Result<String, String> {
     use rsa::pkcs8::DecodePrivateKey;
     let key = RsaPrivateKey::from_pkcs8_pem(private_key_pem.trim()).map_err(|e| e.to_string())?;
+    sign_notification_with(&key, body)
+}
+
+/// [`sign_notification`] with the key already parsed (parsing costs more than signing).
+pub fn sign_notification_with(key: &RsaPrivateKey, body: &[u8]) -> Result<String, String> {
     let sig = key.sign(scheme(), &sha1(body)).map_err(|e| e.to_string())?;
     Ok(B64.encode(sig))
 }

@@ -25,7 +25,7 @@ use super::{
 use crate::connectors::upstream::UpstreamError;
 use crate::connectors::{ConnectorKind, GatewaySpec};
 
-pub use webhook::{SIGNATURE_HEADER, sign_callback};
+pub use webhook::{SIGNATURE_HEADER, sign_callback, sign_callback_with};
 
 pub struct JuspayUpi {
     /// Juspay's public key, parsed once; `None` when none is configured (every

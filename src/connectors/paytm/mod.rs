@@ -199,7 +199,7 @@ impl Paytm {
             Some(t) if status == "S" => Ok(t),
             _ => {
                 let d = response::decline_info(&v);
-                Err(Outcome::Declined {
+                Err(classify::scrubbed(Outcome::Declined {
                     code: if code.is_empty() {
                         format!("http_{}", r.status)
                     } else {
@@ -211,7 +211,7 @@ impl Paytm {
                     } else {
                         msg
                     },
-                })
+                }))
             }
         }
     }

@@ -118,7 +118,7 @@ impl Paytm {
                 } else {
                     code
                 },
-                message: msg,
+                message: crate::model::scrub(&msg).into_owned(),
             },
             // Registered: the outcome comes by webhook or status query.
             (_, Some(rep)) => RefundOutcome::Accepted(RefundReport {

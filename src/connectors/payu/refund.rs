@@ -175,7 +175,10 @@ impl Payu {
                     },
                 }
             }
-            Some((code, message)) => RefundOutcome::Declined { code, message },
+            Some((code, message)) => RefundOutcome::Declined {
+                code,
+                message: crate::model::scrub(&message).into_owned(),
+            },
             None => refund_outcome(result, accepted, refusal),
         }
     }

@@ -205,3 +205,26 @@ proptest! {
         let _ = response::verify_report(&String::from_utf8_lossy(&body), "x");
     }
 }
+
+/// A refusal in a 2xx (`txnStatus: failed`) is logged like any decline: its message
+/// must be scrubbed as the 4xx ones are (issue 16 item 3; found reading the paths the
+/// fuzz target `gateway_response` checks).
+#[test]
+fn a_decline_in_a_2xx_is_scrubbed() {
+    use crate::connectors::classify;
+    use crate::connectors::upstream::Response;
+    let body = br#"{"metaData":{"txnStatus":"failed","message":"collect to asha.k@okaxis failed, call 9876543210"}}"#;
+    let out = classify::outcome(
+        Ok(Response {
+            status: 200,
+            body: bytes::Bytes::from_static(body),
+        }),
+        |b| response::payment_created(b, Method::UpiCollect),
+        response::decline_info,
+    );
+    let Outcome::Declined { message, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert!(!message.contains("asha.k@okaxis"), "{message}");
+    assert!(!message.contains("9876543210"), "{message}");
+}

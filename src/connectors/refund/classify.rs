@@ -56,6 +56,8 @@ pub fn refund_outcome(
     }
     if (400..500).contains(&r.status) {
         let (code, message) = decline(&v);
+        // Logged: gateways echo the payer's VPA or phone in refusals.
+        let message = crate::model::scrub(&message).into_owned();
         return RefundOutcome::Declined { code, message };
     }
     RefundOutcome::Unknown {

@@ -76,3 +76,32 @@ fn short_refund_ids_are_the_tail_of_ours() {
     assert_eq!(short_refund_id("rf_é", 2), "_é");
     const { assert!(MIN_SHORT_REFUND_ID <= 20) };
 }
+
+/// A refund decline's message is logged: scrubbed of the VPA and phone a gateway
+/// may echo (issue 16 item 3).
+#[test]
+fn a_refund_decline_message_is_scrubbed() {
+    let body =
+        br#"{"error":{"code":"BAD","message":"refund to asha.k@okaxis refused, 9876543210"}}"#;
+    let out = refund_outcome(
+        Ok(crate::connectors::upstream::Response {
+            status: 400,
+            body: bytes::Bytes::from_static(body),
+        }),
+        |_| None,
+        |v| {
+            let e = &v["error"];
+            (
+                e["code"].as_str().unwrap_or("").to_string(),
+                e["message"].as_str().unwrap_or("").to_string(),
+            )
+        },
+    );
+    let RefundOutcome::Declined { message, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert!(
+        !message.contains("asha.k@okaxis") && !message.contains("9876543210"),
+        "{message}"
+    );
+}

@@ -66,6 +66,7 @@ pub fn spec(kind: ConnectorKind, base_url: &str) -> GatewaySpec {
             key_secret: secret(key_secret),
             webhook_secret: secret(webhook),
             previous_webhook_secret: None,
+            ..Default::default()
         },
         connect_timeout: Duration::from_millis(100),
         timeout: Duration::from_millis(100),

@@ -19,7 +19,6 @@
 //! forwarded event disagrees with the ledger, and how the paid payments were
 //! resolved (callback / status check / left as exception).
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,11 +33,16 @@ use switchyard::sandbox::{
 use tokio::sync::Semaphore;
 
 use super::Outcome;
-use checkout::{Checkout, checkout};
+use checkout::checkout;
+use config::{config_text, free_addr};
+use fetch::{fetch_ledger, fetch_refunds};
 use process::Proc;
 use score::{is_final, score};
 
 mod checkout;
+mod config;
+mod doubles;
+mod fetch;
 mod process;
 mod refund_score;
 mod refunds;
@@ -100,79 +104,6 @@ impl SaleDay {
     fn late_delay(&self) -> Duration {
         self.ttl * 3 + Duration::from_secs(2)
     }
-}
-
-fn free_addr() -> anyhow::Result<SocketAddr> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
-}
-
-fn config_text(
-    d: &SaleDay,
-    listen: SocketAddr,
-    admin: SocketAddr,
-    dir: &Path,
-    gws: &[SocketAddr],
-) -> String {
-    let t = d.ttl.as_secs().max(1);
-    let step = (t / 3).max(1);
-    let mut s = format!(
-        r#"[server]
-listen = "{listen}"
-request_timeout = "3s"
-max_attempts = 2
-
-[admin]
-listen = "{admin}"
-token_env = "SALEDAY_ADMIN"
-
-[ledger]
-path = "{ledger}"
-synchronous = "full"
-
-[callbacks]
-orphan_grace = "{step}s"
-late_success_refund = true
-
-[refunds]
-first_check_after = "{step}s"
-check_interval = "{step}s"
-max_checks = 3
-scan_interval = "1s"
-
-[refunds.auto]
-tpv_failed = true
-duplicate_payment = true
-late_success = true
-
-[watchdog]
-# A compressed day: below NPCI's floor on purpose (the documented override).
-npci_floor = false
-ttl = "{t}s"
-first_check_after = "{step}s"
-check_interval = "{step}s"
-max_checks = 3
-scan_interval = "1s"
-expire_after = "{t}s"
-
-[[sink]]
-name = "file"
-kind = "file"
-path = "{sink}"
-"#,
-        ledger = dir.join("ledger.db").display(),
-        sink = dir.join("events.jsonl").display(),
-    );
-    for (name, addr) in GATEWAYS.iter().zip(gws) {
-        s.push_str(&format!(
-            "\n[[gateway]]\nname = \"{name}\"\nconnector = \"generic\"\nbase_url = \"http://{addr}\"\n\
-             webhook_secret_env = \"SALEDAY_SECRET\"\nconnect_timeout = \"500ms\"\ntimeout = \"1s\"\n"
-        ));
-    }
-    s.push_str(
-        "\n[[route]]\nname = \"default\"\nsplit = [{ gateway = \"a\", weight = 50 }, \
-         { gateway = \"b\", weight = 30 }, { gateway = \"c\", weight = 20 }]\nfallback = [\"a\", \"b\", \"c\"]\n",
-    );
-    s
 }
 
 /// The sale day; returns the scored table.
@@ -388,54 +319,6 @@ pub async fn run(d: &SaleDay) -> anyhow::Result<Outcome> {
     }
     if std::env::var_os("LOADTEST_KEEP").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
-    }
-    Ok(out)
-}
-
-/// Every payment of every order, by order id (`GET /v1/payments?order_id=`).
-async fn fetch_ledger(
-    client: &reqwest::Client,
-    listen: SocketAddr,
-    checkouts: &[Checkout],
-) -> anyhow::Result<BTreeMap<String, Vec<Value>>> {
-    let mut out = BTreeMap::new();
-    for c in checkouts {
-        let v: Value = client
-            .get(format!(
-                "http://{listen}/v1/payments?order_id={}",
-                c.order_id
-            ))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let list = v["payments"].as_array().cloned().unwrap_or_default();
-        out.insert(c.order_id.clone(), list);
-    }
-    Ok(out)
-}
-
-/// Every refund of every payment in `ledger`, by payment id.
-async fn fetch_refunds(
-    client: &reqwest::Client,
-    listen: SocketAddr,
-    ledger: &BTreeMap<String, Vec<Value>>,
-) -> anyhow::Result<BTreeMap<String, Vec<Value>>> {
-    let mut out = BTreeMap::new();
-    for p in ledger.values().flatten() {
-        let Some(pid) = p["payment_id"].as_str() else {
-            continue;
-        };
-        let v: Value = client
-            .get(format!("http://{listen}/v1/payments/{pid}/refunds"))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let list = v["refunds"].as_array().cloned().unwrap_or_default();
-        if !list.is_empty() {
-            out.insert(pid.to_string(), list);
-        }
     }
     Ok(out)
 }

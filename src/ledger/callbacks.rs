@@ -155,11 +155,13 @@ pub(crate) struct PaymentRow {
     pub paid_gateway_payment_id: Option<String>,
     /// The gateway payment the initiation created, where the connector binds it.
     pub bound_gateway_payment_id: Option<String>,
+    /// What the gateway captured, when its success said (else the intent's amount).
+    pub captured_paise: Option<i64>,
 }
 
 const PAYMENT_COLS: &str = "payment_id, order_id, merchant_txn_id, gateway, gateway_payment_id,
      utr, rrn, status, amount_paise, currency, method, tpv_failed, amount_mismatch,
-     paid_gateway_payment_id, bound_gateway_payment_id";
+     paid_gateway_payment_id, bound_gateway_payment_id, captured_paise";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PaymentRow, String)> {
     let status: String = r.get(7)?;
@@ -181,6 +183,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PaymentRow, String)> {
             amount_mismatch: r.get(12)?,
             paid_gateway_payment_id: r.get(13)?,
             bound_gateway_payment_id: r.get(14)?,
+            captured_paise: r.get(15)?,
         },
         status,
     ))
@@ -346,7 +349,7 @@ fn apply_to(
         }
         if target == Some(PaymentStatus::Refunded) {
             let total = super::refunds::succeeded_primary(conn, p)?;
-            if total > 0 && total < p.amount {
+            if total > 0 && total < p.captured_paise.unwrap_or(p.amount) {
                 target = Some(PaymentStatus::PartiallyRefunded);
             }
         }
@@ -392,7 +395,8 @@ fn apply_to(
     let paid_by = (inc.kind == "payment" && status == PaymentStatus::Succeeded)
         .then_some(inc.gateway_payment_id.as_deref())
         .flatten();
-    money::persist_flags(conn, &p.payment_id, tpv, mismatch, paid_by)?;
+    let captured = paid_by.and(inc.amount);
+    money::persist_flags(conn, &p.payment_id, tpv, mismatch, paid_by, captured)?;
     if result == ApplyResult::Unchanged {
         if !(tpv_news || mismatch_new) {
             record(conn, inc, Some(&p.payment_id), result)?;

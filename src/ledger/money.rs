@@ -48,6 +48,13 @@ pub(crate) const BOUND_MIGRATION: &str = r#"
 ALTER TABLE payments ADD COLUMN bound_gateway_payment_id TEXT;
 "#;
 
+/// Migration (money area): what the gateway says it captured, when its success
+/// carried an amount. It differs from the intent's only on an amount mismatch; the
+/// refunds are counted against it (a TPV failure returns what the customer paid).
+pub(crate) const CAPTURED_MIGRATION: &str = r#"
+ALTER TABLE payments ADD COLUMN captured_paise INTEGER CHECK (captured_paise > 0);
+"#;
+
 /// Whether `gateway` (the one whose secret verified the event) may move payment
 /// `p`: it is the payment's gateway, or one of its attempts reached it.
 pub(crate) fn gateway_may_speak(
@@ -138,20 +145,30 @@ pub(crate) fn record_duplicate(
 
 /// Keeps the money flags and the paying gateway payment id on the payment row
 /// (flags only ever turn on).
+/// `captured`: the amount the applied success carried, kept with the paying id.
 pub(crate) fn persist_flags(
     conn: &Connection,
     payment_id: &str,
     tpv_failed: bool,
     amount_mismatch: bool,
     paid_by: Option<&str>,
+    captured: Option<i64>,
 ) -> Result<(), LedgerError> {
     conn.prepare_cached(
         "UPDATE payments SET tpv_failed = MAX(tpv_failed, ?2),
              amount_mismatch = MAX(amount_mismatch, ?3),
+             captured_paise = CASE WHEN paid_gateway_payment_id IS NULL AND ?4 IS NOT NULL
+                 AND ?5 > 0 THEN ?5 ELSE captured_paise END,
              paid_gateway_payment_id = COALESCE(paid_gateway_payment_id, ?4)
          WHERE payment_id = ?1",
     )?
-    .execute(params![payment_id, tpv_failed, amount_mismatch, paid_by])?;
+    .execute(params![
+        payment_id,
+        tpv_failed,
+        amount_mismatch,
+        paid_by,
+        captured
+    ])?;
     Ok(())
 }
 

@@ -200,6 +200,7 @@ pub(crate) fn complete(conn: &Connection, c: &Completion) -> Result<usize, Ledge
             false,
             false,
             c.gateway_payment_id.as_deref(),
+            None,
         )?;
     }
 

@@ -142,6 +142,8 @@ END;
     super::watchdog::MIGRATION,
     // money checks: the gateway payment an initiation created (item 5).
     super::money::BOUND_MIGRATION,
+    // money checks: the amount the gateway captured (refunds count against it).
+    super::money::CAPTURED_MIGRATION,
 ];
 
 /// The schema version this binary writes.

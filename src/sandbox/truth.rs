@@ -271,15 +271,21 @@ impl Truth {
         }
     }
 
-    /// Whether `gateway_payment_id` is money this gateway took (a paid payment or a
-    /// customer's second payment): only those can be refunded.
-    pub(crate) fn took_money(&self, gateway_payment_id: &str) -> bool {
-        self.records.lock().is_ok_and(|m| {
-            m.values().any(|r| {
-                (r.status == "succeeded"
-                    && r.gateway_payment_id.as_deref() == Some(gateway_payment_id))
-                    || r.duplicate_gateway_payment_id.as_deref() == Some(gateway_payment_id)
-            })
+    /// What this gateway took on `gateway_payment_id` (a paid payment: what the
+    /// customer paid; a customer's second payment: the intent's amount), `None`
+    /// when it took nothing there: only that money can be refunded.
+    pub(crate) fn took(&self, gateway_payment_id: &str) -> Option<i64> {
+        let m = self.records.lock().ok()?;
+        m.values().find_map(|r| {
+            if r.status == "succeeded"
+                && r.gateway_payment_id.as_deref() == Some(gateway_payment_id)
+            {
+                Some(r.amount_paid.unwrap_or(r.amount_requested))
+            } else if r.duplicate_gateway_payment_id.as_deref() == Some(gateway_payment_id) {
+                Some(r.amount_requested)
+            } else {
+                None
+            }
         })
     }
 

@@ -216,7 +216,8 @@ pub fn reserve(conn: &Connection, r: &NewRefund) -> Result<Reserve, LedgerError>
             let Some(g) = p.gateway_payment_id.clone() else {
                 return Ok(Reserve::Refused(Refused::NoGatewayPayment));
             };
-            (g, p.amount, true)
+            // What the gateway captured (an amount mismatch: what the customer paid).
+            (g, p.captured_paise.unwrap_or(p.amount), true)
         }
         Target::Duplicate {
             gateway_payment_id,

@@ -310,3 +310,80 @@ async fn a_short_merchant_refund_id_is_matched_back_within_the_payment() {
     assert_eq!(all.len(), 3);
     assert_eq!(all[2].origin, "gateway");
 }
+
+/// Issue 12 item 4 with issue 14: a success that carried more than the intent (the
+/// customer paid that) is refundable in full. Before, refunds were counted against
+/// the intent's amount, so the automatic refund of a TPV failure that also paid ₹1
+/// more was refused ("above what is left") and no money went back (sale day, seed 7).
+#[tokio::test]
+async fn refunds_count_against_what_the_gateway_captured() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.db"), LedgerOptions::default()).unwrap();
+    let now = OffsetDateTime::now_utc();
+    let intent = Intent {
+        payment_id: "p1".into(),
+        order_id: "o1".into(),
+        idempotency_key: "k1".into(),
+        request_hash: "h".into(),
+        amount: Paise(10_000),
+        currency: Currency::Inr,
+        method: Method::UpiCollect,
+        route: "r".into(),
+        gateway: "g".into(),
+        created_at: now,
+        ttl_deadline: now + Duration::from_secs(420),
+    };
+    assert_eq!(ledger.begin(intent).await.unwrap(), Begin::New);
+    ledger
+        .complete(Completion {
+            payment_id: "p1".into(),
+            idempotency_key: "k1".into(),
+            gateway: "g".into(),
+            gateway_payment_id: Some("gp1".into()),
+            binds_gateway_payment_id: true,
+            status: PaymentStatus::Pending,
+            reason: None,
+            raw_status: Some("pending".into()),
+            attempts: vec![],
+            response: StoredResponse {
+                http_status: 201,
+                body: b"{}".to_vec(),
+            },
+            at: now,
+        })
+        .await
+        .unwrap();
+    let inc = crate::model::Incoming {
+        event_id: "evt_more".into(),
+        gateway: "g".into(),
+        source: "callback".into(),
+        kind: "payment".into(),
+        payment_ref: Some("p1".into()),
+        merchant_order_id: None,
+        gateway_payment_id: Some("gp1".into()),
+        utr: None,
+        rrn: None,
+        status: Some(PaymentStatus::Succeeded),
+        reason: None,
+        raw_status: "succeeded".into(),
+        raw_code: None,
+        amount: Some(10_100),
+        currency: Some("INR".into()),
+        occurred_at: None,
+        received_at: now,
+        payer_vpa_masked: None,
+        tpv_failed: true,
+        refund: None,
+    };
+    let applied = ledger.write(move |c| apply(c, &inc, false)).await.unwrap();
+    let flags = applied.event.unwrap().flags;
+    assert!(flags.amount_mismatch && flags.refund_required);
+    let Reserve::New(all) = reserve_on(&ledger, ask("all", None)).await else {
+        panic!("what the customer paid should reserve");
+    };
+    assert_eq!(all.amount, 10_100, "the whole captured amount goes back");
+    assert_eq!(
+        reserve_on(&ledger, ask("more", Some(1))).await,
+        Reserve::Refused(Refused::ExceedsAvailable { available: 0 })
+    );
+}

@@ -1,6 +1,6 @@
 //! Telling double initiations from retries: for an order with several payments
 //! created at the gateways, which later payment started only after the merchant was
-//! told the one before had failed (a retry, not a double).
+//! told the one before had failed or been refunded in full (a retry, not a double).
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -36,12 +36,13 @@ pub(super) fn score(
     // The last forwarded event of each payment (the sink keeps outbox order per payment).
     let mut last: HashMap<String, &Value> = HashMap::new();
     let mut paid_by: HashMap<String, &Value> = HashMap::new();
-    // When the merchant was first told a payment failed.
+    // When the merchant was first told a payment holds no money: it failed, or its
+    // money went back in full (a TPV failure refunded before the checkout retried).
     let mut failed_at: HashMap<&str, time::OffsetDateTime> = HashMap::new();
-    for e in events.iter().filter(|e| e["kind"] == "payment") {
+    for e in events {
         let told = matches!(
             e["status"].as_str(),
-            Some("failed" | "expired" | "cancelled")
+            Some("failed" | "expired" | "cancelled" | "refunded")
         );
         if let (true, Some(p), Some(at)) =
             (told, e["payment_id"].as_str(), rfc3339(&e["received_at"]))

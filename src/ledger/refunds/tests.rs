@@ -14,22 +14,7 @@ use crate::model::{Currency, Method, Paise, RefundInfo};
 pub(crate) async fn ledger_with_payment(dir: &std::path::Path, amount: i64) -> Ledger {
     let ledger = Ledger::open(&dir.join("l.db"), LedgerOptions::default()).unwrap();
     let now = OffsetDateTime::now_utc();
-    let begun = ledger
-        .begin(Intent {
-            payment_id: "p1".into(),
-            order_id: "o1".into(),
-            idempotency_key: "k1".into(),
-            request_hash: "h".into(),
-            amount: Paise(amount),
-            currency: Currency::Inr,
-            method: Method::UpiCollect,
-            route: "r".into(),
-            gateway: "g".into(),
-            created_at: now,
-            ttl_deadline: now + Duration::from_secs(420),
-        })
-        .await
-        .unwrap();
+    let begun = ledger.begin(intent_p1(amount, now)).await.unwrap();
     assert_eq!(begun, Begin::New);
     ledger
         .complete(Completion {
@@ -55,6 +40,23 @@ pub(crate) async fn ledger_with_payment(dir: &std::path::Path, amount: i64) -> L
         .await
         .unwrap();
     ledger
+}
+
+/// The intent of payment `p1` (order `o1`, key `k1`) at gateway `g`.
+fn intent_p1(amount: i64, now: OffsetDateTime) -> Intent {
+    Intent {
+        payment_id: "p1".into(),
+        order_id: "o1".into(),
+        idempotency_key: "k1".into(),
+        request_hash: "h".into(),
+        amount: Paise(amount),
+        currency: Currency::Inr,
+        method: Method::UpiCollect,
+        route: "r".into(),
+        gateway: "g".into(),
+        created_at: now,
+        ttl_deadline: now + Duration::from_secs(420),
+    }
 }
 
 pub(crate) fn ask(key: &str, amount: Option<i64>) -> NewRefund {
@@ -320,20 +322,10 @@ async fn refunds_count_against_what_the_gateway_captured() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = Ledger::open(&dir.path().join("l.db"), LedgerOptions::default()).unwrap();
     let now = OffsetDateTime::now_utc();
-    let intent = Intent {
-        payment_id: "p1".into(),
-        order_id: "o1".into(),
-        idempotency_key: "k1".into(),
-        request_hash: "h".into(),
-        amount: Paise(10_000),
-        currency: Currency::Inr,
-        method: Method::UpiCollect,
-        route: "r".into(),
-        gateway: "g".into(),
-        created_at: now,
-        ttl_deadline: now + Duration::from_secs(420),
-    };
-    assert_eq!(ledger.begin(intent).await.unwrap(), Begin::New);
+    assert_eq!(
+        ledger.begin(intent_p1(10_000, now)).await.unwrap(),
+        Begin::New
+    );
     ledger
         .complete(Completion {
             payment_id: "p1".into(),

@@ -168,15 +168,19 @@ impl Attempts<'_> {
 }
 
 /// Gateway error text goes to the log (never to the caller), scrubbed here as
-/// well: a dialect that builds an outcome by hand cannot leak a VPA.
+/// well: a dialect that builds an outcome by hand cannot leak a VPA. `scrub`
+/// borrows clean text, so the usual path allocates nothing (no clone of the
+/// outcome on every attempt).
 fn log_outcome(gateway: &str, payment_id: &str, outcome: &Outcome) {
-    let outcome = &crate::connectors::scrubbed(outcome.clone());
+    use crate::model::scrub;
     match outcome {
         Outcome::Created(_) => tracing::debug!(gateway, payment_id, "gateway created the payment"),
         Outcome::Declined { code, message, .. } => {
+            let message = scrub(message);
             tracing::info!(gateway, payment_id, code = %code, message = %message, "gateway declined")
         }
         Outcome::NotSent { detail } => {
+            let detail = scrub(detail);
             tracing::warn!(gateway, payment_id, detail = %detail, "request not sent")
         }
         Outcome::Error5xx {
@@ -184,9 +188,11 @@ fn log_outcome(gateway: &str, payment_id: &str, outcome: &Outcome) {
             detail,
             ..
         } => {
+            let detail = scrub(detail);
             tracing::warn!(gateway, payment_id, http_status, detail = %detail, "gateway 5xx")
         }
         Outcome::SentUnknown { detail } => {
+            let detail = scrub(detail);
             tracing::warn!(gateway, payment_id, detail = %detail, "gateway did not answer; outcome unknown")
         }
     }

@@ -124,50 +124,31 @@ fn credentials(
     env: EnvLookup<'_>,
     diag: &mut Diagnostics<'_>,
 ) -> Credentials {
-    let key_id = secret_ref(
-        diag,
-        env,
-        at,
-        "key_id",
-        g.key_id_env.as_deref(),
-        g.key_id_file.as_deref(),
-    );
-    let key_secret = secret_ref(
-        diag,
-        env,
-        at,
+    let mut secret = |name: &str, env_name: Option<&str>, file: Option<&str>| {
+        secret_ref(diag, env, at, name, env_name, file)
+    };
+    let key_id = secret("key_id", g.key_id_env.as_deref(), g.key_id_file.as_deref());
+    let key_secret = secret(
         "key_secret",
         g.key_secret_env.as_deref(),
         g.key_secret_file.as_deref(),
     );
-    let webhook_secret = secret_ref(
-        diag,
-        env,
-        at,
+    let webhook_secret = secret(
         "webhook_secret",
         g.webhook_secret_env.as_deref(),
         g.webhook_secret_file.as_deref(),
     );
-    let previous_webhook_secret = secret_ref(
-        diag,
-        env,
-        at,
+    let previous_webhook_secret = secret(
         "previous_webhook_secret",
         g.previous_webhook_secret_env.as_deref(),
         g.previous_webhook_secret_file.as_deref(),
     );
-    let jwt_private_key = secret_ref(
-        diag,
-        env,
-        at,
+    let jwt_private_key = secret(
         "jwt_private_key",
         g.jwt_private_key_env.as_deref(),
         g.jwt_private_key_file.as_deref(),
     );
-    let jwt_public_key = secret_ref(
-        diag,
-        env,
-        at,
+    let jwt_public_key = secret(
         "jwt_public_key",
         g.jwt_public_key_env.as_deref(),
         g.jwt_public_key_file.as_deref(),

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use switchyard::connectors::ConnectorKind;
 use switchyard::model::PaymentStatus;
 use switchyard::refunds::watch::scan;
+use switchyard::sandbox::KnobsPatch;
 use switchyard::sandbox::refunds::{RefundKnobs, SbxRefundStatus};
 use time::OffsetDateTime;
 
@@ -259,6 +260,74 @@ async fn an_unanswered_refund_call_is_found_by_the_status_check_not_sent_twice()
     assert_eq!(view["status"], "succeeded", "{view}");
     assert_eq!(view["attempts"], 1);
     assert_eq!(t.sandbox.refunds()[0].calls, 1);
+}
+
+#[tokio::test]
+async fn a_refund_the_gateway_never_got_is_sent_again_not_failed() {
+    for kind in KINDS {
+        let t = twin(kind, "").await;
+        let (pid, _) = t.paid("o1", 10_000).await;
+        // The gateway is unreachable for the call: nothing reached it, no money moved.
+        t.sandbox.patch(KnobsPatch {
+            down: Some(true),
+            ..Default::default()
+        });
+        let (s, v, _) = t.refund(&pid, "r1", json!({"amount": 3_000})).await;
+        assert_eq!(s, 201, "{kind:?}: {v}");
+        assert_eq!(v["status"], "pending", "{kind:?}: {v}");
+        assert_eq!(v["failure_code"], "not_sent", "{kind:?}: {v}");
+        assert!(t.sandbox.refunds().is_empty());
+        let rid = v["refund_id"].as_str().unwrap().to_string();
+        t.sandbox.patch(KnobsPatch {
+            down: Some(false),
+            ..Default::default()
+        });
+        // The refund pass sends it again (same refund id), without waiting for a
+        // merchant who was told nothing failed.
+        let policy = t.server.state.config.load().refunds.clone();
+        let later = OffsetDateTime::now_utc() + Duration::from_secs(600);
+        scan(&t.server.state.refunds, &policy, later).await.unwrap();
+        let view = t.refund_view(&pid, &rid).await;
+        let view = final_view(&t, &pid, &view, later_by(1)).await;
+        assert_eq!(view["status"], "succeeded", "{kind:?}: {view}");
+        assert!(view["failure_code"].is_null(), "{kind:?}: {view}");
+        let truth = t.sandbox.refunds();
+        assert_eq!(truth.len(), 1, "{kind:?}");
+        assert_eq!(truth[0].amount, 3_000, "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_refund_that_can_never_be_sent_fails_after_the_last_try_and_frees_the_amount() {
+    let t = twin(ConnectorKind::Generic, "").await;
+    let (pid, _) = t.paid("o1", 10_000).await;
+    t.sandbox.patch(KnobsPatch {
+        down: Some(true),
+        ..Default::default()
+    });
+    let (_, v, _) = t.refund(&pid, "r1", json!({"amount": 10_000})).await;
+    assert_eq!(v["status"], "pending", "{v}");
+    let rid = v["refund_id"].as_str().unwrap().to_string();
+    let policy = t.server.state.config.load().refunds.clone();
+    let mut at = OffsetDateTime::now_utc() + Duration::from_secs(600);
+    for _ in 0..policy.max_checks + 2 {
+        scan(&t.server.state.refunds, &policy, at).await.unwrap();
+        at += policy.check_interval + Duration::from_secs(1);
+    }
+    let view = t.refund_view(&pid, &rid).await;
+    assert_eq!(
+        (view["status"].as_str(), view["failure_code"].as_str()),
+        (Some("failed"), Some("not_sent")),
+        "{view}"
+    );
+    assert!(t.sandbox.refunds().is_empty());
+    // Nothing moved: the whole amount can be asked for again.
+    t.sandbox.patch(KnobsPatch {
+        down: Some(false),
+        ..Default::default()
+    });
+    let (s, v, _) = t.refund(&pid, "r2", json!({"amount": 10_000})).await;
+    assert_eq!((s, v["status"].as_str()), (201, Some("succeeded")), "{v}");
 }
 
 #[tokio::test]

@@ -2,14 +2,18 @@
 //! recorded: an accepted refund (pending, processed or failed at once) and a
 //! refusal are refund events through the same precedence and outbox as webhooks;
 //! a call that may have reached the gateway without an answer leaves the refund
-//! `pending` for the refund pass's status checks. Nothing is ever sent to another
+//! `pending` for the refund pass's status checks, and a call that did not reach it
+//! leaves it `pending`, marked unsent, for the pass to send again (until its last
+//! check: then `failed` `not_sent`, with an alert). Nothing is ever sent to another
 //! gateway.
 
 use time::OffsetDateTime;
 
 use super::{RefundError, Refunds};
+use crate::alerts::{Alert, Severity};
 use crate::connectors::{RefundOutcome, RefundReport, RefundRequest, RefundStatus};
 use crate::ledger::callbacks::apply;
+use crate::ledger::refunds::resolve::mark_unsent;
 use crate::ledger::refunds::{NewRefund, Reserved, note_failure};
 use crate::model::{Incoming, PaymentStatus, RefundInfo, event_id};
 
@@ -69,11 +73,15 @@ pub fn incoming(
 }
 
 /// Records one outcome of a refund call. Returns whether the refund is still
-/// unresolved (`Unknown`: left pending for the status checks).
+/// unresolved (`Unknown`: left pending for the status checks; `NotSent` while
+/// `retry`: left pending, marked unsent, for the refund pass to send again — no
+/// money moved and nobody else will ask again, least of all for an automatic
+/// refund).
 pub async fn record(
     refunds: &Refunds,
     s: &Subject<'_>,
     outcome: &RefundOutcome,
+    retry: bool,
 ) -> Result<bool, RefundError> {
     let now = OffsetDateTime::now_utc();
     refunds
@@ -109,8 +117,29 @@ pub async fn record(
                 Some(code.clone()),
             )
         }
+        RefundOutcome::NotSent { detail } if retry => {
+            tracing::warn!(gateway = %s.gateway, refund_id = %s.refund_id, detail = %crate::model::scrub(detail), "refund not sent; the refund pass will send it again");
+            mark(refunds, s, true).await?;
+            return Ok(true);
+        }
         RefundOutcome::NotSent { detail } => {
-            tracing::warn!(gateway = %s.gateway, refund_id = %s.refund_id, detail = %crate::model::scrub(detail), "refund not sent");
+            tracing::error!(gateway = %s.gateway, refund_id = %s.refund_id, detail = %crate::model::scrub(detail), "refund not sent after the last try: failed, no money moved");
+            refunds.alerts.send(Alert {
+                kind: "refund_not_sent",
+                severity: Severity::Critical,
+                gateway: Some(s.gateway.to_string()),
+                route: None,
+                text: format!(
+                    "refund {} of payment {} ({} paise) could not be sent to {} after every try; it failed and the amount is free again",
+                    s.refund_id, s.payment_id, s.amount, s.gateway
+                ),
+                evidence: serde_json::json!({
+                    "refund_id": s.refund_id,
+                    "payment_id": s.payment_id,
+                    "amount": s.amount,
+                }),
+                at: now,
+            });
             (
                 incoming(
                     s,
@@ -138,6 +167,8 @@ pub async fn record(
         ),
         RefundOutcome::Unknown { detail } => {
             tracing::warn!(gateway = %s.gateway, refund_id = %s.refund_id, detail = %crate::model::scrub(detail), "refund outcome unknown; the refund pass will check");
+            // This call may have arrived: the pass asks before it sends again.
+            mark(refunds, s, false).await?;
             return Ok(true);
         }
     };
@@ -145,6 +176,7 @@ pub async fn record(
     refunds
         .ledger
         .write(move |conn| {
+            mark_unsent(conn, &pid, &rid, false)?;
             let applied = apply(conn, &inc, false)?;
             if let Some(code) = failure {
                 note_failure(conn, &pid, &rid, &code)?;
@@ -153,6 +185,16 @@ pub async fn record(
         })
         .await?;
     Ok(false)
+}
+
+/// Sets or clears the unsent mark of a pending refund.
+async fn mark(refunds: &Refunds, s: &Subject<'_>, unsent: bool) -> Result<(), RefundError> {
+    let (pid, rid) = (s.payment_id.to_string(), s.refund_id.to_string());
+    refunds
+        .ledger
+        .write(move |conn| mark_unsent(conn, &pid, &rid, unsent))
+        .await?;
+    Ok(())
 }
 
 /// Sends a freshly reserved refund and records the answer.
@@ -170,7 +212,8 @@ pub async fn send(
         currency: &new.currency,
     };
     let outcome = call(refunds, &s, new.reason.as_deref()).await;
-    record(refunds, &s, &outcome).await.map(drop)
+    let retry = refunds.config.load().refunds.max_checks > 0;
+    record(refunds, &s, &outcome, retry).await.map(drop)
 }
 
 /// The gateway call itself (the payment's gateway; a gateway no longer configured

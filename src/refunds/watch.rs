@@ -5,7 +5,9 @@
 //!    the call, spaced by `check_interval`, at most `max_checks`): a processed or
 //!    failed answer is an ordinary refund event; "no such refund" after a call that
 //!    may not have arrived is a resend of the same refund id (the gateway
-//!    deduplicates on it) up to `max_attempts` calls, then `failed`; still pending
+//!    deduplicates on it) up to `max_attempts` calls, then `failed`; a refund whose
+//!    last call did not reach the gateway (unsent) is sent again without asking,
+//!    until its last check (then `failed` `not_sent`); still pending
 //!    after the last check is `stale` (flag, metric, alert) — the bank may still
 //!    settle it, and its webhook is still applied;
 //! 2. runs the automatic policy over new `refund_required` events ([`super::auto`]).
@@ -112,6 +114,20 @@ async fn check_one(
         amount: r.amount,
         currency: &r.currency,
     };
+    let last = r.checks.saturating_add(1) >= policy.max_checks;
+    let metric = |label: &str| {
+        refunds
+            .metrics
+            .refunds
+            .with_label_values(&[&r.gateway, label])
+            .inc()
+    };
+    if r.unsent {
+        // The last call did not reach the gateway: send it again, no need to ask.
+        metric("resent");
+        let still_pending = resend(refunds, &s, r, !last).await?;
+        return finish(refunds, policy, r, now, last && still_pending).await;
+    }
     let answer = match refunds.connector(&r.gateway) {
         Some(c) => {
             c.refund_status(RefundQuery {
@@ -126,15 +142,6 @@ async fn check_one(
             .await
         }
         None => Err(RefundLookup::Unsupported),
-    };
-    let last = r.checks.saturating_add(1) >= policy.max_checks;
-    let next = now + Duration::max(policy.check_interval, Duration::from_secs(1));
-    let metric = |label: &str| {
-        refunds
-            .metrics
-            .refunds
-            .with_label_values(&[&r.gateway, label])
-            .inc()
     };
     let mut still_pending = true;
     match answer {
@@ -155,17 +162,7 @@ async fn check_one(
         Err(RefundLookup::NotFound) if r.attempts < policy.max_attempts => {
             // The call may never have arrived: send it again, same refund id.
             metric("resent");
-            let (pid, rid) = (r.payment_id.clone(), r.refund_id.clone());
-            refunds
-                .ledger
-                .write(move |c| record_resend(c, &pid, &rid))
-                .await?;
-            let outcome = gateway::call(refunds, &s, r.reason.as_deref()).await;
-            still_pending = matches!(&outcome, RefundOutcome::Unknown { .. })
-                || matches!(&outcome, RefundOutcome::Accepted(rep) if rep.status == RefundStatus::Pending);
-            if let Err(e) = gateway::record(refunds, &s, &outcome).await {
-                tracing::warn!(error = %e, refund_id = %r.refund_id, "recording a resent refund failed");
-            }
+            still_pending = resend(refunds, &s, r, !last).await?;
         }
         Err(RefundLookup::NotFound) => {
             // Every call we may make was made and the gateway knows none of them.
@@ -175,7 +172,7 @@ async fn check_one(
                 code: "not_found".into(),
                 message: "the gateway has no such refund after every attempt".into(),
             };
-            if let Err(e) = gateway::record(refunds, &s, &outcome).await {
+            if let Err(e) = gateway::record(refunds, &s, &outcome, false).await {
                 tracing::warn!(error = %e, refund_id = %r.refund_id, "recording a lost refund failed");
             }
         }
@@ -184,14 +181,55 @@ async fn check_one(
             tracing::info!(gateway = %r.gateway, refund_id = %r.refund_id, error = %e, "refund status check failed");
         }
     }
-    let stale = last && still_pending;
+    finish(refunds, policy, r, now, last && still_pending).await
+}
+
+/// Sends the same refund id again and records the answer (`retry`: a call that
+/// does not arrive leaves it pending). Returns whether it is still pending.
+async fn resend(
+    refunds: &Refunds,
+    s: &Subject<'_>,
+    r: &PendingRefund,
+    retry: bool,
+) -> Result<bool, LedgerError> {
+    let (pid, rid) = (r.payment_id.clone(), r.refund_id.clone());
+    refunds
+        .ledger
+        .write(move |c| record_resend(c, &pid, &rid))
+        .await?;
+    let outcome = gateway::call(refunds, s, r.reason.as_deref()).await;
+    let pending = match &outcome {
+        RefundOutcome::Unknown { .. } => true,
+        RefundOutcome::NotSent { .. } => retry,
+        RefundOutcome::Accepted(rep) => rep.status == RefundStatus::Pending,
+        _ => false,
+    };
+    if let Err(e) = gateway::record(refunds, s, &outcome, retry).await {
+        tracing::warn!(error = %e, refund_id = %r.refund_id, "recording a resent refund failed");
+    }
+    Ok(pending)
+}
+
+/// One check done: counted, the next scheduled, `stale` flagged and alerted.
+async fn finish(
+    refunds: &Refunds,
+    policy: &RefundPolicy,
+    r: &PendingRefund,
+    now: OffsetDateTime,
+    stale: bool,
+) -> Result<(), LedgerError> {
+    let next = now + Duration::max(policy.check_interval, Duration::from_secs(1));
     let (pid, rid) = (r.payment_id.clone(), r.refund_id.clone());
     refunds
         .ledger
         .write(move |c| record_check(c, &pid, &rid, next, stale))
         .await?;
     if stale {
-        metric("stale");
+        refunds
+            .metrics
+            .refunds
+            .with_label_values(&[&r.gateway, "stale"])
+            .inc();
         tracing::warn!(gateway = %r.gateway, refund_id = %r.refund_id, checks = policy.max_checks, "refund still pending after every status check");
         refunds.alerts.send(Alert {
             kind: "refund_stale",

@@ -20,6 +20,9 @@ pub struct PendingRefund {
     pub reason: Option<String>,
     pub attempts: u32,
     pub checks: u32,
+    /// The last call did not reach the gateway (`failure_code = 'not_sent'` while
+    /// pending): the pass sends it again without asking first.
+    pub unsent: bool,
     pub created_at: OffsetDateTime,
     pub next_check_at: Option<OffsetDateTime>,
 }
@@ -36,7 +39,8 @@ pub fn due(
     let mut stmt = conn.prepare_cached(
         "SELECT refund_id, payment_id, gateway, gateway_payment_id, gateway_refund_id,
                 COALESCE(amount_paise, 0), COALESCE(currency, 'INR'), reason, attempts, checks,
-                COALESCE(created_at, updated_at), next_check_at
+                COALESCE(created_at, updated_at), next_check_at,
+                COALESCE(failure_code = 'not_sent', 0)
          FROM refunds
          WHERE status = 'pending' AND stale = 0 AND origin IN ('api', 'auto')
            AND COALESCE(created_at, updated_at) <= ?1 - ?2
@@ -57,6 +61,7 @@ pub fn due(
                     reason: r.get(7)?,
                     attempts: r.get(8)?,
                     checks: r.get(9)?,
+                    unsent: r.get(12)?,
                     created_at: OffsetDateTime::UNIX_EPOCH,
                     next_check_at: None,
                 },
@@ -101,5 +106,25 @@ pub fn record_resend(
         "UPDATE refunds SET attempts = attempts + 1 WHERE payment_id = ?1 AND refund_id = ?2",
     )?
     .execute(params![payment_id, refund_id])?;
+    Ok(())
+}
+
+/// Marks a pending refund whose call did not reach the gateway (`unsent`), or
+/// clears the mark once a call may have arrived.
+pub fn mark_unsent(
+    conn: &Connection,
+    payment_id: &str,
+    refund_id: &str,
+    unsent: bool,
+) -> Result<(), LedgerError> {
+    let sql = if unsent {
+        "UPDATE refunds SET failure_code = 'not_sent'
+         WHERE payment_id = ?1 AND refund_id = ?2 AND status = 'pending'"
+    } else {
+        "UPDATE refunds SET failure_code = NULL
+         WHERE payment_id = ?1 AND refund_id = ?2 AND failure_code = 'not_sent'"
+    };
+    conn.prepare_cached(sql)?
+        .execute(params![payment_id, refund_id])?;
     Ok(())
 }

@@ -40,7 +40,9 @@ late_success_refund = true
 [refunds]
 first_check_after = "{step}s"
 check_interval = "{step}s"
-max_checks = 3
+# Twelve steps outlast gateway c's outage, so a refund it never got is sent again
+# once it is back rather than failed.
+max_checks = 12
 scan_interval = "1s"
 
 [refunds.auto]

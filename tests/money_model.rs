@@ -2,12 +2,15 @@
 //! interleavings of initiations (every outcome class, retries with the same and new
 //! keys), callbacks (duplicates, reordered, late, conflicting, wrong amount, from the
 //! wrong gateway, orphans, second payments, TPV failures), status checks and
-//! restarts (the ledger reopened), run through the real flows and checked after
-//! every step against a small reference model of the rules.
+//! restarts (the ledger reopened) and gateway refunds (partial and full; a fully
+//! refunded order may be paid again, a partly refunded one is still paid), run
+//! through the real flows and checked after every step against a small reference
+//! model of the rules.
 //!
 //! Invariants, after every step:
 //! - every payment's status and gateway are the model's; no final state is ever
-//!   downgraded (only `failed` → `succeeded`, flagged late success);
+//!   downgraded (only `failed` → `succeeded`, flagged late success, and
+//!   `succeeded` → `partially_refunded` → `refunded` by the refunded amount);
 //! - at most one gateway may hold a live payment for a payment id, and one order's
 //!   live or succeeded payments are all at one gateway (else flagged);
 //! - every status change is in the outbox exactly once (by `event_id`): the events
@@ -77,6 +80,12 @@ enum Op {
         key: u8,
         failover_first: bool,
     },
+    /// The gateway refunds a paid payment, all that is left or half of it (a
+    /// dashboard refund, learned from its webhook).
+    Refund {
+        target: usize,
+        full: bool,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -114,6 +123,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Restart),
         1 => (0..ORDERS, 0..3u8, any::<bool>())
             .prop_map(|(order, key, failover_first)| Op::Crash { order, key, failover_first }),
+        4 => (0..8usize, any::<bool>()).prop_map(|(target, full)| Op::Refund { target, full }),
     ]
 }
 
@@ -143,7 +153,7 @@ fn decide(cur: S, inc: S) -> D {
     }
     match (cur, inc) {
         (S::Failed, S::Succeeded) => D::Apply,
-        (S::Succeeded, S::Failed) => D::Conflict,
+        (S::Succeeded | S::PartiallyRefunded | S::Refunded, S::Failed) => D::Conflict,
         _ => D::Unchanged,
     }
 }
@@ -170,6 +180,8 @@ struct MPay {
     crashed: bool,
     /// Every status the ledger showed, in order.
     seen: Vec<S>,
+    /// Paise the gateway refunded on the paying gateway payment.
+    refunded: i64,
 }
 
 #[derive(Debug, Default)]
@@ -180,6 +192,8 @@ struct Model {
     seen_events: BTreeSet<String>,
     /// Open orphans: (gateway, gpid) → callbacks in arrival order.
     orphans: BTreeMap<(String, String), Vec<MCb>>,
+    /// Gateway refunds made so far (their ids).
+    refunds: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -205,7 +219,7 @@ impl Model {
             return; // refused: gateway_mismatch (not recorded, so not deduped)
         }
         self.seen_events.insert(c.event_id.clone());
-        let paid = matches!(p.status, S::Succeeded);
+        let paid = matches!(p.status, S::Succeeded | S::PartiallyRefunded | S::Refunded);
         // A success for another gateway payment than the one that paid, or (the
         // generic dialect binds its id) than the one the initiation created: a
         // duplicate.
@@ -248,7 +262,10 @@ impl Model {
     /// (the default policy: refuse paid and in-doubt orders, pin live ones).
     fn guard(&self, order: usize) -> Option<(Guard, String)> {
         let of_order = || self.pays.iter().rev().filter(|p| p.order == order);
-        if let Some(p) = of_order().find(|p| p.status == S::Succeeded) {
+        // A fully refunded payment no longer holds the order: it may be paid again.
+        if let Some(p) =
+            of_order().find(|p| matches!(p.status, S::Succeeded | S::PartiallyRefunded))
+        {
             return Some((Guard::Paid, p.gateway.clone()));
         }
         if let Some(p) = of_order().find(|p| matches!(p.status, S::Unknown | S::Initiated)) {
@@ -490,6 +507,40 @@ impl Run {
                 self.w.restart().await;
                 Ok(())
             }
+            Op::Refund { target, full } => {
+                if self.m.pays.is_empty() {
+                    return Ok(());
+                }
+                let i = target % self.m.pays.len();
+                let p = &self.m.pays[i];
+                // Only a payment in money, taken for the amount asked, on a known
+                // gateway payment.
+                let Some(gpid) = p.paid_gpid.clone().or_else(|| p.gpid.clone()) else {
+                    return Ok(());
+                };
+                if !matches!(p.status, S::Succeeded | S::PartiallyRefunded) || p.mismatch {
+                    return Ok(());
+                }
+                let left = amount_of(p.order) - p.refunded;
+                let amount = if *full { left } else { (left / 2).max(1) };
+                self.m.refunds += 1;
+                let rid = format!("rfnd{}", self.m.refunds);
+                let (gateway, pid) = (p.gateway.clone(), p.id.clone());
+                let r = self
+                    .w
+                    .refund_webhook(&gateway, &pid, &gpid, &rid, amount)
+                    .await;
+                check(r.as_str() == "accepted", || format!("refund {op:?}: {r:?}"))?;
+                let p = &mut self.m.pays[i];
+                p.refunded += amount;
+                p.events += 1;
+                p.status = if p.refunded == amount_of(p.order) {
+                    S::Refunded
+                } else {
+                    S::PartiallyRefunded
+                };
+                Ok(())
+            }
             Op::Crash {
                 order,
                 key,
@@ -557,6 +608,7 @@ impl Run {
             late: false,
             crashed: true,
             seen: vec![],
+            refunded: 0,
         });
         Ok(())
     }
@@ -653,6 +705,7 @@ impl Run {
             late: false,
             crashed: false,
             seen: vec![],
+            refunded: 0,
         });
         // Early callbacks known by this gateway payment id are linked now.
         if let Some(g) = gpid {
@@ -685,7 +738,9 @@ impl Run {
             if let Some(&last) = self.m.pays[i].seen.last() {
                 let ok = last == view.status
                     || !is_final(last)
-                    || (last == S::Failed && view.status == S::Succeeded);
+                    || (last == S::Failed && view.status == S::Succeeded)
+                    || (matches!(last, S::Succeeded | S::PartiallyRefunded)
+                        && matches!(view.status, S::PartiallyRefunded | S::Refunded));
                 check(ok, || {
                     format!("{}: {last:?} became {:?}", p.id, view.status)
                 })?;

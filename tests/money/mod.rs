@@ -21,7 +21,8 @@ use switchyard::ledger::callbacks::{ApplyResult, apply};
 use switchyard::ledger::{Ledger, LedgerOptions, StoredResponse};
 use switchyard::metrics::Metrics;
 use switchyard::model::{
-    Currency, Customer, Method, NextAction, Paise, PaymentRequest, PaymentStatus, Reason,
+    Currency, Customer, Incoming, Method, NextAction, Paise, PaymentRequest, PaymentStatus, Reason,
+    RefundInfo,
 };
 use switchyard::payments::{Attempted, PaymentError, Payments, Render, RetryBudget};
 use switchyard::state::AppState;
@@ -396,6 +397,53 @@ impl World {
             &report,
             time::OffsetDateTime::now_utc(),
         );
+        self.state
+            .ledger
+            .write(move |c| apply(c, &inc, false))
+            .await
+            .unwrap()
+            .result
+    }
+
+    /// A refund the gateway processed (a dashboard refund learned from its
+    /// webhook), applied as the callback path applies it.
+    pub async fn refund_webhook(
+        &self,
+        gateway: &str,
+        payment_id: &str,
+        gateway_payment_id: &str,
+        refund_id: &str,
+        amount: i64,
+    ) -> ApplyResult {
+        let inc = Incoming {
+            event_id: switchyard::model::event_id(gateway, &format!("refund:{refund_id}")),
+            gateway: gateway.to_string(),
+            source: "callback".into(),
+            kind: "refund".into(),
+            payment_ref: Some(payment_id.to_string()),
+            merchant_order_id: None,
+            gateway_payment_id: Some(gateway_payment_id.to_string()),
+            utr: None,
+            rrn: None,
+            status: Some(PaymentStatus::Refunded),
+            reason: None,
+            raw_status: "processed".into(),
+            raw_code: None,
+            amount: Some(amount),
+            currency: Some("INR".into()),
+            occurred_at: None,
+            received_at: time::OffsetDateTime::now_utc(),
+            payer_vpa_masked: None,
+            tpv_failed: false,
+            refund: Some(RefundInfo {
+                refund_id: Some(refund_id.to_string()),
+                refund_status: "succeeded".into(),
+                amount: Some(amount),
+                reference: None,
+                gateway_refund_id: Some(refund_id.to_string()),
+                merchant_refund_id: None,
+            }),
+        };
         self.state
             .ledger
             .write(move |c| apply(c, &inc, false))

@@ -2,13 +2,26 @@
 //! current state, orphans (callbacks for payments not known yet) and their later
 //! linking, refunds, and the outbox row for every forwarded event — all inside one
 //! write job, so the event is durable before the callback is acknowledged.
+//!
+//! - [`payment_row`]: the payment row an event is applied to, and how it is found.
+//! - [`write`]: what an applied event writes (the payment's update, the forwarded
+//!   event and its outbox row, the dedupe record, duplicate payments).
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::ops::append_event;
 use super::precedence::{Decision, decide};
-use super::{LedgerError, millis, money, outbox};
-use crate::model::{Flags, Incoming, Method, OrderAction, PaymentEvent, PaymentStatus};
+mod payment_row;
+mod write;
+
+pub(crate) use payment_row::{PaymentRow, load_payment};
+pub(crate) use write::forward;
+
+use payment_row::find_payment;
+use write::{duplicate_payment, event_for, record, update_payment};
+
+use super::ops::append_event;
+use super::{LedgerError, millis, money};
+use crate::model::{Flags, Incoming, Method, PaymentEvent, PaymentStatus};
 
 /// Migration (callbacks area): callback dedupe, orphans, refunds, watchdog bookkeeping.
 pub(crate) const MIGRATION: &str = r#"
@@ -133,96 +146,6 @@ impl Applied {
             _ => None,
         }
     }
-}
-
-/// The payment row fields an event needs.
-pub(crate) struct PaymentRow {
-    pub payment_id: String,
-    pub order_id: String,
-    pub merchant_txn_id: String,
-    pub gateway: String,
-    pub gateway_payment_id: Option<String>,
-    pub utr: Option<String>,
-    pub rrn: Option<String>,
-    pub status: PaymentStatus,
-    pub amount: i64,
-    pub currency: String,
-    pub method: Option<Method>,
-    /// Money flags kept on the row (`ledger::money`).
-    pub tpv_failed: bool,
-    pub amount_mismatch: bool,
-    /// The gateway payment id of the applied success.
-    pub paid_gateway_payment_id: Option<String>,
-    /// The gateway payment the initiation created, where the connector binds it.
-    pub bound_gateway_payment_id: Option<String>,
-    /// What the gateway captured, when its success said (else the intent's amount).
-    pub captured_paise: Option<i64>,
-}
-
-const PAYMENT_COLS: &str = "payment_id, order_id, merchant_txn_id, gateway, gateway_payment_id,
-     utr, rrn, status, amount_paise, currency, method, tpv_failed, amount_mismatch,
-     paid_gateway_payment_id, bound_gateway_payment_id, captured_paise";
-
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(PaymentRow, String)> {
-    let status: String = r.get(7)?;
-    let method: String = r.get(10)?;
-    Ok((
-        PaymentRow {
-            payment_id: r.get(0)?,
-            order_id: r.get(1)?,
-            merchant_txn_id: r.get(2)?,
-            gateway: r.get(3)?,
-            gateway_payment_id: r.get(4)?,
-            utr: r.get(5)?,
-            rrn: r.get(6)?,
-            status: PaymentStatus::Unknown,
-            amount: r.get(8)?,
-            currency: r.get(9)?,
-            method: Method::parse(&method),
-            tpv_failed: r.get(11)?,
-            amount_mismatch: r.get(12)?,
-            paid_gateway_payment_id: r.get(13)?,
-            bound_gateway_payment_id: r.get(14)?,
-            captured_paise: r.get(15)?,
-        },
-        status,
-    ))
-}
-
-pub(crate) fn load_payment(
-    conn: &Connection,
-    sql_where: &str,
-    args: &[&dyn rusqlite::ToSql],
-) -> Result<Option<PaymentRow>, LedgerError> {
-    let sql = format!("SELECT {PAYMENT_COLS} FROM payments WHERE {sql_where} LIMIT 1");
-    let found = conn.prepare_cached(&sql)?.query_row(args, row).optional()?;
-    let Some((mut p, status)) = found else {
-        return Ok(None);
-    };
-    p.status = PaymentStatus::parse(&status)
-        .ok_or_else(|| LedgerError::Corrupt(format!("payment status {status:?}")))?;
-    Ok(Some(p))
-}
-
-/// Finds the payment an event belongs to: by our id (echoed as the merchant
-/// reference), then by the gateway's payment id on that gateway.
-fn find_payment(conn: &Connection, inc: &Incoming) -> Result<Option<PaymentRow>, LedgerError> {
-    for id in [&inc.payment_ref, &inc.merchant_order_id]
-        .into_iter()
-        .flatten()
-    {
-        if let Some(p) = load_payment(conn, "payment_id = ?1", &[id])? {
-            return Ok(Some(p));
-        }
-    }
-    if let Some(gid) = &inc.gateway_payment_id {
-        return load_payment(
-            conn,
-            "gateway = ?1 AND gateway_payment_id = ?2",
-            &[&inc.gateway, gid],
-        );
-    }
-    Ok(None)
 }
 
 /// Dedupe, precedence, state change, outbox: one incoming event. Run inside a
@@ -427,173 +350,4 @@ fn apply_to(
         event: Some(event),
         method: p.method,
     })
-}
-
-/// A success for another gateway payment than the one that paid: forwarded once per
-/// gateway payment, flagged `duplicate_payment` + `refund_required`, state kept.
-fn duplicate_payment(
-    conn: &Connection,
-    inc: &Incoming,
-    p: &PaymentRow,
-    gateway_payment_id: &str,
-    orphan: bool,
-) -> Result<Applied, LedgerError> {
-    if !money::record_duplicate(conn, inc, p, gateway_payment_id)? {
-        record(conn, inc, Some(&p.payment_id), ApplyResult::Unchanged)?;
-        return Ok(Applied {
-            method: p.method,
-            ..Applied::bare(ApplyResult::Unchanged)
-        });
-    }
-    let flags = Flags {
-        orphan,
-        duplicate_payment: true,
-        refund_required: true,
-        tpv_failed: inc.tpv_failed,
-        amount_mismatch: money::amount_differs(inc, p),
-        ..Flags::default()
-    };
-    let event = event_for(
-        inc,
-        p,
-        p.status,
-        flags,
-        Some(gateway_payment_id.to_string()),
-        inc.refund.clone(),
-    );
-    forward(conn, &event)?;
-    record(
-        conn,
-        inc,
-        Some(&p.payment_id),
-        ApplyResult::DuplicatePayment,
-    )?;
-    Ok(Applied {
-        result: ApplyResult::DuplicatePayment,
-        event: Some(event),
-        method: p.method,
-    })
-}
-
-/// The forwarded event for `inc` against `p`, the payment ending in `status`.
-fn event_for(
-    inc: &Incoming,
-    p: &PaymentRow,
-    status: PaymentStatus,
-    flags: Flags,
-    incoming_gpid: Option<String>,
-    refund_info: Option<crate::model::RefundInfo>,
-) -> PaymentEvent {
-    let is_payment = inc.kind == "payment";
-    let gateway_payment_id = if flags.duplicate_payment {
-        incoming_gpid
-    } else {
-        p.gateway_payment_id.clone().or(incoming_gpid)
-    };
-    PaymentEvent {
-        event_id: inc.event_id.clone(),
-        kind: inc.kind.clone(),
-        source: inc.source.clone(),
-        payment_id: p.payment_id.clone(),
-        order_id: p.order_id.clone(),
-        merchant_txn_id: p.merchant_txn_id.clone(),
-        gateway: p.gateway.clone(),
-        gateway_payment_id,
-        utr: if is_payment { inc.utr.clone() } else { None }.or_else(|| p.utr.clone()),
-        rrn: if is_payment { inc.rrn.clone() } else { None }.or_else(|| p.rrn.clone()),
-        status,
-        previous_status: Some(p.status),
-        reason: inc.reason,
-        raw_status: inc.raw_status.clone(),
-        raw_code: inc.raw_code.clone(),
-        amount: inc.amount.unwrap_or(p.amount),
-        currency: inc.currency.clone().unwrap_or_else(|| p.currency.clone()),
-        occurred_at: inc.occurred_at.unwrap_or(inc.received_at),
-        received_at: inc.received_at,
-        payer_vpa_masked: inc.payer_vpa_masked.clone(),
-        flags,
-        stale: false,
-        refund: refund_info,
-        order_action: OrderAction::decide(status, flags, false),
-    }
-}
-
-fn update_payment(
-    conn: &Connection,
-    inc: &Incoming,
-    p: &PaymentRow,
-    status: PaymentStatus,
-) -> Result<(), LedgerError> {
-    let failed = matches!(status, PaymentStatus::Failed | PaymentStatus::Expired);
-    let is_payment = inc.kind == "payment";
-    conn.prepare_cached(
-        "UPDATE payments SET status = ?2,
-             reason = CASE WHEN ?3 THEN ?4 ELSE NULL END,
-             raw_status = ?5,
-             gateway_payment_id = COALESCE(gateway_payment_id, ?6),
-             utr = COALESCE(?7, utr),
-             rrn = COALESCE(?8, rrn),
-             updated_at = ?9
-         WHERE payment_id = ?1",
-    )?
-    .execute(params![
-        p.payment_id,
-        status.as_str(),
-        failed,
-        inc.reason.map(|r| r.as_str()),
-        inc.raw_status,
-        inc.gateway_payment_id,
-        if is_payment { inc.utr.as_deref() } else { None },
-        if is_payment { inc.rrn.as_deref() } else { None },
-        millis(inc.received_at),
-    ])?;
-    Ok(())
-}
-
-/// The payment's event row and the outbox row, in the caller's transaction.
-pub(crate) fn forward(conn: &Connection, event: &PaymentEvent) -> Result<(), LedgerError> {
-    let body = serde_json::to_value(event).map_err(|e| LedgerError::Internal(e.to_string()))?;
-    append_event(
-        conn,
-        &event.payment_id,
-        &event.source,
-        Some(event.status),
-        &body,
-        event.received_at,
-    )?;
-    outbox::enqueue(
-        conn,
-        &event.event_id,
-        &event.payment_id,
-        &body.to_string(),
-        millis(event.received_at),
-    )?;
-    Ok(())
-}
-
-fn record(
-    conn: &Connection,
-    inc: &Incoming,
-    payment_id: Option<&str>,
-    result: ApplyResult,
-) -> Result<(), LedgerError> {
-    conn.prepare_cached(
-        "INSERT INTO callback_events (event_id, gateway, payment_id, source, result, status,
-             raw_status, raw_code, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (event_id) DO UPDATE SET payment_id = excluded.payment_id,
-             result = excluded.result",
-    )?
-    .execute(params![
-        inc.event_id,
-        inc.gateway,
-        payment_id,
-        inc.source,
-        result.as_str(),
-        inc.status.map(|s| s.as_str()),
-        inc.raw_status,
-        inc.raw_code,
-        millis(inc.received_at),
-    ])?;
-    Ok(())
 }

@@ -375,3 +375,37 @@ async fn another_gateways_secret_cannot_move_a_payment() {
         .get();
     assert_eq!(counted, 1);
 }
+
+#[tokio::test]
+async fn a_signature_proof_covers_only_its_own_body_and_gateway() {
+    let (srv, _gw) = start().await;
+    let (pid, gpid) = new_payment(&srv, "proof").await;
+    let body = payload("gen", Kind::Success, &pid, &gpid, "");
+    let mut map = http::HeaderMap::new();
+    for (k, v) in headers("gen", &body, SECRET, now_secs()) {
+        map.insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    let flow = &srv.state.callbacks;
+    let proof = flow.verify("gen", &map, &body).unwrap();
+    // The same proof handed another body, or another gateway's name: refused.
+    let other = payload("gen", Kind::Failure, &pid, &gpid, "");
+    assert_eq!(
+        flow.ingest_verified("gen", &map, &other, &proof).await,
+        Err(switchyard::callbacks::CallbackError::InvalidSignature)
+    );
+    assert_eq!(
+        flow.ingest_verified("rzp", &map, &body, &proof).await,
+        Err(switchyard::callbacks::CallbackError::InvalidSignature)
+    );
+    assert_eq!(cb::payment_status(&srv, &pid).await, "pending");
+    // Its own body goes in, checked once.
+    let ack = flow
+        .ingest_verified("gen", &map, &body, &proof)
+        .await
+        .unwrap();
+    assert_eq!(ack.result, "accepted");
+    assert_eq!(cb::payment_status(&srv, &pid).await, "succeeded");
+}

@@ -60,6 +60,29 @@ pub struct Ack {
     pub event_id: Option<String>,
 }
 
+/// Proof that one body passed one gateway's signature check
+/// ([`Callbacks::verify`]); only `verify` makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    gateway: String,
+    len: usize,
+    digest: u64,
+}
+
+impl Verified {
+    fn of(gateway: &str, body: &[u8]) -> Self {
+        Verified {
+            gateway: gateway.to_string(),
+            len: body.len(),
+            digest: xxhash_rust::xxh3::xxh3_64(body),
+        }
+    }
+
+    fn covers(&self, gateway: &str, body: &[u8]) -> bool {
+        *self == Verified::of(gateway, body)
+    }
+}
+
 /// Everything the callback flow and the watchdog read and write. Cheap to clone.
 #[derive(Clone)]
 pub struct Callbacks {
@@ -79,15 +102,16 @@ impl Callbacks {
             .inc();
     }
 
-    /// Only the signature check of [`ingest`](Self::ingest) (which checks again):
-    /// lets the edge tell authentic callbacks from the rest before it spends a
-    /// gateway's rate on them. Counts nothing and logs nothing.
+    /// Only the signature check: lets the edge tell authentic callbacks from the
+    /// rest before it spends a gateway's rate on them, then hand the proof to
+    /// [`ingest_verified`](Self::ingest_verified) so the check (an RSA decryption
+    /// for Juspay's JWT webhooks) runs once. Counts nothing and logs nothing.
     pub fn verify(
         &self,
         gateway: &str,
         headers: &HeaderMap,
         body: &[u8],
-    ) -> Result<(), CallbackError> {
+    ) -> Result<Verified, CallbackError> {
         let snap = self.config.load();
         let Some((_, gw)) = snap.gateway(gateway) else {
             return Err(CallbackError::UnknownGateway(gateway.to_string()));
@@ -96,9 +120,13 @@ impl Callbacks {
             tolerance: snap.callbacks.replay_tolerance,
             now: OffsetDateTime::now_utc(),
         };
-        gw.connector
-            .verify_callback(headers, body, opts)
-            .map_err(|_| CallbackError::InvalidSignature)
+        match gw.connector.verify_callback(headers, body, opts) {
+            Ok(()) => Ok(Verified::of(gateway, body)),
+            Err(e) => {
+                tracing::debug!(gateway = %gw.name, error = %e, "callback signature check failed");
+                Err(CallbackError::InvalidSignature)
+            }
+        }
     }
 
     /// Verifies, parses, normalizes and commits one callback's raw `body`.
@@ -108,22 +136,35 @@ impl Callbacks {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Ack, CallbackError> {
+        let proof = self.verify(gateway, headers, body).inspect_err(|e| {
+            if *e == CallbackError::InvalidSignature {
+                self.count(gateway, "invalid_signature");
+                // Never the body: it carries VPAs and references.
+                tracing::warn!(gateway, bytes = body.len(), "callback refused");
+            }
+        })?;
+        self.ingest_verified(gateway, headers, body, &proof).await
+    }
+
+    /// [`ingest`](Self::ingest) for a body [`verify`](Self::verify) passed: parses,
+    /// normalizes and commits it. A proof for another gateway or body is refused
+    /// as an invalid signature.
+    pub async fn ingest_verified(
+        &self,
+        gateway: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+        proof: &Verified,
+    ) -> Result<Ack, CallbackError> {
+        if !proof.covers(gateway, body) {
+            return Err(CallbackError::InvalidSignature);
+        }
         let snap = self.config.load_full();
         let Some((_, gw)) = snap.gateway(gateway) else {
             return Err(CallbackError::UnknownGateway(gateway.to_string()));
         };
         let name = Arc::clone(&gw.name);
         let now = OffsetDateTime::now_utc();
-        let opts = VerifyOptions {
-            tolerance: snap.callbacks.replay_tolerance,
-            now,
-        };
-        if let Err(e) = gw.connector.verify_callback(headers, body, opts) {
-            self.count(&name, "invalid_signature");
-            // Never the body: it carries VPAs and references.
-            tracing::warn!(gateway = %name, error = %e, bytes = body.len(), "callback refused");
-            return Err(CallbackError::InvalidSignature);
-        }
         let events =
             gw.connector
                 .parse_callbacks(headers, body)

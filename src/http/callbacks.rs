@@ -61,21 +61,29 @@ pub async fn ingest(
     })?;
     // Authentic first: a forged callback costs one signature check and a counter,
     // never a token of the gateway's rate, a ledger write or an unthrottled line.
-    if let Err(e) = flow.verify(&name, &headers, &bytes) {
-        flow.count(&name, "invalid_signature");
-        if let Some(suppressed) = gate.refused_log(&name).allow() {
-            // Never the body or the caller's ids: they are the attacker's to choose.
-            tracing::warn!(gateway = %name, suppressed, bytes = bytes.len(), "callback refused: invalid signature (one line per 10 s per gateway; see callbacks_total)");
+    let proof = match flow.verify(&name, &headers, &bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            flow.count(&name, "invalid_signature");
+            if let Some(suppressed) = gate.refused_log(&name).allow() {
+                // Never the body or the caller's ids: they are the attacker's to choose.
+                tracing::warn!(gateway = %name, suppressed, bytes = bytes.len(), "callback refused: invalid signature (one line per 10 s per gateway; see callbacks_total)");
+            }
+            return Err(e.into());
         }
-        return Err(e.into());
-    }
+    };
     if !gate.take(&name, rate) {
         flow.count(&name, "rate_limited");
         return Err(ApiError::RateLimited {
             retry_after_secs: 1,
         });
     }
-    let ack = match tokio::time::timeout(deadline, flow.ingest(&name, &headers, &bytes)).await {
+    let ack = match tokio::time::timeout(
+        deadline,
+        flow.ingest_verified(&name, &headers, &bytes, &proof),
+    )
+    .await
+    {
         Ok(r) => r?,
         Err(_) => {
             flow.count(&name, "unavailable");

@@ -373,6 +373,9 @@ pub(crate) fn upsert_from_event(
             conn.prepare_cached(
                 "UPDATE refunds SET
                      status = CASE WHEN ?3 THEN ?4 ELSE status END,
+                     -- The gateway has it: a call of ours did arrive (not unsent).
+                     failure_code = CASE WHEN ?3 AND failure_code = 'not_sent'
+                                         THEN NULL ELSE failure_code END,
                      gateway_refund_id = COALESCE(gateway_refund_id, ?5),
                      arn = COALESCE(?6, arn),
                      updated_at = ?7

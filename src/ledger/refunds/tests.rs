@@ -379,3 +379,48 @@ async fn refunds_count_against_what_the_gateway_captured() {
         Reserve::Refused(Refused::ExceedsAvailable { available: 0 })
     );
 }
+
+#[tokio::test]
+async fn a_refund_marked_unsent_loses_the_mark_once_the_gateway_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_with_payment(dir.path(), 10_000).await;
+    let Reserve::New(r) = reserve_on(&ledger, ask("u", Some(2_500))).await else {
+        panic!()
+    };
+    let rid = r.refund_id.clone();
+    ledger
+        .write(move |c| resolve::mark_unsent(c, "p1", &rid, true))
+        .await
+        .unwrap();
+    let rid = r.refund_id.clone();
+    let due = ledger
+        .query(move |c| {
+            resolve::due(
+                c,
+                OffsetDateTime::now_utc() + Duration::from_secs(3600),
+                0,
+                10,
+            )
+        })
+        .await
+        .unwrap();
+    assert!(due.iter().any(|d| d.refund_id == rid && d.unsent));
+    // The gateway's webhook says it has the refund after all.
+    let info = RefundInfo {
+        refund_id: Some("rfnd_U".into()),
+        refund_status: "succeeded".into(),
+        amount: Some(2_500),
+        reference: None,
+        gateway_refund_id: Some("rfnd_U".into()),
+        merchant_refund_id: Some(r.refund_id.clone()),
+    };
+    let inc = refund_event(info, "gp1", Some(PaymentStatus::Refunded), 9);
+    ledger.write(move |c| apply(c, &inc, false)).await.unwrap();
+    let rid = r.refund_id.clone();
+    let v = ledger
+        .query(move |c| get(c, "p1", &rid))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((v.status.as_str(), v.failure_code), ("succeeded", None));
+}

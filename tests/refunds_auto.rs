@@ -132,6 +132,50 @@ async fn a_tpv_failure_is_refunded_automatically_when_on() {
 }
 
 #[tokio::test]
+async fn an_automatic_refund_the_gateway_was_down_for_is_sent_when_it_is_back() {
+    let t = twin(
+        ConnectorKind::Generic,
+        &format!("{QUIET}[refunds.auto]\ntpv_failed = true\n"),
+    )
+    .await;
+    let pid = tpv_failed_payment(&t, 12_000).await;
+    t.sandbox.patch(switchyard::sandbox::KnobsPatch {
+        down: Some(true),
+        ..Default::default()
+    });
+    pass(&t).await;
+    // Decided once, and the refund waits, marked unsent: nothing reached the gateway.
+    assert!(t.sandbox.refunds().is_empty());
+    let refunds = t.get_json(&format!("/v1/payments/{pid}/refunds")).await;
+    let r = &refunds["refunds"][0];
+    assert_eq!(
+        (r["status"].as_str(), r["failure_code"].as_str()),
+        (Some("pending"), Some("not_sent")),
+        "{refunds}"
+    );
+    let rows = audit_rows(&t).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].evidence.contains("\"not_sent_yet\":true"),
+        "{rows:?}"
+    );
+    t.sandbox.patch(switchyard::sandbox::KnobsPatch {
+        down: Some(false),
+        ..Default::default()
+    });
+    let policy = t.server.state.config.load().refunds.clone();
+    let later = OffsetDateTime::now_utc() + std::time::Duration::from_secs(600);
+    switchyard::refunds::watch::scan(&t.server.state.refunds, &policy, later)
+        .await
+        .unwrap();
+    let truth = t.sandbox.refunds();
+    assert_eq!(truth.len(), 1);
+    assert_eq!(truth[0].amount, 12_000);
+    assert_eq!(t.payment_status(&pid).await, "refunded");
+    assert_eq!(pass(&t).await, 0);
+}
+
+#[tokio::test]
 async fn automatic_refunds_are_off_by_default() {
     let t = twin(ConnectorKind::Generic, QUIET).await;
     let pid = tpv_failed_payment(&t, 5_000).await;

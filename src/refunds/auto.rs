@@ -119,6 +119,7 @@ async fn decide_one(
         Target::Primary => None,
     };
     let dry = policy.auto.dry_run;
+    let mut unsent = false;
     let (decision, refund_id, failure) = if dry {
         ("dry_run", None, None)
     } else {
@@ -153,7 +154,11 @@ async fn decide_one(
             Err(e) => Err(e),
         };
         match sent {
-            Ok(c) => ("refunded", Some(c.refund.refund_id), None),
+            Ok(c) => {
+                unsent = c.refund.status == "pending"
+                    && c.refund.failure_code.as_deref() == Some("not_sent");
+                ("refunded", Some(c.refund.refund_id), None)
+            }
             Err(RefundError::LedgerUnavailable) => {
                 return Err(LedgerError::Internal("ledger unavailable".into()));
             }
@@ -178,6 +183,7 @@ async fn decide_one(
         "gateway_payment_id": target_id.clone().or_else(|| str_at(&f.body, "gateway_payment_id").map(str::to_string)),
         "dry_run": dry,
         "refused": failure,
+        "not_sent_yet": unsent,
     });
     let row = AuditRow {
         at: millis(now),
@@ -200,6 +206,11 @@ async fn decide_one(
     let text = match decision {
         "dry_run" => format!(
             "dry run: would refund {} paise of payment {} at {gateway} ({reason})",
+            amount.unwrap_or(0),
+            f.payment_id
+        ),
+        "refunded" if unsent => format!(
+            "automatic refund of {} paise of payment {} could not reach {gateway} yet ({reason}); the refund pass sends it again",
             amount.unwrap_or(0),
             f.payment_id
         ),

@@ -313,6 +313,14 @@ pub trait Connector: Send + Sync {
     fn callback_ack(&self) -> Option<&'static str> {
         None
     }
+
+    /// Whether checking a callback costs a private-key operation before the sender
+    /// is known (Juspay EC's JWT webhooks without Basic auth: an RSA decryption,
+    /// ~1.2 ms). The edge runs those checks off the async workers, a bounded
+    /// number at a time. Default: no (HMACs, public-key verifications).
+    fn verify_is_costly(&self) -> bool {
+        false
+    }
 }
 
 /// Builds the connector for a compiled gateway.

@@ -10,6 +10,7 @@
 //! | body over the limit | 413 | `payload_too_large` (counted `too_large`) |
 //! | `Content-Encoding` other than identity | 415 | `unsupported_media_type` |
 //! | verified, over the gateway's `rate_limit_per_second` | 429 | `rate_limited` |
+//! | a costly check (Juspay EC JWT without Basic) with no permit within 50 ms | 429 | `rate_limited` (counted `verify_busy`) |
 //! | ledger cannot commit | 503 | `unavailable` |
 //! | otherwise | 200 | `{"result": accepted/duplicate/unchanged/conflict/orphan/ignored, "event_id"}` |
 //! | otherwise, for a gateway that documents its own ACK body (Adyen) | 200 | that body (`[accepted]`) |
@@ -47,6 +48,7 @@ pub async fn ingest(
     let rate = snap.callbacks.rate_limit_per_second;
     let deadline = snap.server.request_timeout;
     let ack_body = gw.connector.callback_ack();
+    let costly = gw.connector.verify_is_costly();
     drop(snap);
     if let Err(e) = super::api::require_identity(&headers) {
         flow.count(&name, "malformed");
@@ -61,7 +63,31 @@ pub async fn ingest(
     })?;
     // Authentic first: a forged callback costs one signature check and a counter,
     // never a token of the gateway's rate, a ledger write or an unthrottled line.
-    let proof = match flow.verify(&name, &headers, &bytes) {
+    let checked = if costly {
+        // A private-key operation before the sender is known: off the async
+        // workers, a bounded number at a time; none free soon enough → 429.
+        let Some(permit) = gate.costly_permit().await else {
+            flow.count(&name, "verify_busy");
+            return Err(ApiError::RateLimited {
+                retry_after_secs: 1,
+            });
+        };
+        let (f, n, h, b) = (
+            flow.clone(),
+            Arc::clone(&name),
+            headers.clone(),
+            bytes.clone(),
+        );
+        let job = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f.verify(&n, &h, &b)
+        });
+        job.await
+            .unwrap_or(Err(crate::callbacks::CallbackError::InvalidSignature))
+    } else {
+        flow.verify(&name, &headers, &bytes)
+    };
+    let proof = match checked {
         Ok(p) => p,
         Err(e) => {
             flow.count(&name, "invalid_signature");

@@ -96,11 +96,27 @@ impl Shed {
     }
 }
 
-/// Per-gateway token buckets for verified callbacks, and per-gateway throttles for
-/// the warnings about refused ones. Keys are configured gateway names only.
-#[derive(Debug, Default)]
+/// Per-gateway token buckets for verified callbacks, per-gateway throttles for
+/// the warnings about refused ones (keys are configured gateway names only), and
+/// the permits for costly signature checks.
+#[derive(Debug)]
 pub struct CallbackGate {
     gateways: Mutex<HashMap<Arc<str>, GateState>>,
+    /// Costly checks ([`Connector::verify_is_costly`](crate::connectors::Connector::verify_is_costly))
+    /// at once, process-wide: one fewer than the CPUs (at least one), so a flood of
+    /// forged bodies can never take every core from the payments.
+    costly: Arc<Semaphore>,
+}
+
+/// How long a costly check waits for a permit before the callback is answered 429
+/// (the gateway redelivers).
+pub const COSTLY_WAIT: Duration = Duration::from_millis(50);
+
+impl Default for CallbackGate {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        CallbackGate::with_costly_permits(cpus.saturating_sub(1).max(1))
+    }
 }
 
 #[derive(Debug)]
@@ -111,6 +127,22 @@ struct GateState {
 }
 
 impl CallbackGate {
+    pub fn with_costly_permits(permits: usize) -> Self {
+        CallbackGate {
+            gateways: Mutex::default(),
+            costly: Arc::new(Semaphore::new(permits.max(1))),
+        }
+    }
+
+    /// A permit for one costly signature check, waiting at most [`COSTLY_WAIT`];
+    /// `None`: every permit is busy (answer 429).
+    pub async fn costly_permit(&self) -> Option<OwnedSemaphorePermit> {
+        tokio::time::timeout(COSTLY_WAIT, Arc::clone(&self.costly).acquire_owned())
+            .await
+            .ok()?
+            .ok()
+    }
+
     /// Takes one token from `gateway`'s bucket (`rate` per second, a burst of one
     /// second's worth); `false` when it is empty. `rate == 0`: no limit.
     pub fn take(&self, gateway: &Arc<str>, rate: u32) -> bool {
@@ -188,5 +220,16 @@ mod tests {
             "buckets are per gateway"
         );
         assert!((0..1000).all(|_| gate.take(&g, 0)), "0 = no limit");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn costly_checks_wait_briefly_for_a_permit_then_give_up() {
+        let gate = CallbackGate::with_costly_permits(1);
+        let held = gate.costly_permit().await.expect("a free permit");
+        let t = tokio::time::Instant::now();
+        assert!(gate.costly_permit().await.is_none(), "both at once");
+        assert_eq!(t.elapsed(), COSTLY_WAIT);
+        drop(held);
+        assert!(gate.costly_permit().await.is_some(), "free again");
     }
 }

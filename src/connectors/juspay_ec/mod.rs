@@ -206,6 +206,13 @@ impl Connector for JuspayEc {
             })
     }
 
+    /// JWT mode with no Basic credentials beside it: every body, forged or not,
+    /// costs an RSA decryption before it is refused. (With Basic auth configured,
+    /// Basic is checked first and a forged body costs nothing.)
+    fn verify_is_costly(&self) -> bool {
+        self.jwt.is_some() && self.credentials.webhook_secret.is_none()
+    }
+
     fn parse_callback(&self, headers: &HeaderMap, body: &[u8]) -> Result<CallbackData, ParseError> {
         self.parse_callbacks(headers, body)?
             .pop()

@@ -247,15 +247,7 @@ async fn payment_is_readable_by_id_and_order_and_ids_are_echoed() {
         .await
         .unwrap();
     assert_eq!(list["payments"][0]["payment_id"], id);
-    let m = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = s.metrics_text().await;
     assert!(m.contains("switchyard_requests_total"), "{m}");
     let h = s.client.get(s.url("/readyz")).send().await.unwrap();
     assert_eq!(h.status().as_u16(), 200);

@@ -52,15 +52,7 @@ async fn a_valid_callback_is_accepted_for_each_gateway() {
         }
     }
     assert_eq!(finals, GATEWAYS.len());
-    let metrics = srv
-        .client
-        .get(srv.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = srv.metrics_text().await;
     assert!(metrics.contains(r#"switchyard_callbacks_total{gateway="jus",result="accepted"} 1"#));
 }
 

@@ -254,6 +254,12 @@ impl TestServer {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The Prometheus text of `GET /metrics`.
+    pub async fn metrics_text(&self) -> String {
+        let r = self.client.get(self.url("/metrics")).send().await.unwrap();
+        r.text().await.unwrap()
+    }
+
     pub async fn pay(&self, key: &str, body: serde_json::Value) -> (u16, serde_json::Value, bool) {
         let r = self
             .client

@@ -111,16 +111,7 @@ async fn a_forged_jwt_flood_is_refused_within_bounds_and_authentic_webhooks_land
         by_status.keys().all(|s| *s == 401 || *s == 429),
         "{by_status:?}"
     );
-    let metrics = e
-        .server
-        .client
-        .get(e.server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = e.server.metrics_text().await;
     let count = |result: &str| -> usize {
         let line =
             format!(r#"switchyard_callbacks_total{{gateway="juspay_ec",result="{result}"}} "#);

@@ -10,7 +10,7 @@
 //! | body over the limit | 413 | `payload_too_large` (counted `too_large`) |
 //! | `Content-Encoding` other than identity | 415 | `unsupported_media_type` |
 //! | verified, over the gateway's `rate_limit_per_second` | 429 | `rate_limited` |
-//! | a costly check (Juspay EC JWT without Basic) with no permit within 50 ms | 429 | `rate_limited` (counted `verify_busy`) |
+//! | a costly check (Juspay EC JWT without Basic) with no permit within 250 ms | 429 | `rate_limited` (counted `verify_busy`) |
 //! | ledger cannot commit | 503 | `unavailable` |
 //! | otherwise | 200 | `{"result": accepted/duplicate/unchanged/conflict/orphan/ignored, "event_id"}` |
 //! | otherwise, for a gateway that documents its own ACK body (Adyen) | 200 | that body (`[accepted]`) |

@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use switchyard::connectors::ConnectorKind;
 use switchyard::model::PaymentStatus;
 use switchyard::refunds::watch::scan;
-use switchyard::sandbox::KnobsPatch;
 use switchyard::sandbox::refunds::{RefundKnobs, SbxRefundStatus};
 use time::OffsetDateTime;
 
@@ -268,20 +267,14 @@ async fn a_refund_the_gateway_never_got_is_sent_again_not_failed() {
         let t = twin(kind, "").await;
         let (pid, _) = t.paid("o1", 10_000).await;
         // The gateway is unreachable for the call: nothing reached it, no money moved.
-        t.sandbox.patch(KnobsPatch {
-            down: Some(true),
-            ..Default::default()
-        });
+        t.set_down(true);
         let (s, v, _) = t.refund(&pid, "r1", json!({"amount": 3_000})).await;
         assert_eq!(s, 201, "{kind:?}: {v}");
         assert_eq!(v["status"], "pending", "{kind:?}: {v}");
         assert_eq!(v["failure_code"], "not_sent", "{kind:?}: {v}");
         assert!(t.sandbox.refunds().is_empty());
         let rid = v["refund_id"].as_str().unwrap().to_string();
-        t.sandbox.patch(KnobsPatch {
-            down: Some(false),
-            ..Default::default()
-        });
+        t.set_down(false);
         // The refund pass sends it again (same refund id), without waiting for a
         // merchant who was told nothing failed.
         let policy = t.server.state.config.load().refunds.clone();
@@ -301,10 +294,7 @@ async fn a_refund_the_gateway_never_got_is_sent_again_not_failed() {
 async fn a_refund_that_can_never_be_sent_fails_after_the_last_try_and_frees_the_amount() {
     let t = twin(ConnectorKind::Generic, "").await;
     let (pid, _) = t.paid("o1", 10_000).await;
-    t.sandbox.patch(KnobsPatch {
-        down: Some(true),
-        ..Default::default()
-    });
+    t.set_down(true);
     let (_, v, _) = t.refund(&pid, "r1", json!({"amount": 10_000})).await;
     assert_eq!(v["status"], "pending", "{v}");
     let rid = v["refund_id"].as_str().unwrap().to_string();
@@ -322,10 +312,7 @@ async fn a_refund_that_can_never_be_sent_fails_after_the_last_try_and_frees_the_
     );
     assert!(t.sandbox.refunds().is_empty());
     // Nothing moved: the whole amount can be asked for again.
-    t.sandbox.patch(KnobsPatch {
-        down: Some(false),
-        ..Default::default()
-    });
+    t.set_down(false);
     let (s, v, _) = t.refund(&pid, "r2", json!({"amount": 10_000})).await;
     assert_eq!((s, v["status"].as_str()), (201, Some("succeeded")), "{v}");
 }

@@ -139,10 +139,7 @@ async fn an_automatic_refund_the_gateway_was_down_for_is_sent_when_it_is_back() 
     )
     .await;
     let pid = tpv_failed_payment(&t, 12_000).await;
-    t.sandbox.patch(switchyard::sandbox::KnobsPatch {
-        down: Some(true),
-        ..Default::default()
-    });
+    t.set_down(true);
     pass(&t).await;
     // Decided once, and the refund waits, marked unsent: nothing reached the gateway.
     assert!(t.sandbox.refunds().is_empty());
@@ -159,10 +156,7 @@ async fn an_automatic_refund_the_gateway_was_down_for_is_sent_when_it_is_back() 
         rows[0].evidence.contains("\"not_sent_yet\":true"),
         "{rows:?}"
     );
-    t.sandbox.patch(switchyard::sandbox::KnobsPatch {
-        down: Some(false),
-        ..Default::default()
-    });
+    t.set_down(false);
     let policy = t.server.state.config.load().refunds.clone();
     let later = OffsetDateTime::now_utc() + std::time::Duration::from_secs(600);
     switchyard::refunds::watch::scan(&t.server.state.refunds, &policy, later)

@@ -62,24 +62,26 @@ pub struct Ack {
 
 /// Proof that one body passed one gateway's signature check
 /// ([`Callbacks::verify`]); only `verify` makes one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Verified {
-    gateway: String,
+    gateway: Arc<str>,
     len: usize,
     digest: u64,
 }
 
 impl Verified {
-    fn of(gateway: &str, body: &[u8]) -> Self {
+    fn of(gateway: &Arc<str>, body: &[u8]) -> Self {
         Verified {
-            gateway: gateway.to_string(),
+            gateway: Arc::clone(gateway),
             len: body.len(),
             digest: xxhash_rust::xxh3::xxh3_64(body),
         }
     }
 
     fn covers(&self, gateway: &str, body: &[u8]) -> bool {
-        *self == Verified::of(gateway, body)
+        &*self.gateway == gateway
+            && self.len == body.len()
+            && self.digest == xxhash_rust::xxh3::xxh3_64(body)
     }
 }
 
@@ -121,7 +123,7 @@ impl Callbacks {
             now: OffsetDateTime::now_utc(),
         };
         match gw.connector.verify_callback(headers, body, opts) {
-            Ok(()) => Ok(Verified::of(gateway, body)),
+            Ok(()) => Ok(Verified::of(&gw.name, body)),
             Err(e) => {
                 tracing::debug!(gateway = %gw.name, error = %e, "callback signature check failed");
                 Err(CallbackError::InvalidSignature)

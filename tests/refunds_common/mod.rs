@@ -147,6 +147,14 @@ pub async fn twin(kind: ConnectorKind, extra: &str) -> Twin {
 }
 
 impl Twin {
+    /// The twin's listener closed (`true`: connections refused) or open again.
+    pub fn set_down(&self, down: bool) {
+        self.sandbox.patch(switchyard::sandbox::KnobsPatch {
+            down: Some(down),
+            ..Default::default()
+        });
+    }
+
     /// A payment of `amount` made through switchyard at the twin, then settled
     /// `succeeded` by a status answer. Returns `(payment_id, gateway_payment_id)`.
     pub async fn paid(&self, order: &str, amount: i64) -> (String, String) {
